@@ -1,0 +1,152 @@
+# vsphere-copy-offload-populator
+#
+#   make            build build/vsphere-copy-offload-populator
+#   make check      install missing build/test packages (deps), build, run every test
+#   make check SAN=address,undefined     the same under sanitizers (objects in build/san/)
+#   make check-valgrind                  every test binary under valgrind
+#   make install PREFIX=/usr DESTDIR=... binary and manual page
+#   make lint-man fmt fmt-check clean
+
+.DEFAULT_GOAL := all
+PROG       := vsphere-copy-offload-populator
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0)
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+CC         ?= cc
+
+PKGS := libcurl libxml-2.0 jansson libssh openssl yaml-0.1
+
+ifdef SAN
+BUILD := build/san
+else
+BUILD := build
+endif
+
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wswitch-enum -Wvla -Wnull-dereference -Wpointer-arith -Wcast-qual -Wundef
+ifeq ($(findstring clang,$(shell $(CC) --version 2>/dev/null)),)
+WARN += -Wmismatched-dealloc
+endif
+
+CFLAGS ?= -O2 -g
+override CFLAGS   += -std=c11 $(WARN) -MMD -MP
+override CPPFLAGS += -D_GNU_SOURCE -I. -DPOP_VERSION='"$(VERSION)"' \
+                     $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+
+ifdef SAN
+override CFLAGS  += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
+override LDFLAGS += -fsanitize=$(SAN)
+endif
+ifdef WERROR
+override CFLAGS += -Werror
+endif
+
+LIB_SRCS  := $(filter-out cmd/main.c,$(wildcard lib/*.c cmd/*.c storage/*.c esxi/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ  := $(BUILD)/cmd/main.o
+LIBPOP    := $(BUILD)/libpop.a
+BIN       := $(BUILD)/$(PROG)
+
+FAKE_SRCS := $(wildcard test/fake/*.c)
+FAKE_OBJS := $(FAKE_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS := $(wildcard test/unit/test_*.c test/integration/test_*.c)
+TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
+# Script suites: each prints "N passed, M failed" and exits non-zero on failure.
+SCRIPT_TESTS := $(wildcard test/*/run)
+
+# The wrapper script is embedded with .incbin: rebuild when it changes.
+$(BUILD)/esxi/wrapper_embed.o: esxi/vmkfstools-wrapper.sh
+
+.PHONY: all deps check check-unit check-scripts check-valgrind install uninstall lint-man \
+        fmt fmt-check clean vib
+
+all: $(BIN)
+
+$(BIN): $(MAIN_OBJ) $(LIBPOP)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIBPOP): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/test/%: $(BUILD)/test/%.o $(FAKE_OBJS) $(LIBPOP)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Debian packages the build and the tests need; installed only when missing.
+DEB_PKGS := gcc make pkg-config binutils libcurl4-openssl-dev libjansson-dev libssh-dev \
+            libxml2-dev libssl-dev libyaml-dev libcmocka-dev mandoc clang-format valgrind \
+            openssl curl libxml2-utils busybox openssh-server golang-go \
+            golang-github-vmware-govmomi-dev python3
+deps:
+	@missing=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Package}\n' $(DEB_PKGS) 2>/dev/null \
+	    | awk '$$1 == "ii" { print $$2 }' | sort > $(TMPDIR_DEPS).have; \
+	    for p in $(DEB_PKGS); do grep -qx "$$p" $(TMPDIR_DEPS).have || echo $$p; done); \
+	rm -f $(TMPDIR_DEPS).have; \
+	if [ -n "$$missing" ]; then \
+	    echo "deps: installing:" $$missing; \
+	    SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all present"; fi
+TMPDIR_DEPS := $(or $(TMPDIR),/tmp)/pop-deps-$(shell id -u)
+
+check: deps
+	$(MAKE) WERROR=1 all tests
+	$(MAKE) check-scripts
+	$(MAKE) check-unit
+
+tests: $(TEST_BINS)
+
+check-unit: $(TEST_BINS)
+	@fail=0; for t in $(TEST_BINS); do \
+	    echo "=== $$t"; CMOCKA_MESSAGE_OUTPUT=stdout POP_TEST_BIN=$(abspath $(BIN)) $$t || fail=1; \
+	done; exit $$fail
+
+check-scripts: $(BIN)
+	@fail=0; for t in $(SCRIPT_TESTS); do \
+	    echo "=== $$t"; POP_BIN=$(abspath $(BIN)) bash $$t || fail=1; \
+	done; exit $$fail
+
+VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect \
+            --errors-for-leak-kinds=definite,indirect --suppressions=test/valgrind.supp
+check-valgrind: deps
+	$(MAKE) WERROR=1 all tests
+	@fail=0; for t in $(TEST_BINS); do \
+	    echo "=== valgrind $$t"; CMOCKA_MESSAGE_OUTPUT=stdout POP_VALGRIND=1 \
+	    POP_TEST_BIN=$(abspath $(BIN)) $(VALGRIND) $$t || fail=1; \
+	done; exit $$fail
+
+vib: $(BUILD)/vib/vmkfstools-wrapper.vib
+$(BUILD)/vib/vmkfstools-wrapper.vib: esxi/vmkfstools-wrapper.sh esxi/vib/esxcli-vmkfstools.xml esxi/vib/mkvib
+	@mkdir -p $(@D)
+	sh esxi/vib/mkvib esxi/vmkfstools-wrapper.sh esxi/vib/esxcli-vmkfstools.xml $(@D)
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/$(PROG)
+	install -m 0644 man/$(PROG).1 $(DESTDIR)$(MANDIR)/man1/$(PROG).1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/$(PROG) $(DESTDIR)$(MANDIR)/man1/$(PROG).1
+
+lint-man:
+	mandoc -Tlint -Wwarning man/$(PROG).1
+
+FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+fmt:
+	clang-format -i $(FMT_FILES)
+fmt-check:
+	clang-format --dry-run -Werror $(FMT_FILES)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

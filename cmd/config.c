@@ -1,0 +1,1099 @@
+#include "cmd/config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "lib/buf.h"
+
+/* Option kinds: how a flag takes its value. */
+enum opt_kind {
+    OPT_STRING, /* takes a value: --f=v or --f v */
+    OPT_BOOL,   /* --f, --f=true|false (Go bool flag) */
+    OPT_REPEAT, /* takes a value, may be repeated */
+};
+
+enum opt_flags {
+    OPTF_SECRET = 1u << 0, /* value is a secret: warn and scrub from argv */
+    OPTF_COMPAT = 1u << 1, /* accepted for compatibility only */
+    OPTF_HIDDEN = 1u << 2, /* accepted, not listed in --help (klog flags) */
+};
+
+enum opt_id {
+    O_CR_NAME,
+    O_CR_NAMESPACE,
+    O_PVC_SIZE,
+    O_OWNER_UID,
+    O_OWNER_NAME,
+    O_SECRET_NAME,
+    O_SOURCE_VM_ID,
+    O_SOURCE_VMDK,
+    O_VENDOR,
+    O_TARGET_NAMESPACE,
+    O_STORAGE_HOSTNAME,
+    O_STORAGE_USERNAME,
+    O_STORAGE_PASSWORD,
+    O_STORAGE_TOKEN,
+    O_STORAGE_SKIP_SSL,
+    O_VSPHERE_HOSTNAME,
+    O_VSPHERE_USERNAME,
+    O_VSPHERE_PASSWORD,
+    O_CLONE_METHOD,
+    O_STORAGE_HTTP_TIMEOUT,
+    O_MIGRATION_HOST,
+    O_KUBECONFIG,
+    O_MASTER,
+    O_HTTP_ENDPOINT,
+    O_METRICS_PATH,
+    O_VERSION,
+    O_HELP,
+    O_TARGET_VOLUME_HANDLE,
+    O_TARGET_VOLUME_ATTRIBUTE,
+    O_ESXI_SSH_KNOWN_HOSTS,
+    O_ESXI_SSH_PORT,
+    O_SSH_TIMEOUT,
+    O_LOG_FORMAT,
+    O_LOG_LEVEL,
+    O_LOG_TRACE,
+    O_OUTPUT,
+    O_METRICS_LISTEN,
+    O_TERMINATION_LOG,
+    O_KLOG_V,
+    O_KLOG_VMODULE,
+    O_KLOG_LOGTOSTDERR,
+    O_KLOG_ALSOLOGTOSTDERR,
+    O_KLOG_LOG_DIR,
+    O_KLOG_LOG_FILE,
+    O_KLOG_LOG_FILE_MAX_SIZE,
+    O_KLOG_SKIP_HEADERS,
+    O_KLOG_SKIP_LOG_HEADERS,
+    O_KLOG_ADD_DIR_HEADER,
+    O_KLOG_ONE_OUTPUT,
+    O_KLOG_STDERRTHRESHOLD,
+    O_KLOG_LOG_BACKTRACE_AT,
+    O_COUNT
+};
+
+struct opt {
+    const char *name;    /* without dashes */
+    const char *env;     /* environment default, or NULL */
+    enum opt_kind kind;
+    unsigned flags;
+    const char *def;     /* default value, or NULL */
+    const char *metavar; /* for --help */
+    const char *help;
+};
+
+/* Indexed by enum opt_id; the order here is the order of --help. */
+static const struct opt opts[O_COUNT] = {
+    [O_SOURCE_VM_ID] = {"source-vm-id", NULL, OPT_STRING, 0, NULL, "ID",
+                        "source VM: MoRef value (vm-123) or name (required)"},
+    [O_SOURCE_VMDK] = {"source-vmdk", NULL, OPT_STRING, 0, NULL, "PATH",
+                       "source disk '[datastore] dir/file.vmdk' (required)"},
+    [O_VENDOR] = {"storage-vendor-product", "STORAGE_VENDOR", OPT_STRING, 0, NULL, "NAME",
+                  "storage driver (required); see Vendors below"},
+    [O_TARGET_NAMESPACE] = {"target-namespace", NULL, OPT_STRING, 0, NULL, "NS",
+                            "namespace of the target PVC and its prime PVC"},
+    [O_OWNER_NAME] = {"owner-name", NULL, OPT_STRING, 0, NULL, "NAME",
+                      "target PVC name, looked up in --target-namespace"},
+    [O_OWNER_UID] = {"owner-uid", NULL, OPT_STRING, 0, NULL, "UID",
+                     "target PVC UID: the owner_uid label of every metric"},
+    [O_MIGRATION_HOST] = {"migration-host", NULL, OPT_STRING, 0, NULL, "HOST",
+                          "ESXi HostSystem MoRef value (host-36); default: the VM's host"},
+    [O_CR_NAME] = {"cr-name", NULL, OPT_STRING, OPTF_COMPAT, NULL, "NAME",
+                   "populator resource name (accepted, unused)"},
+    [O_CR_NAMESPACE] = {"cr-namespace", NULL, OPT_STRING, OPTF_COMPAT, NULL, "NS",
+                        "populator resource namespace (accepted, unused)"},
+    [O_SECRET_NAME] = {"secret-name", NULL, OPT_STRING, OPTF_COMPAT, NULL, "NAME",
+                       "per-disk secret name (accepted, unused)"},
+    [O_PVC_SIZE] = {"pvc-size", NULL, OPT_STRING, OPTF_COMPAT, NULL, "QUANTITY",
+                    "PVC size in bytes or as a quantity (validated, unused)"},
+    [O_STORAGE_HOSTNAME] = {"storage-hostname", "STORAGE_HOSTNAME", OPT_STRING, 0, NULL, "HOST",
+                            "storage array API address (required)"},
+    [O_STORAGE_USERNAME] = {"storage-username", "STORAGE_USERNAME", OPT_STRING, 0, NULL, "USER",
+                            "storage array user"},
+    [O_STORAGE_PASSWORD] = {"storage-password", "STORAGE_PASSWORD", OPT_STRING, OPTF_SECRET,
+                            NULL, "PASSWORD",
+                            "storage array password (prefer the environment)"},
+    [O_STORAGE_TOKEN] = {"storage-token", "STORAGE_TOKEN", OPT_STRING, OPTF_SECRET, NULL,
+                         "TOKEN", "storage array API token instead of user and password"},
+    [O_STORAGE_SKIP_SSL] = {"storage-skip-ssl-verification", "STORAGE_SKIP_SSL_VERIFICATION",
+                            OPT_STRING, 0, "false", "BOOL",
+                            "do not verify the array's TLS certificate"},
+    [O_STORAGE_HTTP_TIMEOUT] = {"storage-http-timeout-seconds", "STORAGE_HTTP_TIMEOUT_SECONDS",
+                                OPT_STRING, 0, "30", "SECONDS",
+                                "timeout of one storage API request"},
+    [O_VSPHERE_HOSTNAME] = {"vsphere-hostname", "GOVMOMI_HOSTNAME", OPT_STRING, 0, NULL, "HOST",
+                            "vCenter host or URL; https:// and /sdk are added (required)"},
+    [O_VSPHERE_USERNAME] = {"vsphere-username", "GOVMOMI_USERNAME", OPT_STRING, 0, NULL, "USER",
+                            "vCenter user (required)"},
+    [O_VSPHERE_PASSWORD] = {"vsphere-password", "GOVMOMI_PASSWORD", OPT_STRING, OPTF_SECRET, NULL,
+                            "PASSWORD", "vCenter password (required; prefer the environment)"},
+    [O_CLONE_METHOD] = {"esxi-clone-method", "ESXI_CLONE_METHOD", OPT_STRING, 0, "vib",
+                        "vib|ssh", "how vmkfstools runs on the ESXi host"},
+    [O_ESXI_SSH_KNOWN_HOSTS] = {"esxi-ssh-known-hosts", "ESXI_SSH_KNOWN_HOSTS", OPT_STRING, 0,
+                                NULL, "FILE",
+                                "known_hosts file pinning the ESXi host key (ssh method)"},
+    [O_ESXI_SSH_PORT] = {"esxi-ssh-port", "ESXI_SSH_PORT", OPT_STRING, 0, "22", "PORT",
+                         "ESXi SSH port (ssh method)"},
+    [O_SSH_TIMEOUT] = {"ssh-timeout-seconds", "SSH_TIMEOUT_SECONDS", OPT_STRING, 0, "30",
+                       "SECONDS", "SSH connect timeout (ssh method)"},
+    [O_TARGET_VOLUME_HANDLE] = {"target-volume-handle", NULL, OPT_STRING, 0, NULL, "HANDLE",
+                                "manual mode: the PV's CSI volume handle (no Kubernetes)"},
+    [O_TARGET_VOLUME_ATTRIBUTE] = {"target-volume-attribute", NULL, OPT_REPEAT, 0, NULL,
+                                   "KEY=VALUE",
+                                   "manual mode: a CSI volume attribute (repeatable)"},
+    [O_KUBECONFIG] = {"kubeconfig", NULL, OPT_STRING, 0, NULL, "FILE",
+                      "kubeconfig file; default: in-cluster configuration"},
+    [O_MASTER] = {"master", NULL, OPT_STRING, 0, NULL, "URL",
+                  "Kubernetes API server address (overrides the kubeconfig)"},
+    [O_LOG_FORMAT] = {"log-format", "LOG_FORMAT", OPT_STRING, 0, "text", "text|json",
+                      "log line format on stderr"},
+    [O_LOG_LEVEL] = {"log-level", "LOG_LEVEL", OPT_STRING, 0, "info",
+                     "error|warn|info|debug|trace", "least severe level logged"},
+    [O_LOG_TRACE] = {"log-trace", "LOG_TRACE", OPT_STRING, 0, NULL, "COMPONENTS",
+                     "components whose wire traffic is traced (http,soap,ssh or all)"},
+    [O_OUTPUT] = {"output", NULL, OPT_STRING, 0, "text", "text|json",
+                  "json: print one result object on stdout at the end"},
+    [O_METRICS_LISTEN] = {"metrics-listen", "METRICS_LISTEN", OPT_STRING, 0, ":8443", "ADDR",
+                          "HTTPS metrics endpoint address; empty disables it"},
+    [O_TERMINATION_LOG] = {"termination-log", "TERMINATION_LOG", OPT_STRING, 0,
+                           "/dev/termination-log", "FILE",
+                           "where the one-line failure is written, if the file exists"},
+    [O_HTTP_ENDPOINT] = {"http-endpoint", NULL, OPT_STRING, OPTF_COMPAT, NULL, "ADDR",
+                         "accepted for compatibility, unused"},
+    [O_METRICS_PATH] = {"metrics-path", NULL, OPT_STRING, OPTF_COMPAT, "/metrics", "PATH",
+                        "accepted for compatibility; the path is always /metrics"},
+    [O_VERSION] = {"version", NULL, OPT_BOOL, 0, NULL, NULL, "print the version and exit"},
+    [O_HELP] = {"help", NULL, OPT_BOOL, 0, NULL, NULL, "print this help and exit"},
+    [O_KLOG_V] = {"v", NULL, OPT_STRING, OPTF_HIDDEN, NULL, "N", "klog verbosity"},
+    [O_KLOG_VMODULE] = {"vmodule", NULL, OPT_STRING, OPTF_HIDDEN, NULL, NULL, NULL},
+    [O_KLOG_LOGTOSTDERR] = {"logtostderr", NULL, OPT_BOOL, OPTF_HIDDEN, NULL, NULL, NULL},
+    [O_KLOG_ALSOLOGTOSTDERR] = {"alsologtostderr", NULL, OPT_BOOL, OPTF_HIDDEN, NULL, NULL, NULL},
+    [O_KLOG_LOG_DIR] = {"log_dir", NULL, OPT_STRING, OPTF_HIDDEN, NULL, NULL, NULL},
+    [O_KLOG_LOG_FILE] = {"log_file", NULL, OPT_STRING, OPTF_HIDDEN, NULL, NULL, NULL},
+    [O_KLOG_LOG_FILE_MAX_SIZE] = {"log_file_max_size", NULL, OPT_STRING, OPTF_HIDDEN, NULL, NULL,
+                                  NULL},
+    [O_KLOG_SKIP_HEADERS] = {"skip_headers", NULL, OPT_BOOL, OPTF_HIDDEN, NULL, NULL, NULL},
+    [O_KLOG_SKIP_LOG_HEADERS] = {"skip_log_headers", NULL, OPT_BOOL, OPTF_HIDDEN, NULL, NULL,
+                                 NULL},
+    [O_KLOG_ADD_DIR_HEADER] = {"add_dir_header", NULL, OPT_BOOL, OPTF_HIDDEN, NULL, NULL, NULL},
+    [O_KLOG_ONE_OUTPUT] = {"one_output", NULL, OPT_BOOL, OPTF_HIDDEN, NULL, NULL, NULL},
+    [O_KLOG_STDERRTHRESHOLD] = {"stderrthreshold", NULL, OPT_STRING, OPTF_HIDDEN, NULL, NULL,
+                                NULL},
+    [O_KLOG_LOG_BACKTRACE_AT] = {"log_backtrace_at", NULL, OPT_STRING, OPTF_HIDDEN, NULL, NULL,
+                                 NULL},
+};
+
+/* The order --help lists the options in. */
+static const enum opt_id help_order[] = {
+    O_SOURCE_VM_ID,       O_SOURCE_VMDK,          O_VENDOR,
+    O_TARGET_NAMESPACE,   O_OWNER_NAME,           O_OWNER_UID,
+    O_MIGRATION_HOST,     O_STORAGE_HOSTNAME,     O_STORAGE_USERNAME,
+    O_STORAGE_PASSWORD,   O_STORAGE_TOKEN,        O_STORAGE_SKIP_SSL,
+    O_STORAGE_HTTP_TIMEOUT, O_VSPHERE_HOSTNAME,   O_VSPHERE_USERNAME,
+    O_VSPHERE_PASSWORD,   O_CLONE_METHOD,         O_ESXI_SSH_KNOWN_HOSTS,
+    O_ESXI_SSH_PORT,      O_SSH_TIMEOUT,          O_TARGET_VOLUME_HANDLE,
+    O_TARGET_VOLUME_ATTRIBUTE, O_KUBECONFIG,      O_MASTER,
+    O_LOG_FORMAT,         O_LOG_LEVEL,            O_LOG_TRACE,
+    O_OUTPUT,             O_METRICS_LISTEN,       O_TERMINATION_LOG,
+    O_CR_NAME,            O_CR_NAMESPACE,         O_SECRET_NAME,
+    O_PVC_SIZE,           O_HTTP_ENDPOINT,        O_METRICS_PATH,
+    O_VERSION,            O_HELP,
+};
+
+const char *const config_vendor_names[] = {
+    "flashsystem", "vantara",    "ontap",      "primera3par", "pureFlashArray",
+    "powerflex",   "powermax",   "powerstore", "infinibox",   NULL,
+};
+
+/* Vendor keys the drivers read from the environment (behaviour §1.1). */
+static const char *const vendor_env_keys[] = {
+    "PURE_CLUSTER_PREFIX",  "POWERFLEX_SYSTEM_ID", "POWERMAX_SYMMETRIX_ID",
+    "POWERMAX_PORT_GROUP_NAME", "ONTAP_SVM",       "STORAGE_ID",
+    "STORAGE_PORT",         "HOSTGROUP_ID_LIST",   "COPY_SPEED",
+};
+
+/* Raw string values while parsing: from the environment first, then flags. */
+struct raw {
+    char *val[O_COUNT];
+    bool from_flag[O_COUNT];
+    struct kv *attrs;
+    size_t nattrs;
+};
+
+static const char *
+env_get(const char *const envp[], const char *key)
+{
+    size_t n = strlen(key);
+
+    if (envp == NULL)
+        return NULL;
+    for (size_t i = 0; envp[i] != NULL; i++) {
+        if (strncmp(envp[i], key, n) == 0 && envp[i][n] == '=')
+            return envp[i] + n + 1;
+    }
+    return NULL;
+}
+
+static void
+secret_free(char *s)
+{
+    if (s != NULL) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+}
+
+static void
+kv_free_array(struct kv *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(kv[i].key);
+        free(kv[i].value);
+    }
+    free(kv);
+}
+
+static void
+raw_free(struct raw *r)
+{
+    for (size_t i = 0; i < O_COUNT; i++) {
+        if (opts[i].flags & OPTF_SECRET)
+            secret_free(r->val[i]);
+        else
+            free(r->val[i]);
+    }
+    kv_free_array(r->attrs, r->nattrs);
+}
+
+static int
+raw_set(struct raw *r, enum opt_id id, const char *value, bool from_flag, struct perr *err)
+{
+    char *copy = strdup(value);
+
+    if (copy == NULL)
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    if (opts[id].flags & OPTF_SECRET)
+        secret_free(r->val[id]);
+    else
+        free(r->val[id]);
+    r->val[id] = copy;
+    r->from_flag[id] = from_flag;
+    return 0;
+}
+
+static int
+find_opt(const char *name, size_t len)
+{
+    for (int i = 0; i < O_COUNT; i++) {
+        if (opts[i].name != NULL && strlen(opts[i].name) == len &&
+            strncmp(opts[i].name, name, len) == 0)
+            return i;
+    }
+    /* Go's flag package also answers -h and -help. */
+    if (len == 1 && name[0] == 'h')
+        return O_HELP;
+    return -1;
+}
+
+/* "--name (ENV)" for messages. */
+static const char *
+opt_label(enum opt_id id, char *out, size_t n)
+{
+    if (opts[id].env != NULL)
+        snprintf(out, n, "--%s (%s)", opts[id].name, opts[id].env);
+    else
+        snprintf(out, n, "--%s", opts[id].name);
+    return out;
+}
+
+static int
+add_attr(struct raw *r, const char *spec, struct perr *err)
+{
+    const char *eq = strchr(spec, '=');
+    struct kv *grown;
+    char *key = NULL;
+    char *value = NULL;
+    int rc = -1;
+
+    if (eq == NULL || eq == spec) {
+        perr_set(err, PERR_USAGE,
+                 "--target-volume-attribute: '%s' is not KEY=VALUE with a non-empty KEY", spec);
+        goto out;
+    }
+    key = strndup(spec, (size_t)(eq - spec));
+    value = strdup(eq + 1);
+    if (key == NULL || value == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < r->nattrs; i++) {
+        if (strcmp(r->attrs[i].key, key) == 0) {
+            perr_set(err, PERR_USAGE, "--target-volume-attribute: key '%s' given twice", key);
+            goto out;
+        }
+    }
+    grown = realloc(r->attrs, (r->nattrs + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    r->attrs = grown;
+    r->attrs[r->nattrs].key = key;
+    r->attrs[r->nattrs].value = value;
+    r->nattrs++;
+    key = NULL;
+    value = NULL;
+    rc = 0;
+out:
+    free(key);
+    free(value);
+    return rc;
+}
+
+/* Go's strconv.ParseBool words. */
+static int
+parse_go_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+
+    for (size_t i = 0; i < ARRAY_LEN(yes); i++) {
+        if (strcmp(s, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcmp(s, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int
+parse_args(int argc, char *const argv[], struct raw *r, struct config *cfg, struct perr *err)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *name;
+        const char *eq;
+        const char *value = NULL;
+        size_t len;
+        int id;
+
+        if (a[0] != '-' || a[1] == '\0')
+            return perr_set(err, PERR_USAGE,
+                            "unexpected argument '%s': options start with - or --", a);
+        if (strcmp(a, "--") == 0) {
+            if (i + 1 < argc)
+                return perr_set(err, PERR_USAGE, "unexpected argument '%s' after --",
+                                argv[i + 1]);
+            break;
+        }
+        name = a + (a[1] == '-' ? 2 : 1);
+        if (*name == '-' || *name == '=')
+            return perr_set(err, PERR_USAGE, "bad flag syntax: '%s'", a);
+        eq = strchr(name, '=');
+        len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+        id = find_opt(name, len);
+        if (id < 0)
+            return perr_set(err, PERR_USAGE,
+                            "unknown flag '%.*s'; see --help for the list of flags",
+                            (int)(name - a + (ptrdiff_t)len), a);
+        if (opts[id].kind == OPT_BOOL) {
+            bool b = true;
+
+            if (eq != NULL && parse_go_bool(eq + 1, &b) < 0)
+                return perr_set(err, PERR_USAGE,
+                                "--%s: invalid boolean value '%s'; use true or false",
+                                opts[id].name, eq + 1);
+            if (id == O_HELP && b)
+                cfg->action = CONFIG_ACTION_HELP;
+            else if (id == O_VERSION && b && cfg->action != CONFIG_ACTION_HELP)
+                cfg->action = CONFIG_ACTION_VERSION;
+            continue;
+        }
+        if (eq != NULL) {
+            value = eq + 1;
+        } else {
+            /* Like Go's flag package, the next argument is the value whatever it is. */
+            if (i + 1 >= argc)
+                return perr_set(err, PERR_USAGE, "flag needs an argument: --%s", opts[id].name);
+            value = argv[++i];
+        }
+        if (opts[id].flags & OPTF_SECRET) {
+            bool seen = false;
+
+            for (size_t k = 0; k < cfg->n_secret_flags; k++)
+                seen = seen || strcmp(cfg->secret_flags[k], opts[id].name) == 0;
+            if (!seen && cfg->n_secret_flags < ARRAY_LEN(cfg->secret_flags))
+                cfg->secret_flags[cfg->n_secret_flags++] = opts[id].name;
+        }
+        if (opts[id].kind == OPT_REPEAT) {
+            if (add_attr(r, value, err) < 0)
+                return -1;
+            continue;
+        }
+        if (raw_set(r, (enum opt_id)id, value, true, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Strings: trimmed of surrounding white space (secret files often end in a newline). */
+static int
+take_string(struct raw *r, enum opt_id id, char **out, struct perr *err)
+{
+    const char *v = r->val[id];
+    size_t n;
+
+    *out = NULL;
+    if (v == NULL)
+        return 0;
+    while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
+        v++;
+    n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n' || v[n - 1] == '\r'))
+        n--;
+    if (n == 0)
+        return 0;
+    *out = strndup(v, n);
+    if (*out == NULL)
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    return 0;
+}
+
+static int
+parse_long_range(struct raw *r, enum opt_id id, long min, long max, long *out, struct perr *err)
+{
+    char label[128];
+    const char *v = r->val[id] != NULL ? r->val[id] : opts[id].def;
+    char *end = NULL;
+    long n;
+
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
+        return perr_set(err, PERR_USAGE, "%s: invalid value '%s'; expected a whole number from %ld to %ld",
+                        opt_label(id, label, sizeof(label)), v, min, max);
+    *out = n;
+    return 0;
+}
+
+static int
+parse_bool_opt(struct raw *r, enum opt_id id, bool *out, struct perr *err)
+{
+    char label[128];
+    const char *v = r->val[id];
+
+    *out = false;
+    if (v == NULL || *v == '\0')
+        return 0;
+    if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0) {
+        *out = true;
+        return 0;
+    }
+    if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0)
+        return 0;
+    return perr_set(err, PERR_USAGE, "%s: invalid value '%s'; expected true or false",
+                    opt_label(id, label, sizeof(label)), v);
+}
+
+int
+config_parse_vmdk_path(const char *path, char **ds, char **dir, char **file, struct perr *err)
+{
+    const char *close;
+    const char *rest;
+    const char *slash;
+    int rc = -1;
+
+    *ds = NULL;
+    *dir = NULL;
+    *file = NULL;
+    close = strstr(path, "] ");
+    if (path[0] != '[' || close == NULL || close == path + 1)
+        goto bad;
+    rest = close + 2;
+    slash = strchr(rest, '/');
+    if (slash == NULL || slash == rest || strchr(slash + 1, '/') != NULL || slash[1] == '\0')
+        goto bad;
+    if (strlen(slash + 1) < 6 || strcmp(slash + 1 + strlen(slash + 1) - 5, ".vmdk") != 0)
+        goto bad;
+    *ds = strndup(path + 1, (size_t)(close - path - 1));
+    *dir = strndup(rest, (size_t)(slash - rest));
+    *file = strdup(slash + 1);
+    if (*ds == NULL || *dir == NULL || *file == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = 0;
+    goto out;
+bad:
+    perr_set(err, PERR_USAGE,
+             "--source-vmdk: invalid path '%s'; expected '[datastore] vmname/disk.vmdk'", path);
+out:
+    if (rc < 0) {
+        free(*ds);
+        free(*dir);
+        free(*file);
+        *ds = NULL;
+        *dir = NULL;
+        *file = NULL;
+    }
+    return rc;
+}
+
+/* A Kubernetes quantity: digits with an optional fraction and a binary/decimal suffix. */
+static int
+parse_quantity(const char *s, unsigned long long *out)
+{
+    static const struct {
+        const char *sfx;
+        double mul;
+    } sfx[] = {{"", 1},          {"k", 1e3},          {"M", 1e6},          {"G", 1e9},
+               {"T", 1e12},      {"P", 1e15},         {"E", 1e18},         {"Ki", 1024.0},
+               {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
+               {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}};
+    char *end = NULL;
+    double v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || end == s)
+        return -1;
+    for (size_t i = 0; i < ARRAY_LEN(sfx); i++) {
+        if (strcmp(end, sfx[i].sfx) == 0) {
+            double b = v * sfx[i].mul;
+
+            if (!isfinite(b) || b > 1.8e19)
+                return -1;
+            *out = (unsigned long long)b;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Base64 as the controller passes the SSH keys; newlines in the text are tolerated. */
+static int
+decode_base64(const char *what, const char *in, unsigned char **out, size_t *outlen,
+              struct perr *err)
+{
+    EVP_ENCODE_CTX *ctx = NULL;
+    unsigned char *buf = NULL;
+    size_t inlen = strlen(in);
+    int n1 = 0;
+    int n2 = 0;
+    int rc = -1;
+
+    *out = NULL;
+    *outlen = 0;
+    ctx = EVP_ENCODE_CTX_new();
+    buf = malloc(inlen / 4 * 3 + 4);
+    if (ctx == NULL || buf == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    EVP_DecodeInit(ctx);
+    if (inlen > INT_MAX || EVP_DecodeUpdate(ctx, buf, &n1, (const unsigned char *)in, (int)inlen) < 0 ||
+        EVP_DecodeFinal(ctx, buf + n1, &n2) < 0 || n1 + n2 == 0) {
+        perr_set(err, PERR_USAGE,
+                 "%s: not valid base64; the controller passes the key base64-encoded", what);
+        goto out;
+    }
+    *outlen = (size_t)(n1 + n2);
+    buf[*outlen] = '\0';
+    *out = buf;
+    buf = NULL;
+    rc = 0;
+out:
+    if (buf != NULL) {
+        OPENSSL_cleanse(buf, inlen / 4 * 3 + 4);
+        free(buf);
+    }
+    EVP_ENCODE_CTX_free(ctx);
+    return rc;
+}
+
+static int
+load_ssh_keys(const char *const envp[], struct config *cfg, struct perr *err)
+{
+    const char *priv = env_get(envp, "SSH_PRIVATE_KEY");
+    const char *pub = env_get(envp, "SSH_PUBLIC_KEY");
+    unsigned char *pubraw = NULL;
+    size_t publen = 0;
+    int rc = -1;
+
+    if (priv == NULL || *priv == '\0' || pub == NULL || *pub == '\0') {
+        perr_set(err, PERR_USAGE,
+                 "--esxi-clone-method (ESXI_CLONE_METHOD) is ssh but SSH_PRIVATE_KEY and "
+                 "SSH_PUBLIC_KEY are not both set; the provider controller sets them in the "
+                 "populator secret");
+        goto out;
+    }
+    if (decode_base64("SSH_PRIVATE_KEY", priv, &cfg->ssh_private_key, &cfg->ssh_private_key_len,
+                      err) < 0)
+        goto out;
+    if (strstr((const char *)cfg->ssh_private_key, "PRIVATE KEY-----") == NULL) {
+        perr_set(err, PERR_USAGE,
+                 "SSH_PRIVATE_KEY: decoded value is not a PEM or OpenSSH private key");
+        goto out;
+    }
+    if (decode_base64("SSH_PUBLIC_KEY", pub, &pubraw, &publen, err) < 0)
+        goto out;
+    if (strncmp((const char *)pubraw, "ssh-", 4) != 0 && strncmp((const char *)pubraw, "ecdsa-", 6) != 0) {
+        perr_set(err, PERR_USAGE,
+                 "SSH_PUBLIC_KEY: decoded value is not an authorized_keys public key line");
+        goto out;
+    }
+    /* Keep one line without the trailing newline. */
+    pubraw[strcspn((char *)pubraw, "\r\n")] = '\0';
+    cfg->ssh_public_key = (char *)pubraw;
+    pubraw = NULL;
+    rc = 0;
+out:
+    free(pubraw);
+    return rc;
+}
+
+static int
+collect_vendor_env(const char *const envp[], struct config *cfg, struct perr *err)
+{
+    cfg->vendor_env = calloc(ARRAY_LEN(vendor_env_keys), sizeof(*cfg->vendor_env));
+    if (cfg->vendor_env == NULL)
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < ARRAY_LEN(vendor_env_keys); i++) {
+        const char *v = env_get(envp, vendor_env_keys[i]);
+        struct kv *kv;
+
+        if (v == NULL || *v == '\0')
+            continue;
+        kv = &cfg->vendor_env[cfg->n_vendor_env];
+        kv->key = strdup(vendor_env_keys[i]);
+        kv->value = strdup(v);
+        cfg->n_vendor_env++;
+        if (kv->key == NULL || kv->value == NULL)
+            return perr_set(err, PERR_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int
+check_vendor(const char *v, char **out, struct perr *err)
+{
+    struct buf list = {0};
+    struct perr tmp = {0};
+
+    *out = NULL;
+    for (size_t i = 0; config_vendor_names[i] != NULL; i++) {
+        /* Exact names always work; other letter cases are accepted too. */
+        if (strcasecmp(v, config_vendor_names[i]) == 0) {
+            *out = strdup(config_vendor_names[i]);
+            return *out != NULL ? 0 : perr_set(err, PERR_NOMEM, "out of memory");
+        }
+    }
+    for (size_t i = 0; config_vendor_names[i] != NULL; i++)
+        buf_addf(&list, &tmp, "%s%s", i > 0 ? ", " : "", config_vendor_names[i]);
+    perr_set(err, PERR_USAGE,
+             "--storage-vendor-product (STORAGE_VENDOR): unknown storage vendor '%s'; valid: %s", v,
+             buf_cstr(&list));
+    buf_free(&list);
+    return -1;
+}
+
+static int
+check_required(struct config *cfg, struct perr *err)
+{
+    struct {
+        const char *value;
+        enum opt_id id;
+    } req[] = {
+        {cfg->source_vm_id, O_SOURCE_VM_ID},         {cfg->source_vmdk, O_SOURCE_VMDK},
+        {cfg->vendor, O_VENDOR},                     {cfg->storage_hostname, O_STORAGE_HOSTNAME},
+        {cfg->vsphere_hostname, O_VSPHERE_HOSTNAME}, {cfg->vsphere_username, O_VSPHERE_USERNAME},
+        {cfg->vsphere_password, O_VSPHERE_PASSWORD},
+    };
+    char label[128];
+
+    for (size_t i = 0; i < ARRAY_LEN(req); i++) {
+        if (req[i].value == NULL)
+            return perr_set(err, PERR_USAGE, "missing value for mandatory flag %s",
+                            opt_label(req[i].id, label, sizeof(label)));
+    }
+    if (cfg->storage_token == NULL && (cfg->storage_username == NULL || cfg->storage_password == NULL))
+        return perr_set(err, PERR_USAGE,
+                        "either STORAGE_TOKEN (--storage-token) or both STORAGE_USERNAME "
+                        "(--storage-username) and STORAGE_PASSWORD (--storage-password) must be "
+                        "provided");
+    if (cfg->target_volume_handle == NULL) {
+        if (cfg->n_target_attrs > 0)
+            return perr_set(err, PERR_USAGE,
+                            "--target-volume-attribute needs --target-volume-handle (manual mode)");
+        if (cfg->owner_name == NULL || cfg->target_namespace == NULL)
+            return perr_set(err, PERR_USAGE,
+                            "missing value for flag --owner-name or --target-namespace: the target "
+                            "PVC to look up (or give --target-volume-handle for manual mode)");
+    }
+    return 0;
+}
+
+static int
+build_config(const char *const envp[], struct raw *r, struct config *cfg, struct perr *err)
+{
+    struct {
+        enum opt_id id;
+        char **dst;
+    } strings[] = {
+        {O_CR_NAME, &cfg->cr_name},
+        {O_CR_NAMESPACE, &cfg->cr_namespace},
+        {O_PVC_SIZE, &cfg->pvc_size},
+        {O_OWNER_UID, &cfg->owner_uid},
+        {O_OWNER_NAME, &cfg->owner_name},
+        {O_SECRET_NAME, &cfg->secret_name},
+        {O_TARGET_NAMESPACE, &cfg->target_namespace},
+        {O_SOURCE_VM_ID, &cfg->source_vm_id},
+        {O_SOURCE_VMDK, &cfg->source_vmdk},
+        {O_MIGRATION_HOST, &cfg->migration_host},
+        {O_STORAGE_HOSTNAME, &cfg->storage_hostname},
+        {O_STORAGE_USERNAME, &cfg->storage_username},
+        {O_VSPHERE_HOSTNAME, &cfg->vsphere_hostname},
+        {O_VSPHERE_USERNAME, &cfg->vsphere_username},
+        {O_ESXI_SSH_KNOWN_HOSTS, &cfg->esxi_ssh_known_hosts},
+        {O_KUBECONFIG, &cfg->kubeconfig},
+        {O_MASTER, &cfg->master},
+        {O_TARGET_VOLUME_HANDLE, &cfg->target_volume_handle},
+        {O_LOG_TRACE, &cfg->log_trace},
+        {O_HTTP_ENDPOINT, &cfg->http_endpoint},
+        {O_METRICS_PATH, &cfg->metrics_path},
+        {O_TERMINATION_LOG, &cfg->termination_log},
+        {O_METRICS_LISTEN, &cfg->metrics_listen},
+    };
+    char label[128];
+    char *vendor = NULL;
+    char *method = NULL;
+    const char *v;
+    int rc = -1;
+
+    for (size_t i = 0; i < ARRAY_LEN(strings); i++) {
+        if (take_string(r, strings[i].id, strings[i].dst, err) < 0)
+            goto out;
+    }
+    /* Passwords and tokens are kept exactly as given: spaces may be part of them. */
+    if ((r->val[O_STORAGE_PASSWORD] != NULL && *r->val[O_STORAGE_PASSWORD] != '\0' &&
+         (cfg->storage_password = strdup(r->val[O_STORAGE_PASSWORD])) == NULL) ||
+        (r->val[O_STORAGE_TOKEN] != NULL && *r->val[O_STORAGE_TOKEN] != '\0' &&
+         (cfg->storage_token = strdup(r->val[O_STORAGE_TOKEN])) == NULL) ||
+        (r->val[O_VSPHERE_PASSWORD] != NULL && *r->val[O_VSPHERE_PASSWORD] != '\0' &&
+         (cfg->vsphere_password = strdup(r->val[O_VSPHERE_PASSWORD])) == NULL)) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    cfg->target_attrs = r->attrs;
+    cfg->n_target_attrs = r->nattrs;
+    r->attrs = NULL;
+    r->nattrs = 0;
+
+    if (take_string(r, O_VENDOR, &vendor, err) < 0)
+        goto out;
+    if (vendor != NULL && check_vendor(vendor, &cfg->vendor, err) < 0)
+        goto out;
+
+    if (cfg->source_vmdk != NULL &&
+        config_parse_vmdk_path(cfg->source_vmdk, &cfg->vmdk_datastore, &cfg->vmdk_dir,
+                               &cfg->vmdk_file, err) < 0)
+        goto out;
+
+    if (take_string(r, O_CLONE_METHOD, &method, err) < 0)
+        goto out;
+    if (method == NULL || strcasecmp(method, "vib") == 0) {
+        cfg->clone_method = CLONE_METHOD_VIB;
+    } else if (strcasecmp(method, "ssh") == 0) {
+        cfg->clone_method = CLONE_METHOD_SSH;
+    } else {
+        perr_set(err, PERR_USAGE, "%s: invalid clone method '%s'; expected vib or ssh",
+                 opt_label(O_CLONE_METHOD, label, sizeof(label)), method);
+        goto out;
+    }
+
+    if (parse_bool_opt(r, O_STORAGE_SKIP_SSL, &cfg->storage_skip_ssl_verification, err) < 0 ||
+        parse_long_range(r, O_STORAGE_HTTP_TIMEOUT, 1, 86400, &cfg->storage_http_timeout_seconds,
+                         err) < 0 ||
+        parse_long_range(r, O_ESXI_SSH_PORT, 1, 65535, &cfg->esxi_ssh_port, err) < 0 ||
+        parse_long_range(r, O_SSH_TIMEOUT, 1, 86400, &cfg->ssh_timeout_seconds, err) < 0)
+        goto out;
+
+    v = r->val[O_LOG_LEVEL] != NULL ? r->val[O_LOG_LEVEL] : opts[O_LOG_LEVEL].def;
+    if (log_level_parse(v, &cfg->log_level) < 0) {
+        perr_set(err, PERR_USAGE, "%s: invalid level '%s'; expected error, warn, info, debug or trace",
+                 opt_label(O_LOG_LEVEL, label, sizeof(label)), v);
+        goto out;
+    }
+    /* klog's -v still raises verbosity for those who pass it out of habit. */
+    if (r->val[O_KLOG_V] != NULL) {
+        long lv;
+
+        if (parse_long_range(r, O_KLOG_V, 0, 10, &lv, err) < 0)
+            goto out;
+        if (lv >= 6 && cfg->log_level < LOGL_TRACE)
+            cfg->log_level = LOGL_TRACE;
+        else if (lv >= 4 && cfg->log_level < LOGL_DEBUG)
+            cfg->log_level = LOGL_DEBUG;
+    }
+    v = r->val[O_LOG_FORMAT] != NULL ? r->val[O_LOG_FORMAT] : opts[O_LOG_FORMAT].def;
+    if (log_format_parse(v, &cfg->log_format) < 0) {
+        perr_set(err, PERR_USAGE, "%s: invalid format '%s'; expected text or json",
+                 opt_label(O_LOG_FORMAT, label, sizeof(label)), v);
+        goto out;
+    }
+    v = r->val[O_OUTPUT] != NULL ? r->val[O_OUTPUT] : opts[O_OUTPUT].def;
+    if (strcasecmp(v, "text") == 0) {
+        cfg->output = OUTPUT_TEXT;
+    } else if (strcasecmp(v, "json") == 0) {
+        cfg->output = OUTPUT_JSON;
+    } else {
+        perr_set(err, PERR_USAGE, "--output: invalid format '%s'; expected text or json", v);
+        goto out;
+    }
+
+    if (cfg->pvc_size != NULL && parse_quantity(cfg->pvc_size, &cfg->pvc_size_bytes) < 0) {
+        perr_set(err, PERR_USAGE,
+                 "--pvc-size: invalid quantity '%s'; expected bytes such as 10737418240 or 10Gi",
+                 cfg->pvc_size);
+        goto out;
+    }
+
+    /* vCenter TLS: verified unless GOVMOMI_INSECURE says otherwise; a CA from the secret. */
+    v = env_get(envp, "GOVMOMI_INSECURE");
+    if (v != NULL && *v != '\0') {
+        bool b = false;
+
+        if (parse_go_bool(v, &b) < 0 && strcasecmp(v, "yes") != 0 && strcasecmp(v, "no") != 0) {
+            perr_set(err, PERR_USAGE, "GOVMOMI_INSECURE: invalid value '%s'; expected true or false",
+                     v);
+            goto out;
+        }
+        cfg->vsphere_insecure = b || strcasecmp(v, "yes") == 0;
+    }
+    v = env_get(envp, "cacert");
+    if (v != NULL && *v != '\0' && (cfg->vsphere_cacert = strdup(v)) == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+
+    v = env_get(envp, "HOST_LEASE_NAMESPACE");
+    cfg->host_lease_namespace = strdup(v != NULL && *v != '\0' ? v : "openshift-mtv");
+    if (cfg->host_lease_namespace == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    cfg->host_lease_duration_seconds = 10;
+    v = env_get(envp, "HOST_LEASE_DURATION_SECONDS");
+    if (v != NULL && *v != '\0') {
+        char *end = NULL;
+        double d;
+
+        errno = 0;
+        d = strtod(v, &end);
+        if (errno != 0 || end == v || (*end != '\0' && strcmp(end, "s") != 0) || !isfinite(d) ||
+            d < 1 || d > 3600) {
+            perr_set(err, PERR_USAGE,
+                     "HOST_LEASE_DURATION_SECONDS: invalid value '%s'; expected seconds from 1 to "
+                     "3600",
+                     v);
+            goto out;
+        }
+        cfg->host_lease_duration_seconds = d;
+    }
+    v = env_get(envp, "DISABLE_VVOL_METHOD");
+    cfg->disable_vvol = v != NULL && strcmp(v, "true") == 0;
+    v = env_get(envp, "DISABLE_RDM_METHOD");
+    cfg->disable_rdm = v != NULL && strcmp(v, "true") == 0;
+
+    if (collect_vendor_env(envp, cfg, err) < 0)
+        goto out;
+    if (check_required(cfg, err) < 0)
+        goto out;
+    if (cfg->clone_method == CLONE_METHOD_SSH && load_ssh_keys(envp, cfg, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(vendor);
+    free(method);
+    return rc;
+}
+
+int
+config_parse(int argc, char *const argv[], const char *const envp[], struct config **out,
+             struct perr *err)
+{
+    struct raw r = {0};
+    struct config *cfg = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < O_COUNT; i++) {
+        const char *v = opts[i].env != NULL ? env_get(envp, opts[i].env) : NULL;
+
+        if (v != NULL && raw_set(&r, (enum opt_id)i, v, false, err) < 0)
+            goto out;
+    }
+    if (parse_args(argc, argv, &r, cfg, err) < 0)
+        goto out;
+    if (cfg->action == CONFIG_ACTION_RUN && build_config(envp, &r, cfg, err) < 0)
+        goto out;
+    *out = cfg;
+    cfg = NULL;
+    rc = 0;
+out:
+    raw_free(&r);
+    config_free(cfg);
+    return rc;
+}
+
+void
+config_free(struct config *cfg)
+{
+    char **strs[] = {
+        &cfg->cr_name,          &cfg->cr_namespace,     &cfg->pvc_size,
+        &cfg->owner_uid,        &cfg->owner_name,       &cfg->secret_name,
+        &cfg->target_namespace, &cfg->source_vm_id,     &cfg->source_vmdk,
+        &cfg->vmdk_datastore,   &cfg->vmdk_dir,         &cfg->vmdk_file,
+        &cfg->vendor,           &cfg->migration_host,   &cfg->storage_hostname,
+        &cfg->storage_username, &cfg->vsphere_hostname, &cfg->vsphere_username,
+        &cfg->vsphere_cacert,   &cfg->esxi_ssh_known_hosts, &cfg->ssh_public_key,
+        &cfg->kubeconfig,       &cfg->master,           &cfg->host_lease_namespace,
+        &cfg->target_volume_handle, &cfg->log_trace,    &cfg->metrics_listen,
+        &cfg->metrics_path,     &cfg->http_endpoint,    &cfg->termination_log,
+    };
+
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < ARRAY_LEN(strs); i++)
+        free(*strs[i]);
+    secret_free(cfg->storage_password);
+    secret_free(cfg->storage_token);
+    secret_free(cfg->vsphere_password);
+    if (cfg->ssh_private_key != NULL) {
+        OPENSSL_cleanse(cfg->ssh_private_key, cfg->ssh_private_key_len);
+        free(cfg->ssh_private_key);
+    }
+    kv_free_array(cfg->target_attrs, cfg->n_target_attrs);
+    kv_free_array(cfg->vendor_env, cfg->n_vendor_env);
+    free(cfg);
+}
+
+void
+config_scrub_argv(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        char *name;
+        char *eq;
+        size_t len;
+        int id;
+
+        if (a[0] != '-')
+            continue;
+        name = a + (a[1] == '-' ? 2 : 1);
+        eq = strchr(name, '=');
+        len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+        id = find_opt(name, len);
+        if (id < 0)
+            continue;
+        if (opts[id].kind == OPT_BOOL)
+            continue;
+        if (eq == NULL)
+            i++; /* the value is the next argument */
+        if (!(opts[id].flags & OPTF_SECRET) || i >= argc)
+            continue;
+        if (eq != NULL)
+            memset(eq + 1, 'x', strlen(eq + 1));
+        else
+            memset(argv[i], 'x', strlen(argv[i]));
+    }
+}
+
+const char *
+config_vendor_env(const struct config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->n_vendor_env; i++) {
+        if (strcmp(cfg->vendor_env[i].key, key) == 0)
+            return cfg->vendor_env[i].value;
+    }
+    return NULL;
+}
+
+const char *
+config_target_attr(const struct config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->n_target_attrs; i++) {
+        if (strcmp(cfg->target_attrs[i].key, key) == 0)
+            return cfg->target_attrs[i].value;
+    }
+    return NULL;
+}
+
+void
+config_usage(FILE *f, const char *argv0)
+{
+    const char *base = strrchr(argv0, '/');
+
+    base = base != NULL ? base + 1 : argv0;
+    fprintf(f,
+            "Usage: %s --source-vm-id=ID --source-vmdk='[DS] DIR/DISK.vmdk'\n"
+            "           --storage-vendor-product=NAME (--owner-name=PVC --target-namespace=NS |\n"
+            "            --target-volume-handle=HANDLE [--target-volume-attribute=K=V]...)\n"
+            "           [OPTION]...\n\n"
+            "Copies one VMware virtual disk onto the Kubernetes volume's LUN by having the ESXi\n"
+            "host clone it with vmkfstools (storage-array XCOPY), then unmaps everything.\n\n"
+            "Options (flags override their environment variable):\n",
+            base);
+    for (size_t i = 0; i < ARRAY_LEN(help_order); i++) {
+        const struct opt *o = &opts[help_order[i]];
+
+        if (o->metavar != NULL)
+            fprintf(f, "  --%s=%s\n", o->name, o->metavar);
+        else
+            fprintf(f, "  --%s\n", o->name);
+        fprintf(f, "        %s\n", o->help);
+        if (o->env != NULL && o->def != NULL)
+            fprintf(f, "        environment: %s; default: %s\n", o->env, o->def);
+        else if (o->env != NULL)
+            fprintf(f, "        environment: %s\n", o->env);
+        else if (o->def != NULL)
+            fprintf(f, "        default: %s\n", o->def);
+    }
+    fputs("\nOther environment variables:\n"
+          "  GOVMOMI_INSECURE=true        do not verify vCenter's TLS certificate\n"
+          "  cacert                       PEM CA bundle that signs vCenter's certificate\n"
+          "  SSH_PRIVATE_KEY, SSH_PUBLIC_KEY  base64 key pair for the ssh clone method\n"
+          "  HOST_LEASE_NAMESPACE         namespace of the host Leases [openshift-mtv]\n"
+          "  HOST_LEASE_DURATION_SECONDS  host Lease duration [10]\n"
+          "  DISABLE_VVOL_METHOD=true, DISABLE_RDM_METHOD=true  always copy with vmkfstools\n"
+          "  ONTAP_SVM, PURE_CLUSTER_PREFIX, POWERFLEX_SYSTEM_ID, POWERMAX_SYMMETRIX_ID,\n"
+          "  POWERMAX_PORT_GROUP_NAME, STORAGE_ID, STORAGE_PORT, HOSTGROUP_ID_LIST, COPY_SPEED\n"
+          "                               vendor settings\n\nVendors:",
+          f);
+    for (size_t i = 0; config_vendor_names[i] != NULL; i++)
+        fprintf(f, " %s", config_vendor_names[i]);
+    fputs("\n\nExit status: 0 copied and cleaned up; 1 copy failed, cleanup done; 2 bad usage or\n"
+          "configuration, nothing touched; 3 failed and some cleanup could not be done.\n"
+          "See vsphere-copy-offload-populator(1).\n",
+          f);
+}

@@ -1,0 +1,142 @@
+/*
+ * Configuration: command-line flags and environment → one immutable struct config.
+ *
+ * Compatible with the Go populator's flags and environment (same names, same
+ * meaning, Go flag syntax: -f, --f, --f=v, --f v; an unknown flag is an error),
+ * plus this tool's own flags (manual mode, logging, metrics listener, SSH pinning).
+ *
+ * Precedence: a flag given on the command line wins over its environment
+ * variable, which wins over the built-in default.
+ *
+ * Contract:
+ * - config_parse() never prints and never exits.  On bad input it returns -1
+ *   with err->code == PERR_USAGE and a one-line message that names the flag and
+ *   its environment variable and says what is accepted; the caller exits 2.
+ * - On success *out owns every string; config_free() releases it and zeroes
+ *   the secrets (passwords, token, SSH private key) before freeing them.
+ * - Secrets given as flags are recorded in cfg->secret_flags so the caller can
+ *   warn that they are visible in the process list, and can blank them in argv
+ *   with config_scrub_argv().
+ * - The environment is passed explicitly (a NULL-terminated "KEY=VALUE" array)
+ *   so that tests do not depend on the process environment.
+ */
+#ifndef POP_CONFIG_H
+#define POP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lib/compiler.h"
+#include "lib/err.h"
+#include "lib/log.h"
+
+enum clone_method { CLONE_METHOD_VIB, CLONE_METHOD_SSH };
+enum output_format { OUTPUT_TEXT, OUTPUT_JSON };
+enum config_action { CONFIG_ACTION_RUN, CONFIG_ACTION_HELP, CONFIG_ACTION_VERSION };
+
+struct kv {
+    char *key;
+    char *value;
+};
+
+struct config {
+    /* What main() should do: run the copy, or print help/version and exit 0. */
+    enum config_action action;
+
+    /* Flags the controller passes (forklift-populator-behaviour §2.2). */
+    char *cr_name;          /* unused, accepted for compatibility */
+    char *cr_namespace;     /* unused, accepted for compatibility */
+    char *pvc_size;         /* validated as a quantity, otherwise unused */
+    unsigned long long pvc_size_bytes;
+    char *owner_uid;        /* the owner_uid metric label (the PVC UID) */
+    char *owner_name;       /* the target PVC looked up in target_namespace */
+    char *secret_name;      /* unused, accepted for compatibility */
+    char *target_namespace;
+    char *source_vm_id;     /* "vm-123" or a VM name */
+    char *source_vmdk;      /* "[datastore] dir/file.vmdk" as given */
+    char *vmdk_datastore;   /* parsed from source_vmdk */
+    char *vmdk_dir;
+    char *vmdk_file;
+    char *vendor;           /* canonical driver name, e.g. "ontap", "pureFlashArray" */
+    char *migration_host;   /* HostSystem MoRef value or NULL (use the VM's host) */
+
+    /* The storage array. */
+    char *storage_hostname;
+    char *storage_username;
+    char *storage_password; /* secret */
+    char *storage_token;    /* secret */
+    bool storage_skip_ssl_verification;
+    long storage_http_timeout_seconds;
+
+    /* vCenter. */
+    char *vsphere_hostname;
+    char *vsphere_username;
+    char *vsphere_password; /* secret */
+    bool vsphere_insecure;  /* GOVMOMI_INSECURE */
+    char *vsphere_cacert;   /* PEM text from the secret's cacert, or NULL */
+
+    /* ESXi. */
+    enum clone_method clone_method;
+    char *esxi_ssh_known_hosts; /* path, or NULL: accept and log the fingerprint */
+    long esxi_ssh_port;
+    long ssh_timeout_seconds;
+    unsigned char *ssh_private_key; /* decoded PEM bytes (secret), SSH method only */
+    size_t ssh_private_key_len;
+    char *ssh_public_key;           /* decoded authorized_keys line, SSH method only */
+
+    /* Kubernetes. */
+    char *kubeconfig;
+    char *master;
+    char *host_lease_namespace;
+    double host_lease_duration_seconds;
+    char *target_volume_handle; /* manual mode when set */
+    struct kv *target_attrs;    /* --target-volume-attribute KEY=VALUE, in order */
+    size_t n_target_attrs;
+
+    /* Disk-type paths. */
+    bool disable_vvol;
+    bool disable_rdm;
+
+    /* Vendor keys read from the environment (ONTAP_SVM, PURE_CLUSTER_PREFIX, ...). */
+    struct kv *vendor_env;
+    size_t n_vendor_env;
+
+    /* Observability. */
+    enum log_level log_level;
+    enum log_format log_format;
+    char *log_trace;        /* components to trace, or NULL */
+    enum output_format output;
+    char *metrics_listen;   /* NULL when the endpoint is disabled */
+    char *metrics_path;     /* accepted for compatibility; the path is /metrics */
+    char *http_endpoint;    /* accepted for compatibility; unused */
+    char *termination_log;  /* where the one-line failure goes if the file exists */
+
+    /* Names of secret-carrying flags given on the command line (for the warning). */
+    const char *secret_flags[4];
+    size_t n_secret_flags;
+};
+
+/* Parses argv and envp.  See the contract above. */
+int config_parse(int argc, char *const argv[], const char *const envp[], struct config **out,
+                 struct perr *err);
+void config_free(struct config *cfg);
+
+/* Overwrites the values of secret flags in argv so they leave the process list. */
+void config_scrub_argv(int argc, char *argv[]);
+
+/* The value of a vendor environment key, or NULL. */
+const char *config_vendor_env(const struct config *cfg, const char *key);
+/* The value of --target-volume-attribute KEY, or NULL. */
+const char *config_target_attr(const struct config *cfg, const char *key);
+
+/* Writes --help to f. */
+void config_usage(FILE *f, const char *argv0);
+
+/* The storage vendor names accepted by --storage-vendor-product, NULL-terminated. */
+extern const char *const config_vendor_names[];
+
+/* Splits "[ds] dir/file.vmdk".  Outputs are owned by the caller; -1 + PERR_USAGE on a bad form. */
+int config_parse_vmdk_path(const char *path, char **ds, char **dir, char **file, struct perr *err);
+
+#endif

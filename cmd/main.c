@@ -1,0 +1,72 @@
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cmd/config.h"
+#include "cmd/main.h"
+#include "cmd/run.h"
+#include "lib/log.h"
+
+extern char **environ;
+
+static void
+register_secrets(const struct config *cfg)
+{
+    log_add_secret(cfg->storage_password);
+    log_add_secret(cfg->storage_token);
+    log_add_secret(cfg->vsphere_password);
+}
+
+int
+main(int argc, char *argv[])
+{
+    struct config *cfg = NULL;
+    struct run_result res = {0};
+    struct perr err = {0};
+    char *line = NULL;
+    int status = POP_EXIT_OK;
+
+    /* A closed peer must surface as an error from send(), not kill the job mid-cleanup. */
+    signal(SIGPIPE, SIG_IGN);
+    if (config_parse(argc, argv, (const char *const *)environ, &cfg, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], err.msg);
+        if (err.code == PERR_USAGE)
+            fprintf(stderr, "Try '%s --help' for more information.\n", argv[0]);
+        /* Also tell Kubernetes, so the pod status shows why. */
+        main_write_termination_log(getenv("TERMINATION_LOG") != NULL ? getenv("TERMINATION_LOG")
+                                                                     : "/dev/termination-log",
+                                   err.msg);
+        status = err.code == PERR_USAGE ? POP_EXIT_USAGE : POP_EXIT_FAILED;
+        goto out;
+    }
+    config_scrub_argv(argc, argv);
+    if (cfg->action == CONFIG_ACTION_HELP) {
+        config_usage(stdout, argv[0]);
+        goto out;
+    }
+    if (cfg->action == CONFIG_ACTION_VERSION) {
+        main_print_version(stdout, argv[0]);
+        goto out;
+    }
+    log_init(cfg->log_level, cfg->log_format, cfg->log_trace);
+    register_secrets(cfg);
+    for (size_t i = 0; i < cfg->n_secret_flags; i++)
+        log_warn("config", "secret given as a flag is visible in the process list", "flag",
+                 cfg->secret_flags[i], "hint", "use the environment variable instead", NULL);
+    if (run(cfg, &res, &err) < 0) {
+        line = main_failure_line(&err, &res);
+        log_error("main", "populate failed", "error", line != NULL ? line : err.msg, "code",
+                  perr_code_str(err.code), NULL);
+        main_write_termination_log(cfg->termination_log, line != NULL ? line : err.msg);
+        status = res.leftovers.n > 0 ? POP_EXIT_LEFTOVER : POP_EXIT_FAILED;
+        goto out;
+    }
+    log_info("main", "populate succeeded", NULL);
+out:
+    free(line);
+    run_result_free(&res);
+    config_free(cfg);
+    log_reset();
+    return status;
+}

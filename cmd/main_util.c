@@ -1,0 +1,60 @@
+#include "cmd/main.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "esxi/wrapper.h"
+#include "lib/buf.h"
+
+#ifndef POP_VERSION
+#define POP_VERSION "0.0.0"
+#endif
+
+char *
+main_failure_line(const struct perr *err, const struct run_result *res)
+{
+    struct buf b = {0};
+    struct perr tmp = {0};
+
+    if (res != NULL && res->phase != NULL)
+        buf_addf(&b, &tmp, "%s: ", res->phase);
+    buf_adds(&b, err->msg[0] != '\0' ? err->msg : perr_code_str(err->code), &tmp);
+    if (res != NULL && res->leftovers.n > 0) {
+        buf_adds(&b, "; left behind: ", &tmp);
+        strv_join(&res->leftovers, "; ", &b, &tmp);
+    }
+    return buf_steal(&b);
+}
+
+void
+main_write_termination_log(const char *path, const char *line)
+{
+    int fd;
+    ssize_t ignored;
+
+    if (path == NULL || *path == '\0')
+        return;
+    /* No O_CREAT: the file is Kubernetes' to provide; outside a pod nothing is written. */
+    fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return;
+    ignored = write(fd, line, strlen(line));
+    ignored = write(fd, "\n", 1);
+    (void)ignored;
+    close(fd);
+}
+
+void
+main_print_version(FILE *f, const char *argv0)
+{
+    const char *base = strrchr(argv0, '/');
+
+    base = base != NULL ? base + 1 : argv0;
+    fprintf(f, "%s %s\n", base, POP_VERSION);
+    /* The same key names the Go populator logs, so existing log scrapers keep working. */
+    fprintf(f, "binary=%s version=%s vib_version=%s vmkfstools_wrapper_version=%s\n", base,
+            POP_VERSION, esxi_wrapper_version(), esxi_wrapper_version());
+}
