@@ -453,9 +453,10 @@ parse_args(int argc, char *const argv[], struct raw *r, struct config *cfg, stru
 static int
 take_string(struct raw *r, enum opt_id id, char **out, struct perr *err)
 {
-    const char *v = r->val[id];
+    const char *v = r->val[id] != NULL ? r->val[id] : opts[id].def;
     size_t n;
 
+    /* Given but blank means "none" (--metrics-listen= disables the endpoint). */
     *out = NULL;
     if (v == NULL)
         return 0;

@@ -1,0 +1,189 @@
+/*
+ * The logger: formats, levels, trace gating, and that no password, token or
+ * cookie ever reaches the output, whichever way it was handed in.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "lib/log.h"
+
+static const char *const secrets[] = {"Pa55w0rd-Secret", "tok-ABCDEF123456", "sess=C00KIE-VALUE",
+                                      "quote\"and\\back-S3CRET"};
+
+struct capture {
+    char *text;
+    size_t len;
+    FILE *f;
+};
+
+static void
+capture_start(struct capture *c, enum log_level lvl, enum log_format fmt, const char *trace)
+{
+    c->text = NULL;
+    c->len = 0;
+    c->f = open_memstream(&c->text, &c->len);
+    assert_non_null(c->f);
+    log_init(lvl, fmt, trace);
+    log_set_stream(c->f);
+}
+
+static void
+capture_end(struct capture *c)
+{
+    fclose(c->f);
+    log_reset();
+}
+
+static void
+emit_everything(void)
+{
+    /* Sensitive keys, in any case and spelling. */
+    log_info("test", "login", "user", "bob", "password", secrets[0], NULL);
+    log_info("test", "auth", "Authorization", "Bearer tok-ABCDEF123456", NULL);
+    log_warn("test", "cookie", "Set-Cookie", secrets[2], "api_token", secrets[1], NULL);
+    log_error("test", "odd", "storage_password", secrets[3], NULL);
+    /* Registered secrets hidden wherever they appear: event text and innocent keys. */
+    log_info("test", "request failed for Pa55w0rd-Secret", "detail",
+             "server said tok-ABCDEF123456 is wrong", NULL);
+    log_error("test", "final", "error", "login 'x' with quote\"and\\back-S3CRET failed", NULL);
+}
+
+static void
+check_no_secrets(const char *out)
+{
+    for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+        if (strstr(out, secrets[i]) != NULL)
+            fail_msg("secret '%s' leaked in:\n%s", secrets[i], out);
+    }
+    assert_null(strstr(out, "C00KIE-VALUE"));
+    assert_null(strstr(out, "ABCDEF123456"));
+    assert_null(strstr(out, "S3CRET"));
+    /* The innocent parts are still there. */
+    assert_non_null(strstr(out, "bob"));
+    assert_non_null(strstr(out, "***"));
+}
+
+static void
+register_secrets(void)
+{
+    for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+        log_add_secret(secrets[i]);
+    log_add_secret("tok-ABCDEF123456");
+}
+
+static void
+test_redaction_text(void **state)
+{
+    struct capture c;
+
+    (void)state;
+    capture_start(&c, LOGL_TRACE, LOG_FORMAT_TEXT, NULL);
+    register_secrets();
+    emit_everything();
+    fflush(c.f);
+    check_no_secrets(c.text);
+    assert_non_null(strstr(c.text, "[test] login user=bob password=***"));
+    capture_end(&c);
+    free(c.text);
+}
+
+static void
+test_redaction_json(void **state)
+{
+    struct capture c;
+    char *line;
+    char *save = NULL;
+    int lines = 0;
+
+    (void)state;
+    capture_start(&c, LOGL_TRACE, LOG_FORMAT_JSON, NULL);
+    register_secrets();
+    emit_everything();
+    fflush(c.f);
+    check_no_secrets(c.text);
+    /* Every line is one JSON object with the fixed fields. */
+    for (line = strtok_r(c.text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        json_error_t jerr;
+        json_t *o = json_loads(line, 0, &jerr);
+
+        if (o == NULL)
+            fail_msg("not JSON: %s (%s)", line, jerr.text);
+        assert_non_null(json_object_get(o, "ts"));
+        assert_non_null(json_object_get(o, "level"));
+        assert_string_equal(json_string_value(json_object_get(o, "comp")), "test");
+        assert_non_null(json_object_get(o, "event"));
+        json_decref(o);
+        lines++;
+    }
+    assert_int_equal(lines, 6);
+    capture_end(&c);
+    free(c.text);
+}
+
+static void
+test_levels_and_trace(void **state)
+{
+    struct capture c;
+
+    (void)state;
+    capture_start(&c, LOGL_WARN, LOG_FORMAT_TEXT, NULL);
+    log_info("test", "hidden-info", NULL);
+    log_debug("test", "hidden-debug", NULL);
+    log_warn("test", "shown-warn", "k", "a value with spaces", "n", NULL, NULL);
+    fflush(c.f);
+    assert_null(strstr(c.text, "hidden"));
+    assert_non_null(strstr(c.text, "warn  [test] shown-warn k=\"a value with spaces\" n=null"));
+    assert_false(log_trace_on("http"));
+    capture_end(&c);
+    free(c.text);
+
+    capture_start(&c, LOGL_TRACE, LOG_FORMAT_TEXT, "http,soap");
+    assert_true(log_trace_on("http"));
+    assert_true(log_trace_on("http.storage"));
+    assert_true(log_trace_on("soap"));
+    assert_false(log_trace_on("ssh"));
+    assert_false(log_trace_on("httpx"));
+    capture_end(&c);
+    free(c.text);
+}
+
+static void
+test_parse_helpers(void **state)
+{
+    enum log_level l;
+    enum log_format f;
+
+    (void)state;
+    assert_int_equal(log_level_parse("DEBUG", &l), 0);
+    assert_int_equal(l, LOGL_DEBUG);
+    assert_int_equal(log_level_parse("warning", &l), 0);
+    assert_int_equal(l, LOGL_WARN);
+    assert_int_equal(log_level_parse("noisy", &l), -1);
+    assert_int_equal(log_format_parse("json", &f), 0);
+    assert_int_equal(f, LOG_FORMAT_JSON);
+    assert_int_equal(log_format_parse("yaml", &f), -1);
+    assert_true(log_key_is_sensitive("X-Auth-Token"));
+    assert_true(log_key_is_sensitive("SSH_PRIVATE_KEY"));
+    assert_true(log_key_is_sensitive("Cookie"));
+    assert_false(log_key_is_sensitive("naa"));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_redaction_text),
+        cmocka_unit_test(test_redaction_json),
+        cmocka_unit_test(test_levels_and_trace),
+        cmocka_unit_test(test_parse_helpers),
+    };
+
+    return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+}
