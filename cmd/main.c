@@ -6,9 +6,31 @@
 #include "cmd/config.h"
 #include "cmd/main.h"
 #include "cmd/run.h"
+#include "lib/deadline.h"
 #include "lib/log.h"
 
 extern char **environ;
+
+/* SIGTERM/SIGINT only mark the run cancelled: every wait notices, and the
+ * populate flow then runs its cleanup before the process exits. */
+static void
+on_stop_signal(int sig)
+{
+    (void)sig;
+    cancel_request();
+}
+
+static void
+install_signal_handlers(void)
+{
+    struct sigaction sa = {0};
+
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
 
 static void
 register_secrets(const struct config *cfg)
@@ -28,7 +50,7 @@ main(int argc, char *argv[])
     int status = POP_EXIT_OK;
 
     /* A closed peer must surface as an error from send(), not kill the job mid-cleanup. */
-    signal(SIGPIPE, SIG_IGN);
+    install_signal_handlers();
     if (config_parse(argc, argv, (const char *const *)environ, &cfg, &err) < 0) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
         if (err.code == PERR_USAGE)
