@@ -1,0 +1,84 @@
+/*
+ * The vmkfstools clone task on the ESXi host, driven through the wrapper
+ * script's protocol (--clone, --task-get, --task-clean, --version).
+ *
+ * The VIB and SSH methods differ only in how one wrapper operation reaches
+ * the host: a `struct wrapper_carrier`.  Everything else — starting the
+ * clone, polling, progress, xcopy detection, completion, cleanup — is here
+ * and shared.
+ *
+ * Contract of clone_run():
+ * - Starts the clone, then polls --task-get with a short adaptive interval
+ *   (from 100 ms, growing to at most 2 s while nothing changes); no fixed
+ *   sleep.  Completion is seen on the first poll that carries an exit code.
+ * - Progress ("Clone: N% done." in lastLine) and xcopyUsed are reported to the
+ *   callbacks on every poll that carries them.
+ * - The copy is never bounded by a wall clock, only by lack of progress: when
+ *   neither lastLine nor the percentage changes for stall_ms, it fails.
+ * - A cancellation (cancel_requested()) stops waiting; the task is then
+ *   cleaned, which also stops a vmkfstools that is still running.
+ * - --task-clean always runs once a task id is known, on every path, with a
+ *   scratch error (its failure is logged and listed in res->cleanup_failed).
+ * - A failed clone is PERR_REMOTE "clone task failed with exit code C: <stderr>".
+ */
+#ifndef POP_CLONE_H
+#define POP_CLONE_H
+
+#include <stdbool.h>
+
+#include "lib/err.h"
+
+/* One reply of the wrapper: its XML <status> and <message>. */
+struct wrapper_reply {
+    int status;
+    char *message; /* owned; may be "" */
+};
+
+struct wrapper_carrier {
+    const char *name; /* "vib" or "ssh", for messages */
+    /* Runs the wrapper with args (e.g. {"--task-get", "-i", id, NULL}). */
+    int (*call)(void *impl, const char *const args[], struct wrapper_reply *out,
+                struct perr *err);
+    void *impl;
+};
+
+void wrapper_reply_clear(struct wrapper_reply *r);
+
+/* The JSON task fields of a reply's message. */
+struct clone_task {
+    char *task_id;
+    long pid;
+    char *exit_code; /* NULL or "" while running */
+    char *last_line;
+    char *std_err;
+    int xcopy_used;  /* 1, 0, or -1 when unknown (null/absent) */
+};
+
+/* Parses a message; a non-JSON message becomes last_line (as the Go populator does). */
+int clone_task_parse(const char *message, struct clone_task *t, struct perr *err);
+void clone_task_clear(struct clone_task *t);
+/* The first "N%" in a line, or -1. */
+int clone_percent(const char *line);
+
+struct clone_callbacks {
+    void (*progress)(void *arg, int percent);
+    void (*xcopy)(void *arg, int used);
+    void *arg;
+};
+
+struct clone_result {
+    int xcopy_used;        /* last value seen, -1 unknown */
+    int percent;           /* last percentage seen, -1 none */
+    bool cleanup_failed;   /* --task-clean did not succeed */
+    long long started_ms;  /* monotonic */
+    long long finished_ms; /* monotonic, when the exit code was seen */
+    unsigned polls;
+};
+
+/* Reads the wrapper's version through the carrier ("0.4.0"); owned. */
+int clone_wrapper_version(struct wrapper_carrier *c, char **version, struct perr *err);
+
+int clone_run(struct wrapper_carrier *c, const char *src, const char *dst, long stall_ms,
+              const struct clone_callbacks *cb, struct clone_result *res, struct perr *err);
+
+#endif
