@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+static void perr_record(struct perr *err, enum perr_code code, const char *file, int line,
+                        const char *func, const char *fmt, va_list ap) ATTR_PRINTF(6, 0);
+
 static void
 perr_record(struct perr *err, enum perr_code code, const char *file, int line, const char *func,
             const char *fmt, va_list ap)
