@@ -1,0 +1,791 @@
+#include "esxi/vim_calls.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "esxi/vim_xml.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+
+int
+vim_props_get(struct vim *v, const char *type, const char *moref, const char *const paths[],
+              struct vim_resp **out, struct perr *err)
+{
+    struct buf p = {0};
+    int rc = -1;
+
+    *out = NULL;
+    if (buf_adds(&p, "<specSet><propSet><type>", err) < 0 || buf_add_xml(&p, type, err) < 0 ||
+        buf_adds(&p, "</type>", err) < 0)
+        goto out;
+    for (size_t i = 0; paths[i] != NULL; i++) {
+        if (buf_adds(&p, "<pathSet>", err) < 0 || buf_add_xml(&p, paths[i], err) < 0 ||
+            buf_adds(&p, "</pathSet>", err) < 0)
+            goto out;
+    }
+    if (buf_adds(&p, "</propSet><objectSet><obj type=\"", err) < 0 ||
+        buf_add_xml(&p, type, err) < 0 || buf_adds(&p, "\">", err) < 0 ||
+        buf_add_xml(&p, moref, err) < 0 ||
+        buf_adds(&p, "</obj><skip>false</skip></objectSet></specSet><options/>", err) < 0)
+        goto out;
+    if (vim_call(v, "RetrievePropertiesEx", "PropertyCollector", v->sc.property_collector,
+                 p.data, out, err) < 0) {
+        perr_prefix(err, "%s '%s': ", type, moref);
+        goto out;
+    }
+    if (vim_xml_path(vim_resp_returnval(*out), "objects") == NULL) {
+        vim_resp_free(*out);
+        *out = NULL;
+        perr_set(err, PERR_NOT_FOUND, "%s '%s' not found", type, moref);
+        goto out;
+    }
+    rc = 0;
+out:
+    buf_free(&p);
+    return rc;
+}
+
+xmlNode *
+vim_props_val(const struct vim_resp *r, const char *name)
+{
+    xmlNode *obj = vim_xml_path(vim_resp_returnval(r), "objects");
+
+    for (xmlNode *ps = vim_xml_child(obj, "propSet"); ps != NULL; ps = vim_xml_next_same(ps)) {
+        char *n = vim_xml_path_text(ps, "name");
+        bool match = n != NULL && strcmp(n, name) == 0;
+
+        free(n);
+        if (match)
+            return vim_xml_child(ps, "val");
+    }
+    return NULL;
+}
+
+/* Reads one property as text ("runtime.host" → "host-36"). */
+static int
+props_text(struct vim *v, const char *type, const char *moref, const char *path, char **out,
+           struct perr *err)
+{
+    const char *paths[] = {path, NULL};
+    struct vim_resp *r = NULL;
+    xmlNode *val;
+    int rc = -1;
+
+    *out = NULL;
+    if (vim_props_get(v, type, moref, paths, &r, err) < 0)
+        goto out;
+    val = vim_props_val(r, path);
+    if (val == NULL) {
+        perr_set(err, PERR_NOT_FOUND, "%s '%s' has no '%s'", type, moref, path);
+        goto out;
+    }
+    if (vim_xml_text_dup(val, out, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    vim_resp_free(r);
+    return rc;
+}
+
+/* All objects of a type under the root folder, with their names, through a ContainerView. */
+static int
+find_by_name(struct vim *v, const char *type, const char *name, char **moref, struct perr *err)
+{
+    struct vim_resp *view = NULL;
+    struct vim_resp *r = NULL;
+    struct vim_resp *gone = NULL;
+    struct buf p = {0};
+    char *view_ref = NULL;
+    struct perr tmp = {0};
+    int rc = -1;
+
+    *moref = NULL;
+    if (buf_adds(&p, "<container type=\"Folder\">", err) < 0 ||
+        buf_add_xml(&p, v->sc.root_folder, err) < 0 || buf_adds(&p, "</container><type>", err) < 0 ||
+        buf_add_xml(&p, type, err) < 0 || buf_adds(&p, "</type><recursive>true</recursive>", err) < 0)
+        goto out;
+    if (vim_call(v, "CreateContainerView", "ViewManager",
+                 v->sc.view_manager != NULL ? v->sc.view_manager : "ViewManager", p.data, &view,
+                 err) < 0)
+        goto out;
+    view_ref = vim_xml_path_text(vim_resp_returnval(view), "");
+    if (view_ref == NULL) {
+        perr_set(err, PERR_PROTOCOL, "CreateContainerView returned no view");
+        goto out;
+    }
+    buf_reset(&p);
+    if (buf_adds(&p, "<specSet><propSet><type>", err) < 0 || buf_add_xml(&p, type, err) < 0 ||
+        buf_adds(&p, "</type><pathSet>name</pathSet></propSet><objectSet><obj type=\"ContainerView\">",
+                 err) < 0 ||
+        buf_add_xml(&p, view_ref, err) < 0 ||
+        buf_adds(&p,
+                 "</obj><skip>true</skip><selectSet xsi:type=\"TraversalSpec\"><name>view</name>"
+                 "<type>ContainerView</type><path>view</path><skip>false</skip></selectSet>"
+                 "</objectSet></specSet><options/>",
+                 err) < 0)
+        goto out;
+    if (vim_call(v, "RetrievePropertiesEx", "PropertyCollector", v->sc.property_collector, p.data,
+                 &r, err) < 0)
+        goto out;
+    for (xmlNode *o = vim_xml_child(vim_resp_returnval(r), "objects"); o != NULL;
+         o = vim_xml_next_same(o)) {
+        char *n = vim_xml_path_text(o, "propSet/val");
+
+        if (n != NULL && strcmp(n, name) == 0) {
+            free(n);
+            *moref = vim_xml_path_text(o, "obj");
+            break;
+        }
+        free(n);
+    }
+    if (*moref == NULL) {
+        perr_set(err, PERR_NOT_FOUND, "no %s named '%s'", type, name);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (view_ref != NULL &&
+        vim_call(v, "DestroyView", "ContainerView", view_ref, NULL, &gone, &tmp) < 0)
+        log_debug("vsphere", "destroy view failed", "error", tmp.msg, NULL);
+    vim_resp_free(gone);
+    vim_resp_free(view);
+    vim_resp_free(r);
+    free(view_ref);
+    buf_free(&p);
+    return rc;
+}
+
+int
+vim_find_vm(struct vim *v, const char *id, char **moref, struct perr *err)
+{
+    struct perr first = {0};
+    char *name = NULL;
+
+    *moref = NULL;
+    /* A MoRef value is tried as such first; a VM name is the fallback, as before. */
+    if (props_text(v, "VirtualMachine", id, "name", &name, &first) == 0) {
+        free(name);
+        *moref = strdup(id);
+        return *moref != NULL ? 0 : perr_set(err, PERR_NOMEM, "out of memory");
+    }
+    if (first.code != PERR_NOT_FOUND)
+        return perr_set_remote(err, first.code, first.http_status, first.remote_code, "%s",
+                               first.msg);
+    if (find_by_name(v, "VirtualMachine", id, moref, err) < 0) {
+        perr_prefix(err, "--source-vm-id '%s': ", id);
+        return -1;
+    }
+    return 0;
+}
+
+int
+vim_vm_host(struct vim *v, const char *vm, char **host, struct perr *err)
+{
+    return props_text(v, "VirtualMachine", vm, "runtime.host", host, err);
+}
+
+int
+vim_host_check(struct vim *v, const char *host, struct perr *err)
+{
+    struct perr tmp = {0};
+    char *name = NULL;
+
+    if (props_text(v, "HostSystem", host, "name", &name, &tmp) < 0) {
+        if (tmp.code == PERR_NOT_FOUND)
+            return perr_set(err, PERR_NOT_FOUND, "didn't find any host with id '%s'", host);
+        *err = err->code == PERR_OK ? tmp : *err;
+        return -1;
+    }
+    free(name);
+    return 0;
+}
+
+void
+vim_disk_clear(struct vim_disk *d)
+{
+    free(d->file);
+    free(d->vvol_id);
+    free(d->rdm_lun_uuid);
+    free(d->rdm_device);
+    memset(d, 0, sizeof(*d));
+}
+
+/* The Go populator's loose match: containment either way, or equal once
+ * brackets and white space are dropped, ignoring case. */
+static void
+squash(const char *in, char *out, size_t n)
+{
+    size_t j = 0;
+
+    for (size_t i = 0; in[i] != '\0' && j + 1 < n; i++) {
+        char c = in[i];
+
+        if (c == '[' || c == ']' || c == ' ' || c == '\t')
+            continue;
+        out[j++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    out[j] = '\0';
+}
+
+static bool
+vmdk_matches(const char *file, const char *want)
+{
+    char a[1024];
+    char b[1024];
+
+    if (strcasestr(file, want) != NULL || strcasestr(want, file) != NULL)
+        return true;
+    squash(file, a, sizeof(a));
+    squash(want, b, sizeof(b));
+    return strcmp(a, b) == 0;
+}
+
+static unsigned long long
+text_ull(const xmlNode *n, const char *path)
+{
+    char *s = vim_xml_path_text(n, path);
+    unsigned long long v = s != NULL ? strtoull(s, NULL, 10) : 0;
+
+    free(s);
+    return v;
+}
+
+/* Sum of the diskExtent files of the disk's chain in layoutEx. */
+static unsigned long long
+allocated_bytes(const xmlNode *layout, long key)
+{
+    unsigned long long total = 0;
+
+    for (xmlNode *d = vim_xml_child(layout, "disk"); d != NULL; d = vim_xml_next_same(d)) {
+        if ((long)text_ull(d, "key") != key)
+            continue;
+        for (xmlNode *c = vim_xml_child(d, "chain"); c != NULL; c = vim_xml_next_same(c)) {
+            for (xmlNode *fk = vim_xml_child(c, "fileKey"); fk != NULL; fk = vim_xml_next_same(fk)) {
+                char *k = NULL;
+                struct perr tmp = {0};
+
+                if (vim_xml_text_dup(fk, &k, &tmp) < 0)
+                    continue;
+                for (xmlNode *f = vim_xml_child(layout, "file"); f != NULL;
+                     f = vim_xml_next_same(f)) {
+                    char *fkey = vim_xml_path_text(f, "key");
+                    char *ftype = vim_xml_path_text(f, "type");
+
+                    if (fkey != NULL && ftype != NULL && strcmp(fkey, k) == 0 &&
+                        strcmp(ftype, "diskExtent") == 0)
+                        total += text_ull(f, "size");
+                    free(fkey);
+                    free(ftype);
+                }
+                free(k);
+            }
+        }
+    }
+    return total;
+}
+
+static int
+disk_from_backing(const xmlNode *dev, const xmlNode *backing, struct vim_disk *out,
+                  struct perr *err)
+{
+    char *btype = vim_xml_xsi_type(backing);
+    int rc = -1;
+
+    out->file = vim_xml_path_text(backing, "fileName");
+    out->key = (long)text_ull(dev, "key");
+    out->provisioned_bytes = text_ull(dev, "capacityInBytes");
+    if (out->provisioned_bytes == 0)
+        out->provisioned_bytes = text_ull(dev, "capacityInKB") * 1024ULL;
+    if (btype != NULL && strcmp(btype, "VirtualDiskRawDiskMappingVer1BackingInfo") == 0) {
+        out->kind = VIM_DISK_RDM;
+        out->rdm_lun_uuid = vim_xml_path_text(backing, "lunUuid");
+        out->rdm_device = vim_xml_path_text(backing, "deviceName");
+    } else {
+        out->vvol_id = vim_xml_path_text(backing, "backingObjectId");
+        if (out->vvol_id != NULL && *out->vvol_id == '\0') {
+            free(out->vvol_id);
+            out->vvol_id = NULL;
+        }
+        out->kind = out->vvol_id != NULL ? VIM_DISK_VVOL : VIM_DISK_FLAT;
+    }
+    if (out->file == NULL) {
+        perr_set(err, PERR_PROTOCOL, "disk backing without a fileName");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(btype);
+    return rc;
+}
+
+int
+vim_vm_disk(struct vim *v, const char *vm, const char *vmdk, struct vim_disk *out,
+            struct perr *err)
+{
+    static const char *const paths[] = {"config.hardware.device", "layoutEx", NULL};
+    struct vim_resp *r = NULL;
+    struct vim_resp *refresh = NULL;
+    struct perr tmp = {0};
+    xmlNode *devs;
+    bool found = false;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    /* layoutEx is only as fresh as the last storage refresh; ask for one first. */
+    if (vim_call(v, "RefreshStorageInfo", "VirtualMachine", vm, NULL, &refresh, &tmp) < 0)
+        log_debug("vsphere", "storage refresh failed", "vm", vm, "error", tmp.msg, NULL);
+    if (vim_props_get(v, "VirtualMachine", vm, paths, &r, err) < 0)
+        goto out;
+    devs = vim_props_val(r, "config.hardware.device");
+    for (xmlNode *d = vim_xml_first_element(devs); d != NULL && !found; d = d->next) {
+        char *dtype;
+
+        if (d->type != XML_ELEMENT_NODE)
+            continue;
+        dtype = vim_xml_xsi_type(d);
+        if (dtype != NULL && strcmp(dtype, "VirtualDisk") == 0) {
+            /* The disk itself or, for a snapshot child, one of its parents. */
+            for (xmlNode *b = vim_xml_child(d, "backing"); b != NULL; b = vim_xml_child(b, "parent")) {
+                char *file = vim_xml_path_text(b, "fileName");
+
+                if (file != NULL && vmdk_matches(file, vmdk)) {
+                    free(file);
+                    if (disk_from_backing(d, vim_xml_child(d, "backing"), out, err) < 0) {
+                        free(dtype);
+                        goto out;
+                    }
+                    found = true;
+                    break;
+                }
+                free(file);
+            }
+        }
+        free(dtype);
+    }
+    if (!found) {
+        perr_set(err, PERR_NOT_FOUND, "VM '%s' has no disk '%s'", vm, vmdk);
+        goto out;
+    }
+    if (out->kind == VIM_DISK_FLAT) {
+        out->allocated_bytes = allocated_bytes(vim_props_val(r, "layoutEx"), out->key);
+        if (out->allocated_bytes > out->provisioned_bytes)
+            out->allocated_bytes = out->provisioned_bytes;
+    }
+    rc = 0;
+out:
+    if (rc < 0)
+        vim_disk_clear(out);
+    vim_resp_free(refresh);
+    vim_resp_free(r);
+    return rc;
+}
+
+int
+vim_host_mgmt_ip(struct vim *v, const char *host, char **ip, struct perr *err)
+{
+    static const char *const paths[] = {"config.virtualNicManagerInfo.netConfig", NULL};
+    struct vim_resp *r = NULL;
+    int rc = -1;
+
+    *ip = NULL;
+    if (vim_props_get(v, "HostSystem", host, paths, &r, err) < 0)
+        goto out;
+    for (xmlNode *nc = vim_xml_first_element(vim_props_val(r, "config.virtualNicManagerInfo.netConfig"));
+         nc != NULL && *ip == NULL; nc = vim_xml_next_same(nc)) {
+        char *type = vim_xml_path_text(nc, "nicType");
+        bool mgmt = type != NULL && strcmp(type, "management") == 0;
+
+        free(type);
+        if (!mgmt)
+            continue;
+        for (xmlNode *sel = vim_xml_child(nc, "selectedVnic"); sel != NULL && *ip == NULL;
+             sel = vim_xml_next_same(sel)) {
+            char *want = NULL;
+            struct perr tmp = {0};
+
+            if (vim_xml_text_dup(sel, &want, &tmp) < 0)
+                continue;
+            for (xmlNode *cv = vim_xml_child(nc, "candidateVnic"); cv != NULL;
+                 cv = vim_xml_next_same(cv)) {
+                char *key = vim_xml_path_text(cv, "key");
+
+                if (key != NULL && strcmp(key, want) == 0)
+                    *ip = vim_xml_path_text(cv, "spec/ip/ipAddress");
+                free(key);
+                if (*ip != NULL && **ip == '\0') {
+                    free(*ip);
+                    *ip = NULL;
+                }
+                if (*ip != NULL)
+                    break;
+            }
+            free(want);
+        }
+    }
+    if (*ip == NULL) {
+        perr_set(err, PERR_NOT_FOUND, "host '%s': no management IP addresses found", host);
+        goto out;
+    }
+    rc = 0;
+out:
+    vim_resp_free(r);
+    return rc;
+}
+
+void
+vim_adapters_clear(struct vim_adapters *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->v[i].name);
+        free(a->v[i].id);
+        free(a->v[i].driver);
+    }
+    free(a->v);
+    free(a->device);
+    memset(a, 0, sizeof(*a));
+}
+
+/* The datastore's backing device name (VMFS extent 0), found among the host's datastores. */
+static int
+datastore_device(struct vim *v, const char *host, const char *ds_name, char **device,
+                 struct perr *err)
+{
+    static const char *const hpaths[] = {"datastore", NULL};
+    static const char *const dpaths[] = {"name", "info", NULL};
+    struct vim_resp *hr = NULL;
+    int rc = -1;
+
+    *device = NULL;
+    if (vim_props_get(v, "HostSystem", host, hpaths, &hr, err) < 0)
+        goto out;
+    for (xmlNode *ds = vim_xml_first_element(vim_props_val(hr, "datastore")); ds != NULL;
+         ds = vim_xml_next_same(ds)) {
+        struct vim_resp *dr = NULL;
+        char *ref = NULL;
+        char *name = NULL;
+        char *itype = NULL;
+        xmlNode *info;
+
+        if (vim_xml_text_dup(ds, &ref, err) < 0)
+            goto out;
+        if (vim_props_get(v, "Datastore", ref, dpaths, &dr, err) < 0) {
+            free(ref);
+            goto out;
+        }
+        free(ref);
+        name = vim_xml_path_text(vim_props_val(dr, "name"), "");
+        info = vim_props_val(dr, "info");
+        if (name != NULL && strcmp(name, ds_name) == 0) {
+            itype = vim_xml_xsi_type(info);
+            if (itype != NULL && strcmp(itype, "VmfsDatastoreInfo") == 0)
+                *device = vim_xml_path_text(info, "vmfs/extent/diskName");
+            if (*device == NULL)
+                perr_set(err, PERR_UNSUPPORTED,
+                         "could not determine underlying device for datastore '%s' (likely not "
+                         "VMFS; only VMFS datastores can be copied with XCOPY)",
+                         ds_name);
+        }
+        free(itype);
+        free(name);
+        vim_resp_free(dr);
+        if (*device != NULL || perr_failed(err))
+            break;
+    }
+    if (*device == NULL) {
+        perr_set(err, PERR_NOT_FOUND, "host '%s' has no datastore named '%s'", host, ds_name);
+        goto out;
+    }
+    rc = 0;
+out:
+    vim_resp_free(hr);
+    return rc;
+}
+
+/* An adapter's id as the arrays know it: IQN, fc.WWNN:WWPN, SAS WWN or the device name. */
+static char *
+adapter_id(const xmlNode *hba)
+{
+    char *type = vim_xml_xsi_type(hba);
+    char *id = NULL;
+
+    if (type != NULL && strcmp(type, "HostInternetScsiHba") == 0) {
+        id = vim_xml_path_text(hba, "iScsiName");
+    } else if (type != NULL && strcmp(type, "HostFibreChannelHba") == 0) {
+        char *nn = vim_xml_path_text(hba, "nodeWorldWideName");
+        char *pn = vim_xml_path_text(hba, "portWorldWideName");
+
+        /* WWNs travel as signed xsd:long; print the unsigned 64-bit value. */
+        if (nn != NULL && pn != NULL) {
+            char buf[64];
+
+            snprintf(buf, sizeof(buf), "fc.%016llx:%016llx",
+                     (unsigned long long)strtoll(nn, NULL, 10),
+                     (unsigned long long)strtoll(pn, NULL, 10));
+            id = strdup(buf);
+        }
+        free(nn);
+        free(pn);
+    } else if (type != NULL && strcmp(type, "HostSerialAttachedHba") == 0) {
+        id = vim_xml_path_text(hba, "nodeWorldWideName");
+    }
+    if (id == NULL)
+        id = vim_xml_path_text(hba, "device");
+    free(type);
+    return id;
+}
+
+static int
+adapters_add(struct vim_adapters *a, const xmlNode *hba, struct perr *err)
+{
+    char *name = vim_xml_path_text(hba, "device");
+    struct vim_adapter *grown;
+
+    for (size_t i = 0; name != NULL && i < a->n; i++) {
+        if (strcmp(a->v[i].name, name) == 0) {
+            free(name);
+            return 0;
+        }
+    }
+    grown = realloc(a->v, (a->n + 1) * sizeof(*grown));
+    if (name == NULL || grown == NULL) {
+        free(name);
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    }
+    a->v = grown;
+    grown[a->n].name = name;
+    grown[a->n].id = adapter_id(hba);
+    grown[a->n].driver = vim_xml_path_text(hba, "driver");
+    a->n++;
+    return 0;
+}
+
+static xmlNode *
+hba_by_key(const xmlNode *sd, const char *key)
+{
+    for (xmlNode *h = vim_xml_child(sd, "hostBusAdapter"); h != NULL; h = vim_xml_next_same(h)) {
+        char *k = vim_xml_path_text(h, "key");
+        bool m = k != NULL && strcmp(k, key) == 0;
+
+        free(k);
+        if (m)
+            return h;
+    }
+    return NULL;
+}
+
+static bool
+is_san_id(const char *id)
+{
+    return id != NULL && (strncmp(id, "iqn.", 4) == 0 || strncmp(id, "fc.", 3) == 0 ||
+                          strncmp(id, "eui.", 4) == 0);
+}
+
+int
+vim_datastore_adapters(struct vim *v, const char *host, const char *ds_name,
+                       struct vim_adapters *out, struct perr *err)
+{
+    static const char *const paths[] = {"config.storageDevice", NULL};
+    struct vim_resp *r = NULL;
+    xmlNode *sd;
+    char *lunkey = NULL;
+    bool san = false;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    out->protocol = "n/a";
+    if (datastore_device(v, host, ds_name, &out->device, err) < 0)
+        goto out;
+    if (vim_props_get(v, "HostSystem", host, paths, &r, err) < 0)
+        goto out;
+    sd = vim_props_val(r, "config.storageDevice");
+    for (xmlNode *l = vim_xml_child(sd, "scsiLun"); l != NULL && lunkey == NULL;
+         l = vim_xml_next_same(l)) {
+        char *cn = vim_xml_path_text(l, "canonicalName");
+
+        if (cn != NULL && strcmp(cn, out->device) == 0)
+            lunkey = vim_xml_path_text(l, "key");
+        free(cn);
+    }
+    for (xmlNode *ml = vim_xml_child(vim_xml_child(sd, "multipathInfo"), "lun");
+         ml != NULL && lunkey != NULL; ml = vim_xml_next_same(ml)) {
+        char *lk = vim_xml_path_text(ml, "lun");
+        bool m = lk != NULL && strcmp(lk, lunkey) == 0;
+
+        free(lk);
+        if (!m)
+            continue;
+        for (xmlNode *p = vim_xml_child(ml, "path"); p != NULL; p = vim_xml_next_same(p)) {
+            char *state = vim_xml_path_text(p, "state");
+            char *akey = vim_xml_path_text(p, "adapter");
+            xmlNode *hba = akey != NULL ? hba_by_key(sd, akey) : NULL;
+            bool active = state != NULL && strcasecmp(state, "active") == 0;
+
+            free(state);
+            free(akey);
+            if (active && hba != NULL && adapters_add(out, hba, err) < 0)
+                goto out;
+        }
+    }
+    for (size_t i = 0; i < out->n; i++)
+        san = san || is_san_id(out->v[i].id);
+    if (!san) {
+        /* No active SAN path: fall back to the host's first FC, else iSCSI, adapter. */
+        xmlNode *pick = NULL;
+
+        for (int pass = 0; pass < 2 && pick == NULL; pass++) {
+            for (xmlNode *h = vim_xml_child(sd, "hostBusAdapter"); h != NULL && pick == NULL;
+                 h = vim_xml_next_same(h)) {
+                char *t = vim_xml_xsi_type(h);
+
+                if (t != NULL && strcmp(t, pass == 0 ? "HostFibreChannelHba" : "HostInternetScsiHba") == 0)
+                    pick = h;
+                free(t);
+            }
+        }
+        if (pick != NULL) {
+            vim_adapters_clear(out);
+            out->protocol = "n/a";
+            if (datastore_device(v, host, ds_name, &out->device, err) < 0 ||
+                adapters_add(out, pick, err) < 0)
+                goto out;
+        }
+    }
+    if (out->n == 0) {
+        perr_set(err, PERR_NOT_FOUND, "no active adapters found for datastore '%s' on host '%s'",
+                 ds_name, host);
+        goto out;
+    }
+    for (size_t i = 0; i < out->n; i++) {
+        const char *id = out->v[i].id != NULL ? out->v[i].id : "";
+
+        if (strncmp(id, "iqn.", 4) == 0 || strncmp(id, "eui.", 4) == 0) {
+            out->protocol = "iscsi";
+            break;
+        }
+        if (strncmp(id, "fc.", 3) == 0 || strncmp(id, "20:", 3) == 0) {
+            out->protocol = "fc";
+            break;
+        }
+    }
+    rc = 0;
+out:
+    if (rc < 0)
+        vim_adapters_clear(out);
+    free(lunkey);
+    vim_resp_free(r);
+    return rc;
+}
+
+int
+vim_host_datacenter(struct vim *v, const char *host, char **dc_moref, char **dc_name,
+                    struct perr *err)
+{
+    static const char *const ppaths[] = {"parent", NULL};
+    char *type = strdup("HostSystem");
+    char *ref = strdup(host);
+    int rc = -1;
+
+    *dc_moref = NULL;
+    *dc_name = NULL;
+    if (type == NULL || ref == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    /* Walk up the parents: host → cluster → folder → datacenter (bounded). */
+    for (int depth = 0; depth < 32; depth++) {
+        struct vim_resp *r = NULL;
+        xmlNode *parent;
+        char *ptype;
+
+        if (vim_props_get(v, type, ref, ppaths, &r, err) < 0)
+            goto out;
+        parent = vim_props_val(r, "parent");
+        ptype = parent != NULL ? vim_xml_xsi_type(parent) : NULL;
+        free(ref);
+        ref = parent != NULL ? vim_xml_path_text(parent, "") : NULL;
+        if (ptype == NULL && parent != NULL) {
+            xmlChar *t = xmlGetProp(parent, (const xmlChar *)"type");
+
+            ptype = t != NULL ? strdup((const char *)t) : NULL;
+            xmlFree(t);
+        }
+        vim_resp_free(r);
+        free(type);
+        type = ptype;
+        if (ref == NULL || type == NULL) {
+            perr_set(err, PERR_NOT_FOUND, "host '%s' is not inside a datacenter", host);
+            goto out;
+        }
+        if (strcmp(type, "Datacenter") == 0) {
+            if (props_text(v, "Datacenter", ref, "name", dc_name, err) < 0)
+                goto out;
+            *dc_moref = ref;
+            ref = NULL;
+            rc = 0;
+            goto out;
+        }
+    }
+    perr_set(err, PERR_PROTOCOL, "host '%s': inventory deeper than 32 levels", host);
+out:
+    free(type);
+    free(ref);
+    return rc;
+}
+
+int
+vim_datastore_upload(struct vim *v, const char *dc_name, const char *ds_name, const char *path,
+                     const void *data, size_t len, struct perr *err)
+{
+    struct http_resp resp = {0};
+    struct http_req req = {0};
+    struct buf url = {0};
+    const char *p = path;
+    int rc = -1;
+
+    if (buf_adds(&url, v->base, err) < 0 || buf_adds(&url, "/folder", err) < 0)
+        goto out;
+    /* Each path segment escaped on its own; the slashes between them stay. */
+    while (*p != '\0') {
+        size_t n = strcspn(p, "/");
+        char seg[1024];
+
+        if (n >= sizeof(seg)) {
+            perr_set(err, PERR_USAGE, "datastore path segment too long in '%s'", path);
+            goto out;
+        }
+        memcpy(seg, p, n);
+        seg[n] = '\0';
+        if (n > 0 && (buf_adds(&url, "/", err) < 0 || buf_add_url(&url, seg, err) < 0))
+            goto out;
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    if (buf_adds(&url, "?dcPath=", err) < 0 || buf_add_url(&url, dc_name, err) < 0 ||
+        buf_adds(&url, "&dsName=", err) < 0 || buf_add_url(&url, ds_name, err) < 0)
+        goto out;
+    req.method = "PUT";
+    req.url = buf_cstr(&url);
+    req.content_type = "application/octet-stream";
+    req.body = data;
+    req.body_len = len;
+    if (http_perform(&v->http, &req, &resp, err) < 0) {
+        perr_prefix(err, "upload of '[%s] %s': ", ds_name, path);
+        goto out;
+    }
+    if (resp.status != 200 && resp.status != 201) {
+        perr_set_remote(err, resp.status == 401 || resp.status == 403 ? PERR_AUTH : PERR_HTTP,
+                        resp.status, "", "upload of '[%s] %s' failed: HTTP %ld", ds_name, path,
+                        resp.status);
+        goto out;
+    }
+    rc = 0;
+out:
+    http_resp_free(&resp);
+    buf_free(&url);
+    return rc;
+}

@@ -1,0 +1,82 @@
+/*
+ * The typed vSphere calls the populator needs, one function each.
+ *
+ * Contract:
+ * - Every output is an owned C string or an owned small struct (freed by its
+ *   *_clear/free function); nothing borrowed from XML escapes.
+ * - Object references are given and returned as values ("vm-42", "host-36");
+ *   the type is implied by the call.
+ * - Names (VM, datastore, datacenter) may hold any character: they only
+ *   reach XML through buf_add_xml and URLs through buf_add_url.
+ * - "Not found" is PERR_NOT_FOUND with a message naming the object.
+ */
+#ifndef POP_VIM_CALLS_H
+#define POP_VIM_CALLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "esxi/vim.h"
+#include "lib/strv.h"
+
+/* Reads properties of one object; *out owns the reply (objects/propSet). */
+int vim_props_get(struct vim *v, const char *type, const char *moref, const char *const paths[],
+                  struct vim_resp **out, struct perr *err);
+/* The <val> node of property name in a vim_props_get() reply, or NULL. */
+xmlNode *vim_props_val(const struct vim_resp *r, const char *name);
+
+/* A VM by MoRef value ("vm-42"), or else by name; *moref is owned. */
+int vim_find_vm(struct vim *v, const char *id, char **moref, struct perr *err);
+/* The VM's runtime.host value. */
+int vim_vm_host(struct vim *v, const char *vm, char **host, struct perr *err);
+/* Checks that a HostSystem exists; PERR_NOT_FOUND "didn't find any host with id X" otherwise. */
+int vim_host_check(struct vim *v, const char *host, struct perr *err);
+
+enum vim_disk_kind { VIM_DISK_FLAT, VIM_DISK_RDM, VIM_DISK_VVOL };
+
+struct vim_disk {
+    enum vim_disk_kind kind;
+    char *file;           /* backing fileName "[ds] dir/file.vmdk" */
+    char *vvol_id;        /* backingObjectId (VVol), or NULL */
+    char *rdm_lun_uuid;   /* lunUuid (RDM), or NULL */
+    char *rdm_device;     /* deviceName (RDM), or NULL */
+    long key;             /* the VirtualDisk device key */
+    unsigned long long provisioned_bytes;
+    unsigned long long allocated_bytes; /* datastore allocation; 0 for RDM and VVol */
+};
+
+/* Finds the VM disk whose backing file (or a parent's) is vmdk; fills sizes. */
+int vim_vm_disk(struct vim *v, const char *vm, const char *vmdk, struct vim_disk *out,
+                struct perr *err);
+void vim_disk_clear(struct vim_disk *d);
+
+/* The host's first management IP address (virtualNicManagerInfo). */
+int vim_host_mgmt_ip(struct vim *v, const char *host, char **ip, struct perr *err);
+
+struct vim_adapter {
+    char *name;   /* "vmhba2" */
+    char *id;     /* "iqn.…" / "fc.WWNN:WWPN" / nodeWorldWideName / device name */
+    char *driver;
+};
+
+struct vim_adapters {
+    struct vim_adapter *v;
+    size_t n;
+    const char *protocol; /* "iscsi", "fc" or "n/a" (static) */
+    char *device;         /* the datastore's backing device (naa) */
+};
+
+/* The active adapters through which host reaches the VMFS datastore ds_name. */
+int vim_datastore_adapters(struct vim *v, const char *host, const char *ds_name,
+                           struct vim_adapters *out, struct perr *err);
+void vim_adapters_clear(struct vim_adapters *a);
+
+/* The datacenter above host: its MoRef value and inventory name (owned). */
+int vim_host_datacenter(struct vim *v, const char *host, char **dc_moref, char **dc_name,
+                        struct perr *err);
+
+/* PUT data to [ds_name] path through /folder (dcPath = the datacenter's name). */
+int vim_datastore_upload(struct vim *v, const char *dc_name, const char *ds_name, const char *path,
+                         const void *data, size_t len, struct perr *err);
+
+#endif
