@@ -1,0 +1,624 @@
+#!/bin/sh
+# vmkfstools-wrapper: the ESXi-side helper of vsphere-copy-offload-populator.
+SCRIPT_VERSION="0.4.0"
+#
+# It starts a `vmkfstools` clone of a VMDK onto a LUN in the background and
+# reports on it, so that the populator can poll a long copy with short calls.
+# It runs on the ESXi host under BusyBox `sh` (it is also kept runnable by
+# dash) and is reached in one of two ways:
+#
+#   * as the esxcli plugin `esxcli vmkfstools clone|taskGet|taskClean|version`
+#     (installed by the VIB at /opt/redhat/vmkfstools-wrapper): the options
+#     arrive in argv;
+#   * through a restricted SSH key: argv is empty and SSH_ORIGINAL_COMMAND
+#     holds the options as one string, for example
+#       --clone -s '/vmfs/volumes/ds 1/vm/disk.vmdk' -t /vmfs/devices/disks/naa.X
+#     That string is split by a small tokenizer below that honours single
+#     quotes, double quotes and backslashes like sh does, and nothing else:
+#     no expansion, no globbing, no command substitution, no `;`.
+#
+# Options:
+#   --clone -s|--source-vmdk SRC -t|--target-lun DEV
+#   --task-get -i|--task-id ID
+#   --task-clean -i|--task-id ID
+#   -v|--version            [--output simple|xml]   (default xml)
+#
+# Every reply is the esxcli XML document below, with the message XML-escaped.
+# For clone, task-get and task-clean the message is JSON (or empty for a
+# successful task-clean):
+#   clone:    {"taskId": "<id>", "pid": <n>, "xcopyUsed": false}
+#   task-get: {"taskId": "<id>", "pid": <n>, "exitCode": "<code or empty>",
+#              "lastLine": "<...>", "xcopyUsed": true|false|null, "stdErr": "<...>"}
+#   version:  {"version": "X.Y.Z"}   (or bare X.Y.Z with --output simple)
+# The exit status is the reply's status (0 on success).
+#
+# Task state lives in /tmp/vmkfstools-wrapper-<id>/: out, err, exitcode, pid,
+# rdmfile, targetLun.  Task directories older than 5 days are removed when a
+# new clone starts.
+
+set -e
+set -f
+umask 022
+
+TASK_BASE=/tmp
+TASK_PREFIX=vmkfstools-wrapper-
+VMKFSTOOLS=/bin/vmkfstools
+STALE_DAYS=5
+LOG_TAG=vmkfstools-wrapper
+TAB=$(printf '\t')
+NL='
+'
+
+# ---------------------------------------------------------------- helpers --
+
+log_msg() {
+    # log_msg LEVEL TEXT...: syslog through logger when it exists, else nothing.
+    lm_level=$1
+    shift
+    if command -v logger >/dev/null 2>&1; then
+        logger -t "$LOG_TAG" -p "user.$lm_level" -- "$*" >/dev/null 2>&1 || true
+    fi
+    return 0
+}
+
+# The escaper, one awk program for both uses, run byte-wise (LC_ALL=C):
+#   mode=json  backslash, double quote and control characters are escaped
+#              (\b \t \f \r \uXXXX); line breaks become \n;
+#   mode=xml   & < > " ' become entities, CR becomes &#13;, other characters
+#              XML 1.0 cannot carry are dropped; line breaks stay.
+# In both, bytes that are not valid UTF-8 are replaced (by \ufffd in JSON, by
+# ? in XML), so that a reply is always well-formed whatever vmkfstools wrote.
+# shellcheck disable=SC2016
+ESCAPE_AWK='
+BEGIN { for (i = 1; i < 256; i++) byte[sprintf("%c", i)] = i; first = 1 }
+function ascii(c, b) {
+    if (mode == "json") {
+        if (b == 92) return "\\\\"
+        if (b == 34) return "\\\""
+        if (b >= 32) return c
+        if (b == 8) return "\\b"
+        if (b == 9) return "\\t"
+        if (b == 12) return "\\f"
+        if (b == 13) return "\\r"
+        return sprintf("\\u%04x", b)
+    }
+    if (b == 38) return "&amp;"
+    if (b == 60) return "&lt;"
+    if (b == 62) return "&gt;"
+    if (b == 34) return "&quot;"
+    if (b == 39) return "&apos;"
+    if (b >= 32 || b == 9) return c
+    if (b == 13) return "&#13;"
+    return ""
+}
+{
+    if (!first) printf "%s", (mode == "json" ? "\\n" : "\n")
+    first = 0
+    n = length($0)
+    i = 1
+    while (i <= n) {
+        c = substr($0, i, 1)
+        b = byte[c]
+        if (b < 128) { printf "%s", ascii(c, b); i++; continue }
+        need = 0; lo = 128; hi = 191
+        if (b >= 194 && b <= 223) need = 1
+        else if (b >= 224 && b <= 239) { need = 2; if (b == 224) lo = 160; if (b == 237) hi = 159 }
+        else if (b >= 240 && b <= 244) { need = 3; if (b == 240) lo = 144; if (b == 244) hi = 143 }
+        ok = (need > 0 && i + need <= n)
+        for (j = 1; ok && j <= need; j++) {
+            bb = byte[substr($0, i + j, 1)]
+            if (j == 1) { if (bb < lo || bb > hi) ok = 0 }
+            else if (bb < 128 || bb > 191) ok = 0
+        }
+        if (ok) { printf "%s", substr($0, i, need + 1); i += need + 1 }
+        else { printf "%s", (mode == "json" ? "\\ufffd" : "?"); i++ }
+    }
+}'
+
+escape_text() {
+    # escape_text json|xml TEXT
+    printf '%s' "$2" | tr -d '\000' | LC_ALL=C awk -v mode="$1" "$ESCAPE_AWK"
+}
+
+xml_escape() {
+    escape_text xml "$1"
+}
+
+json_escape() {
+    escape_text json "$1"
+}
+
+json_str() {
+    # json_str TEXT: TEXT as a quoted JSON string.
+    printf '"%s"' "$(json_escape "$1")"
+}
+
+reply() {
+    # reply STATUS MESSAGE: the esxcli result structure on stdout.
+    rp_status=$(xml_escape "$1")
+    rp_message=$(xml_escape "$2")
+    printf '%s\n' \
+        '<?xml version="1.0" ?>' \
+        '<output xmlns="http://www.vmware.com/Products/ESX/5.0/esxcli/">' \
+        '    <structure typeName="result">' \
+        "        <field name=\"status\"><string>$rp_status</string></field>" \
+        "        <field name=\"message\"><string>$rp_message</string></field>" \
+        '    </structure>' \
+        '</output>'
+}
+
+finish() {
+    # finish STATUS MESSAGE: reply, then exit with STATUS.
+    if [ "$1" != 0 ]; then
+        log_msg err "status $1: $2"
+    fi
+    reply "$1" "$2"
+    exit "$1"
+}
+
+fail_json() {
+    # fail_json STATUS TEXT [TASKID]: an error reply whose message is task JSON.
+    if [ -n "${3:-}" ]; then
+        finish "$1" "{\"taskId\": $(json_str "$3"), \"stdErr\": $(json_str "$2"), \"xcopyUsed\": false}"
+    fi
+    finish "$1" "{\"stdErr\": $(json_str "$2"), \"xcopyUsed\": false}"
+}
+
+is_number() {
+    case $1 in
+        '' | *[!0-9]*) return 1 ;;
+    esac
+    return 0
+}
+
+is_running() {
+    # is_running PID
+    is_number "$1" || return 1
+    kill -0 "$1" 2>/dev/null
+}
+
+normalize_path() {
+    # normalize_path PATH: sets NORM to the normalised path, or NORM_ERR and
+    # returns 1.  `//` collapses, `/./` and trailing `/` or `/.` go away; a
+    # `..` component, control characters, relative paths and anything outside
+    # /vmfs/volumes/, /vmfs/devices/disks/ and /tmp/ are refused.
+    NORM=
+    NORM_ERR=
+    np=$1
+    case $np in
+        '') NORM_ERR="empty path"; return 1 ;;
+        /*) ;;
+        *) NORM_ERR="path is not absolute: $1"; return 1 ;;
+    esac
+    case $np in
+        *[[:cntrl:]]*) NORM_ERR="path contains control characters: $1"; return 1 ;;
+    esac
+    while :; do
+        case $np in
+            *//*) np=${np%%//*}/${np#*//} ;;
+            */./*) np=${np%%/./*}/${np#*/./} ;;
+            */.) np=${np%/.} ;;
+            ?*/) np=${np%/} ;;
+            *) break ;;
+        esac
+    done
+    [ -n "$np" ] || np=/
+    case $np/ in
+        */../*) NORM_ERR="path contains a '..' component: $1"; return 1 ;;
+    esac
+    case $np in
+        /vmfs/volumes/?* | /vmfs/devices/disks/?* | /tmp/?*) ;;
+        *)
+            NORM_ERR="path is not under /vmfs/volumes/, /vmfs/devices/disks/ or /tmp/: $1"
+            return 1
+            ;;
+    esac
+    NORM=$np
+    return 0
+}
+
+valid_task_id() {
+    case $1 in
+        '' | *[!0-9A-Za-z-]*) return 1 ;;
+    esac
+    [ "${#1}" -le 64 ]
+}
+
+task_dir_of() {
+    printf '%s/%s%s' "$TASK_BASE" "$TASK_PREFIX" "$1"
+}
+
+write_file() {
+    # write_file DIR NAME VALUE: atomically, through a temporary file.
+    printf '%s' "$3" >"$1/.$2.tmp" && mv -f "$1/.$2.tmp" "$1/$2"
+}
+
+gen_task_id() {
+    # 16 random bytes as 8-4-4-4-12 hex.  /dev/urandom first; when it is
+    # missing, the kernel's uuid, then a digest of pid, time and /tmp.
+    gt_hex=
+    if [ -r /dev/urandom ]; then
+        gt_hex=$(od -An -N16 -tx1 /dev/urandom 2>/dev/null | tr -d ' \n' || true)
+    fi
+    if [ "${#gt_hex}" -ne 32 ] && [ -r /proc/sys/kernel/random/uuid ]; then
+        gt_hex=$(tr -d '\n-' </proc/sys/kernel/random/uuid 2>/dev/null || true)
+    fi
+    if [ "${#gt_hex}" -ne 32 ] && command -v md5sum >/dev/null 2>&1; then
+        gt_hex=$({ printf '%s %s %s\n' "$$" "$(date +%s 2>/dev/null || true)" "$1"
+                   ls -la "$TASK_BASE" 2>/dev/null || true; } | md5sum | cut -c1-32 || true)
+    fi
+    case $gt_hex in
+        *[!0-9a-f]*) gt_hex= ;;
+    esac
+    if [ "${#gt_hex}" -ne 32 ]; then
+        gt_hex=$(printf '%08x%08x%08x%08x' "$$" "$(date +%s 2>/dev/null || echo 0)" "$1" "$PPID")
+    fi
+    printf '%s-%s-%s-%s-%s' "$(printf '%s' "$gt_hex" | cut -c1-8)" \
+        "$(printf '%s' "$gt_hex" | cut -c9-12)" "$(printf '%s' "$gt_hex" | cut -c13-16)" \
+        "$(printf '%s' "$gt_hex" | cut -c17-20)" "$(printf '%s' "$gt_hex" | cut -c21-32)"
+}
+
+xcopy_used() {
+    # xcopy_used NAA: prints true if the device's cloneWriteOps counter is
+    # non-zero, false if zero, null when it cannot be read.
+    xu_naa=$1
+    case $xu_naa in
+        '' | */* | .*) printf null; return 0 ;;
+    esac
+    if ! command -v vsish >/dev/null 2>&1; then
+        printf null
+        return 0
+    fi
+    if ! xu_out=$(vsish -r -e cat "/storage/scsifw/devices/$xu_naa/stats" 2>/dev/null); then
+        printf null
+        return 0
+    fi
+    xu_val=$(printf '%s\n' "$xu_out" | grep -i 'clonewriteops' | head -n 1 |
+        sed -e 's/^[^:]*:[[:space:]]*//' | tr -d ' \t\r' || true)
+    xu_val=${xu_val#0x}
+    xu_val=${xu_val#0X}
+    case $xu_val in
+        '' | *[!0-9a-fA-F]*) printf null; return 0 ;;
+    esac
+    while :; do
+        case $xu_val in
+            0*) xu_val=${xu_val#0} ;;
+            *) break ;;
+        esac
+    done
+    if [ -n "$xu_val" ]; then printf true; else printf false; fi
+}
+
+remove_rdm_files() {
+    # remove_rdm_files TASKDIR: delete the RDM descriptor the clone created
+    # next to the source VMDK, and the mapping file named in its VMFSRDM
+    # extent line.  Problems are only logged.
+    rr_rdm=$(cat "$1/rdmfile" 2>/dev/null || true)
+    [ -n "$rr_rdm" ] || return 0
+    if ! normalize_path "$rr_rdm"; then
+        log_msg warning "not removing RDM descriptor: $NORM_ERR"
+        return 0
+    fi
+    rr_rdm=$NORM
+    case ${rr_rdm##*/} in
+        *-rdmdisk-[0-9]*) ;;
+        *) log_msg warning "not removing unexpected RDM descriptor name $rr_rdm"; return 0 ;;
+    esac
+    [ -f "$rr_rdm" ] || return 0
+    rr_map=$(sed -n 's/^[^#]*VMFSRDM[[:space:]]*"\([^"]*\)".*/\1/p' "$rr_rdm" 2>/dev/null | head -n 1 || true)
+    if [ -n "$rr_map" ]; then
+        case $rr_map in
+            */* | . | ..) log_msg warning "not removing RDM mapping file '$rr_map' named in $rr_rdm" ;;
+            *) rm -f -- "${rr_rdm%/*}/$rr_map" 2>/dev/null ||
+                   log_msg warning "failed to remove RDM mapping file ${rr_rdm%/*}/$rr_map" ;;
+        esac
+    fi
+    rm -f -- "$rr_rdm" 2>/dev/null || log_msg warning "failed to remove RDM descriptor $rr_rdm"
+    return 0
+}
+
+stop_task() {
+    # stop_task TASKDIR: if the task's clone still runs, stop its process
+    # group (the clone runs in its own session) and wait for it a little.
+    st_pid=$(cat "$1/pid" 2>/dev/null || true)
+    st_ec=$(cat "$1/exitcode" 2>/dev/null || true)
+    [ -z "$st_ec" ] || return 0
+    is_running "$st_pid" || return 0
+    log_msg warning "stopping clone process group $st_pid of $1"
+    kill -s TERM "-$st_pid" 2>/dev/null || kill -s TERM -- "-$st_pid" 2>/dev/null ||
+        kill -s TERM "$st_pid" 2>/dev/null || true
+    st_n=0
+    while is_running "$st_pid" && [ -z "$(cat "$1/exitcode" 2>/dev/null || true)" ]; do
+        st_n=$((st_n + 1))
+        if [ "$st_n" -gt 10 ]; then
+            kill -s KILL "-$st_pid" 2>/dev/null || kill -s KILL -- "-$st_pid" 2>/dev/null ||
+                kill -s KILL "$st_pid" 2>/dev/null || true
+            break
+        fi
+        sleep 1
+    done
+    return 0
+}
+
+remove_task_dir() {
+    # remove_task_dir TASKDIR: returns 1 if the directory is still there.
+    rm -rf -- "$1" 2>/dev/null || true
+    if [ -e "$1" ]; then
+        for rt_f in out err exitcode pid rdmfile targetLun \
+            .exitcode.tmp .pid.tmp .rdmfile.tmp .targetLun.tmp exitcode.tmp; do
+            rm -f -- "$1/$rt_f" 2>/dev/null || true
+        done
+        rmdir -- "$1" 2>/dev/null || true
+    fi
+    [ ! -e "$1" ]
+}
+
+cleanup_stale() {
+    # Task directories older than STALE_DAYS days whose clone is not running.
+    find "$TASK_BASE" -maxdepth 1 -type d -name "${TASK_PREFIX}*" -mtime +"$STALE_DAYS" 2>/dev/null |
+        while IFS= read -r cs_dir; do
+            valid_task_id "${cs_dir#"$TASK_BASE/$TASK_PREFIX"}" || continue
+            [ "$cs_dir" = "$(task_dir_of "${cs_dir#"$TASK_BASE/$TASK_PREFIX"}")" ] || continue
+            cs_pid=$(cat "$cs_dir/pid" 2>/dev/null || true)
+            if [ -z "$(cat "$cs_dir/exitcode" 2>/dev/null || true)" ] && is_running "$cs_pid"; then
+                continue
+            fi
+            remove_rdm_files "$cs_dir"
+            if remove_task_dir "$cs_dir"; then
+                log_msg info "removed stale task directory $cs_dir"
+            else
+                log_msg warning "failed to remove stale task directory $cs_dir"
+            fi
+        done || true
+    return 0
+}
+
+# ------------------------------------------------------------- operations --
+
+do_version() {
+    if [ "$output" = simple ]; then
+        printf '%s\n' "$SCRIPT_VERSION"
+    else
+        reply 0 "{\"version\": \"$SCRIPT_VERSION\"}"
+    fi
+}
+
+do_clone() {
+    cleanup_stale
+
+    normalize_path "$src" || finish 1 "Path validation error: $NORM_ERR"
+    src=$NORM
+    normalize_path "$dst" || finish 1 "Path validation error: $NORM_ERR"
+    dst=$NORM
+    [ -f "$src" ] || finish 1 "Source VMDK not found: $src"
+    [ -e "$dst" ] || finish 1 "Target device not found: $dst"
+
+    dc_try=0
+    while :; do
+        dc_try=$((dc_try + 1))
+        dc_id=$(gen_task_id "$dc_try")
+        dc_dir=$(task_dir_of "$dc_id")
+        if dc_err=$(mkdir -m 750 "$dc_dir" 2>&1); then
+            break
+        else
+            dc_rc=$?
+        fi
+        if [ -e "$dc_dir" ] && [ "$dc_try" -lt 5 ]; then
+            continue
+        fi
+        case $dc_rc:$dc_err in
+            28:* | *"No space left"*)
+                finish 28 "Error running subprocess: free space is low: check /var/log/vmkernel.log for more details" ;;
+        esac
+        finish 1 "Failed to create task directory $dc_dir: $dc_err"
+    done
+
+    dc_rdm="$src-rdmdisk-$$"
+    dc_naa=${dst##*/}
+
+    # The clone runs in its own session with its own shell, which records
+    # vmkfstools' exit status when it ends.  The paths reach it only as
+    # positional parameters, never as shell text.
+    # shellcheck disable=SC2016
+    setsid /bin/sh -c '
+trap "exit 129" HUP
+trap "exit 130" INT
+trap "exit 143" TERM
+trap "rc=\$?; printf %s \"\$rc\" >\"\$4/.exitcode.tmp\"; mv -f \"\$4/.exitcode.tmp\" \"\$4/exitcode\"" EXIT
+"$5" -i "$1" -d "rdm:$2" "$3"
+' vmkfstools-clone "$src" "$dst" "$dc_rdm" "$dc_dir" "$VMKFSTOOLS" \
+        </dev/null >"$dc_dir/out" 2>"$dc_dir/err" &
+    dc_pid=$!
+
+    if ! is_running "$dc_pid" && [ ! -f "$dc_dir/exitcode" ]; then
+        finish 1 "Failed to start vmkfstools process"
+    fi
+
+    if ! dc_err=$({ write_file "$dc_dir" pid "$dc_pid" &&
+                    write_file "$dc_dir" rdmfile "$dc_rdm" &&
+                    write_file "$dc_dir" targetLun "$dc_naa"; } 2>&1); then
+        case $dc_err in
+            *"No space left"*)
+                finish 28 "Error running subprocess: free space is low: check /var/log/vmkernel.log for more details" ;;
+        esac
+        finish 1 "Failed to record the state of task $dc_id: $dc_err"
+    fi
+
+    log_msg info "task $dc_id: clone started, pid $dc_pid, source $src, target $dst, rdm $dc_rdm"
+    finish 0 "{\"taskId\": $(json_str "$dc_id"), \"pid\": $dc_pid, \"xcopyUsed\": false}"
+}
+
+do_task_get() {
+    [ -n "$task_id" ] || fail_json 1 "-i (task-id) is required for task-get"
+    valid_task_id "$task_id" || fail_json 1 "Invalid task id: $task_id"
+    tg_dir=$(task_dir_of "$task_id")
+    [ -d "$tg_dir" ] || fail_json 1 "Task directory $tg_dir not found" "$task_id"
+
+    tg_pid=$(cat "$tg_dir/pid" 2>/dev/null || true)
+    is_number "$tg_pid" || fail_json 1 "Failed to read PID" "$task_id"
+
+    # The exit code is read before the output, so that a set exit code always
+    # comes with the complete output.
+    tg_ec=$(cat "$tg_dir/exitcode" 2>/dev/null || true)
+    if [ -z "$tg_ec" ] && ! is_running "$tg_pid"; then
+        tg_ec=$(cat "$tg_dir/exitcode" 2>/dev/null || true)
+        if [ -z "$tg_ec" ]; then
+            log_msg warning "task $task_id: process $tg_pid died without an exit code"
+            tg_ec=1
+        fi
+    fi
+    is_number "$tg_ec" || [ -z "$tg_ec" ] || tg_ec=1
+
+    # vmkfstools redraws its progress with carriage returns.
+    tg_last=$(tail -c 4096 "$tg_dir/out" 2>/dev/null | tr -d '\000' | tr '\r' '\n' |
+        awk 'NF { l = $0 } END { printf "%s", l }' || true)
+    tg_err=$(tail -c 65536 "$tg_dir/err" 2>/dev/null | tr -d '\000' || true)
+    tg_naa=$(cat "$tg_dir/targetLun" 2>/dev/null || true)
+    tg_xcopy=$(xcopy_used "$tg_naa")
+
+    finish 0 "{\"taskId\": $(json_str "$task_id"), \"pid\": $tg_pid, \"exitCode\": $(json_str "$tg_ec"), \"lastLine\": $(json_str "$tg_last"), \"xcopyUsed\": $tg_xcopy, \"stdErr\": $(json_str "$tg_err")}"
+}
+
+do_task_clean() {
+    [ -n "$task_id" ] || fail_json 1 "-i (task-id) is required for task-clean"
+    valid_task_id "$task_id" || fail_json 1 "Invalid task id: $task_id"
+    tc_dir=$(task_dir_of "$task_id")
+    [ -d "$tc_dir" ] || fail_json 1 "Task directory $tc_dir not found" "$task_id"
+
+    stop_task "$tc_dir"
+    remove_rdm_files "$tc_dir"
+    remove_task_dir "$tc_dir" || finish 1 "failed to remove task directory $tc_dir after cleanup"
+    log_msg info "task $task_id: cleaned up"
+    finish 0 ""
+}
+
+# ------------------------------------------------------------------ main --
+
+# Through the restricted SSH key the options arrive as one string.  Split it
+# like sh would split plain words and quotes, and do nothing else.
+# ('\' below is a literal backslash, not an escaped quote.)
+# shellcheck disable=SC1003
+if [ "$#" -eq 0 ] && [ -n "${SSH_ORIGINAL_COMMAND:-}" ]; then
+    tk_rest=$SSH_ORIGINAL_COMMAND
+    tk_tok=
+    tk_have=0
+    tk_state=plain
+    set --
+    while [ -n "$tk_rest" ]; do
+        # First character off the front.  (The suffix to remove is matched
+        # with %% on purpose: with % this loop is cubic in ash and dash.)
+        tk_r2=${tk_rest#?}
+        tk_c=${tk_rest%%"$tk_r2"}
+        tk_rest=$tk_r2
+        case $tk_state in
+            single)
+                if [ "$tk_c" = "'" ]; then
+                    tk_state=plain
+                else
+                    tk_tok=$tk_tok$tk_c
+                fi
+                ;;
+            double)
+                case $tk_c in
+                    '"') tk_state=plain ;;
+                    '\')
+                        tk_r2=${tk_rest#?}
+                        tk_n=${tk_rest%%"$tk_r2"}
+                        tk_rest=$tk_r2
+                        case $tk_n in
+                            '') tk_tok=$tk_tok'\' ;;
+                            '$' | '`' | '"' | '\') tk_tok=$tk_tok$tk_n ;;
+                            "$NL") ;;
+                            *) tk_tok=$tk_tok'\'$tk_n ;;
+                        esac
+                        ;;
+                    *) tk_tok=$tk_tok$tk_c ;;
+                esac
+                ;;
+            *)
+                case $tk_c in
+                    ' ' | "$TAB" | "$NL")
+                        if [ "$tk_have" = 1 ]; then
+                            set -- "$@" "$tk_tok"
+                            tk_tok=
+                            tk_have=0
+                        fi
+                        ;;
+                    "'") tk_state=single; tk_have=1 ;;
+                    '"') tk_state=double; tk_have=1 ;;
+                    '\')
+                        tk_r2=${tk_rest#?}
+                        tk_n=${tk_rest%%"$tk_r2"}
+                        tk_rest=$tk_r2
+                        case $tk_n in
+                            '') tk_tok=$tk_tok'\'; tk_have=1 ;;
+                            "$NL") ;;
+                            *) tk_tok=$tk_tok$tk_n; tk_have=1 ;;
+                        esac
+                        ;;
+                    *) tk_tok=$tk_tok$tk_c; tk_have=1 ;;
+                esac
+                ;;
+        esac
+    done
+    if [ "$tk_state" != plain ]; then
+        finish 1 "Unterminated quote in command"
+    fi
+    if [ "$tk_have" = 1 ]; then
+        set -- "$@" "$tk_tok"
+    fi
+fi
+
+op=
+want_version=0
+output=xml
+src=
+dst=
+task_id=
+while [ "$#" -gt 0 ]; do
+    case $1 in
+        --clone | --task-get | --task-clean)
+            if [ -n "$op" ] && [ "$op" != "$1" ]; then
+                finish 1 "Only one of --clone, --task-get and --task-clean may be given"
+            fi
+            op=$1
+            ;;
+        -v | --version) want_version=1 ;;
+        -s | --source-vmdk | -t | --target-lun | -i | --task-id | --output)
+            [ "$#" -ge 2 ] || finish 1 "Option $1 requires a value"
+            case $1 in
+                -s | --source-vmdk) src=$2 ;;
+                -t | --target-lun) dst=$2 ;;
+                -i | --task-id) task_id=$2 ;;
+                --output) output=$2 ;;
+            esac
+            shift
+            ;;
+        *) finish 1 "Unknown option: $1" ;;
+    esac
+    shift
+done
+
+case $output in
+    simple | xml) ;;
+    *) finish 1 "Unknown output format: $output (expected simple or xml)" ;;
+esac
+
+if [ "$want_version" = 1 ]; then
+    do_version
+fi
+
+case $op in
+    --clone)
+        if [ -z "$src" ] || [ -z "$dst" ]; then
+            finish 1 "--clone requires -s (source-vmdk) and -t (target-lun)"
+        fi
+        do_clone
+        ;;
+    --task-get) do_task_get ;;
+    --task-clean) do_task_clean ;;
+    *)
+        [ "$want_version" = 1 ] || finish 1 "No operation given: use --clone, --task-get, --task-clean or --version"
+        ;;
+esac
+exit 0
