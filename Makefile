@@ -55,7 +55,7 @@ FAKE_OBJS := $(FAKE_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard test/unit/test_*.c test/integration/test_*.c)
 TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
 # Script suites: each prints "N passed, M failed" and exits non-zero on failure.
-SCRIPT_TESTS := $(wildcard test/*/run)
+SCRIPT_TESTS := test/wrapper/run test/sim/test-vcsimx
 
 # The wrapper script is embedded with .incbin: rebuild when it changes.
 $(BUILD)/esxi/wrapper_embed.o: esxi/vmkfstools-wrapper.sh

@@ -332,7 +332,8 @@ vim_call(struct vim *v, const char *method, const char *this_type, const char *t
         struct perr relogin = {0};
 
         log_info(VIM_COMP, "session expired, logging in again", "url", v->url, NULL);
-        if (vim_login(v, &relogin) < 0) {
+        /* The old cookie names a dead session; a Login that sends it is refused. */
+        if (http_cookie_clear(&v->http, &relogin) < 0 || vim_login(v, &relogin) < 0) {
             *err = err->code == PERR_OK ? relogin : *err;
             return -1;
         }

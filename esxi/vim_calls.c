@@ -704,11 +704,13 @@ vim_host_datacenter(struct vim *v, const char *host, char **dc_moref, char **dc_
         if (vim_props_get(v, type, ref, ppaths, &r, err) < 0)
             goto out;
         parent = vim_props_val(r, "parent");
-        ptype = parent != NULL ? vim_xml_xsi_type(parent) : NULL;
+        ptype = NULL;
         free(ref);
         ref = parent != NULL ? vim_xml_path_text(parent, "") : NULL;
-        if (ptype == NULL && parent != NULL) {
-            xmlChar *t = xmlGetProp(parent, (const xmlChar *)"type");
+        /* A MoRef value carries its type in the plain `type` attribute
+         * (xsi:type only says "ManagedObjectReference"). */
+        if (parent != NULL) {
+            xmlChar *t = xmlGetNoNsProp(parent, (const xmlChar *)"type");
 
             ptype = t != NULL ? strdup((const char *)t) : NULL;
             xmlFree(t);

@@ -305,7 +305,8 @@ remove_rdm_files() {
         *) log_msg warning "not removing unexpected RDM descriptor name $rr_rdm"; return 0 ;;
     esac
     [ -f "$rr_rdm" ] || return 0
-    rr_map=$(sed -n 's/^[^#]*VMFSRDM[[:space:]]*"\([^"]*\)".*/\1/p' "$rr_rdm" 2>/dev/null | head -n 1 || true)
+    # Greedy to the last quote: a disk name may itself contain quotes.
+    rr_map=$(sed -n 's/^[^#]*VMFSRDM[[:space:]]*"\(.*\)"[[:space:]]*$/\1/p' "$rr_rdm" 2>/dev/null | head -n 1 || true)
     if [ -n "$rr_map" ]; then
         case $rr_map in
             */* | . | ..) log_msg warning "not removing RDM mapping file '$rr_map' named in $rr_rdm" ;;

@@ -1,0 +1,31 @@
+/*
+ * Test helper: start and stop the simulated world (test/sim/world) and read
+ * the variables it writes to DIR/env.
+ */
+#ifndef POP_TEST_WORLD_H
+#define POP_TEST_WORLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct world {
+    char dir[256];
+    char *keys[256];
+    char *vals[256];
+    size_t n;
+};
+
+/* Starts a world in a new temp dir; extra_env ("K=V", NULL-terminated) overrides names.
+ * Returns -1 (after printing why) when it cannot start. */
+int world_start(struct world *w, const char *const extra_env[]);
+void world_stop(struct world *w);
+/* The value of an env variable of the world; aborts the test when missing. */
+const char *world_get(const struct world *w, const char *key);
+/* Runs a shell command line with the world's env file sourced; returns the exit status. */
+int world_sh(const struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Counts lines of the calls log containing all of the given substrings (NULL-terminated). */
+int world_count_calls(const struct world *w, ...) __attribute__((sentinel));
+/* True when the non-empty file src is, byte for byte, the start of dst. */
+bool world_same_file(const char *src, const char *dst);
+
+#endif
