@@ -967,8 +967,8 @@ out:
     return rc;
 }
 
-void
-config_free(struct config *cfg)
+static void
+config_free_fields(struct config *cfg)
 {
     char **strs[] = {
         &cfg->cr_name,          &cfg->cr_namespace,     &cfg->pvc_size,
@@ -983,8 +983,6 @@ config_free(struct config *cfg)
         &cfg->metrics_path,     &cfg->http_endpoint,    &cfg->termination_log,
     };
 
-    if (cfg == NULL)
-        return;
     for (size_t i = 0; i < ARRAY_LEN(strs); i++)
         free(*strs[i]);
     secret_free(cfg->storage_password);
@@ -997,6 +995,14 @@ config_free(struct config *cfg)
     kv_free_array(cfg->target_attrs, cfg->n_target_attrs);
     kv_free_array(cfg->vendor_env, cfg->n_vendor_env);
     free(cfg);
+}
+
+void
+config_free(struct config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    config_free_fields(cfg);
 }
 
 void

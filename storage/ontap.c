@@ -1,0 +1,648 @@
+/*
+ * NetApp ONTAP driver: ONTAP REST under /api with HTTP Basic on every request
+ * (no session).  Written against the ONTAP 9.x REST reference field names;
+ * where the Go populator's SDK spelled a field differently
+ * (logical-unit-number) the documented name is used (logical_unit_number).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/jsonx.h"
+#include "lib/log.h"
+#include "lib/rest.h"
+#include "storage/naa.h"
+#include "storage/storage.h"
+
+#define ONTAP_COMP "storage.ontap"
+
+struct ontap {
+    char *svm_name;
+    char *svm_uuid;
+};
+
+/* ---- dialect ---- */
+
+/* Error body: {"error":{"message":"...","code":"<digits>","target":"..."}}. */
+static void
+ontap_error_from_body(json_t *body, const char *raw, struct rest_error *e)
+{
+    json_t *eo = json_object_get(body, "error");
+    const char *msg = jsonx_string_or(eo, "message", NULL);
+    const char *code = jsonx_string_or(eo, "code", NULL);
+
+    (void)raw;
+    if (msg != NULL)
+        snprintf(e->text, sizeof(e->text), "%s", msg);
+    if (code != NULL)
+        snprintf(e->remote_code, sizeof(e->remote_code), "%s", code);
+}
+
+/* Collections carry {"_links":{"next":{"href":"/api/...?...&start.uuid=..."}}}
+ * while more records remain; the href repeats the whole query. */
+static int
+ontap_next_page(json_t *page, const char *cur, struct buf *next, struct perr *err)
+{
+    json_t *links = json_object_get(page, "_links");
+    const char *href = jsonx_string_or(json_object_get(links, "next"), "href", NULL);
+
+    (void)cur;
+    if (href == NULL || href[0] == '\0')
+        return 0;
+    if (buf_adds(next, href, err) < 0)
+        return -1;
+    return 1;
+}
+
+static const struct rest_dialect ontap_dialect = {
+    .base_path = "/api",
+    .items_key = "records",
+    .basic_auth = true,
+    .error_from_body = ontap_error_from_body,
+    .next_page = ontap_next_page,
+};
+
+/* ---- endpoints (ONTAP 9.8+ REST) ---- */
+
+static const struct rest_endpoint ontap_ep_svms = {
+    .name = "svm-list",
+    .method = "GET",
+    .path = "/svm/svms",
+    .query = "name={name}&fields=name,uuid",
+    .flags = REST_F_PAGED,
+};
+
+static const struct rest_endpoint ontap_ep_cluster = {
+    .name = "cluster-get",
+    .method = "GET",
+    .path = "/cluster",
+    .query = "fields=version",
+};
+
+static const struct rest_endpoint ontap_ep_luns = {
+    .name = "lun-list",
+    .method = "GET",
+    .path = "/storage/luns",
+    .query = "svm.uuid={svm}&name={name}&fields=uuid,name,serial_number",
+    .flags = REST_F_PAGED,
+};
+
+static const struct rest_endpoint ontap_ep_igroups = {
+    .name = "igroup-list",
+    .method = "GET",
+    .path = "/protocols/san/igroups",
+    .query = "svm.uuid={svm}&name={name}&fields=uuid,name,protocol,initiators.name",
+    .flags = REST_F_PAGED,
+};
+
+/* 409: a concurrent populator created it first. */
+static const struct rest_endpoint ontap_ep_igroup_create = {
+    .name = "igroup-create",
+    .method = "POST",
+    .path = "/protocols/san/igroups",
+    .query = "return_records=true",
+    .ok = {201},
+    .already = {409},
+};
+
+/* 409: already in the group (ONTAP may have stored it in another case). */
+static const struct rest_endpoint ontap_ep_initiator_add = {
+    .name = "igroup-initiator-add",
+    .method = "POST",
+    .path = "/protocols/san/igroups/{igroup}/initiators",
+    .ok = {201},
+    .already = {409},
+};
+
+static const struct rest_endpoint ontap_ep_lun_maps = {
+    .name = "lun-map-list",
+    .method = "GET",
+    .path = "/protocols/san/lun-maps",
+    .query = "svm.uuid={svm}&lun.name={lun}&igroup.name={igroup}"
+             "&fields=igroup.name,igroup.uuid,lun.uuid,logical_unit_number",
+    .flags = REST_F_PAGED,
+};
+
+static const struct rest_endpoint ontap_ep_lun_map_create = {
+    .name = "lun-map-create",
+    .method = "POST",
+    .path = "/protocols/san/lun-maps",
+    .query = "return_records=true",
+    .ok = {201},
+    .already = {409},
+};
+
+static const struct rest_endpoint ontap_ep_lun_map_delete = {
+    .name = "lun-map-delete",
+    .method = "DELETE",
+    .path = "/protocols/san/lun-maps/{lun}/{igroup}",
+    .ok = {200},
+    .already = {404},
+};
+
+/* ---- helpers ---- */
+
+static struct ontap *
+ontap_of(struct storage *st)
+{
+    return storage_priv(st);
+}
+
+/* The "records" array of a collection reply. */
+static int
+ontap_records(json_t *reply, const char *what, json_t **records, struct perr *err)
+{
+    *records = json_object_get(reply, "records");
+    if (!json_is_array(*records))
+        return perr_set(err, PERR_PROTOCOL, "%s: reply has no 'records' array", what);
+    return 0;
+}
+
+static int
+ontap_svm_resolve(struct storage *st, struct perr *err)
+{
+    struct ontap *o = ontap_of(st);
+    const char *want = storage_env(st, "ONTAP_SVM");
+    json_t *reply = NULL;
+    json_t *records;
+    int rc = -1;
+
+    if (want != NULL && want[0] == '\0')
+        want = NULL;
+    if (rest_call(storage_rest(st), &ontap_ep_svms,
+                  (struct rest_var[]){{"name", want}, {NULL, NULL}}, NULL, &reply, err) < 0 ||
+        ontap_records(reply, "SVM list", &records, err) < 0)
+        goto out;
+    if (want != NULL && json_array_size(records) != 1) {
+        perr_set(err, PERR_NOT_FOUND, "SVM '%s' not found (check ONTAP_SVM)", want);
+        goto out;
+    }
+    if (json_array_size(records) != 1) {
+        perr_set(err, PERR_USAGE,
+                 "cannot derive the SVM to use: the array shows %zu SVMs; set ONTAP_SVM",
+                 json_array_size(records));
+        goto out;
+    }
+    if (jsonx_strdup(json_array_get(records, 0), "uuid", &o->svm_uuid, err) < 0 ||
+        jsonx_strdup(json_array_get(records, 0), "name", &o->svm_name, err) < 0)
+        goto out;
+    log_debug(ONTAP_COMP, "svm resolved", "svm", o->svm_name, "uuid", o->svm_uuid, NULL);
+    rc = 0;
+out:
+    json_decref(reply);
+    return rc;
+}
+
+static int
+ontap_open(struct storage *st, struct perr *err)
+{
+    return ontap_svm_resolve(st, err);
+}
+
+static void
+ontap_close(struct storage *st)
+{
+    struct ontap *o = ontap_of(st);
+
+    free(o->svm_name);
+    free(o->svm_uuid);
+    o->svm_name = NULL;
+    o->svm_uuid = NULL;
+}
+
+/*
+ * LUN path from the Trident PV attributes:
+ *   internalID  "/svm/<svm>/flexvol/<flexvol>/lun/<lun>" (ontap-san-economy)
+ *               -> "/vol/<flexvol>/<lun>"
+ *   internalName "<vol>" (ontap-san, one FlexVol per PV) -> "/vol/<vol>/lun0"
+ */
+static int
+ontap_lun_path(const struct storage_pv *pv, struct buf *path, struct perr *err)
+{
+    const char *id = storage_pv_attr(pv, "internalID");
+    const char *name = storage_pv_attr(pv, "internalName");
+
+    if (id != NULL) {
+        const char *fv = strstr(id, "/flexvol/");
+        const char *lun = fv != NULL ? strstr(fv + 9, "/lun/") : NULL;
+
+        if (fv == NULL || lun == NULL || lun == fv + 9 || lun[5] == '\0')
+            return perr_set(err, PERR_USAGE,
+                            "PersistentVolume '%s': internalID '%s' is not "
+                            "/svm/<svm>/flexvol/<flexvol>/lun/<lun>",
+                            pv->name, id);
+        return buf_addf(path, err, "/vol/%.*s/%s", (int)(lun - (fv + 9)), fv + 9, lun + 5);
+    }
+    if (name != NULL && name[0] != '\0')
+        return buf_addf(path, err, "/vol/%s/lun0", name);
+    return perr_set(err, PERR_USAGE,
+                    "neither internalID nor internalName attribute found on PersistentVolume '%s'",
+                    pv->name);
+}
+
+/* Looks up one LUN by path: its record (a new reference) in *rec. */
+static int
+ontap_lun_get(struct storage *st, const char *path, json_t **rec, struct perr *err)
+{
+    struct ontap *o = ontap_of(st);
+    json_t *reply = NULL;
+    json_t *records;
+    int rc = -1;
+
+    *rec = NULL;
+    if (rest_call(storage_rest(st), &ontap_ep_luns,
+                  (struct rest_var[]){{"svm", o->svm_uuid}, {"name", path}, {NULL, NULL}}, NULL,
+                  &reply, err) < 0 ||
+        ontap_records(reply, "LUN list", &records, err) < 0)
+        goto out;
+    if (json_array_size(records) == 0) {
+        perr_set(err, PERR_NOT_FOUND, "LUN '%s' not found in SVM '%s'", path, o->svm_name);
+        goto out;
+    }
+    if (json_array_size(records) > 1) {
+        perr_set(err, PERR_PROTOCOL, "LUN path '%s' matched %zu LUNs", path,
+                 json_array_size(records));
+        goto out;
+    }
+    *rec = json_incref(json_array_get(records, 0));
+    rc = 0;
+out:
+    json_decref(reply);
+    return rc;
+}
+
+static int
+ontap_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage_lun *out,
+                 struct perr *err)
+{
+    struct buf path = {0};
+    json_t *rec = NULL;
+    int rc = -1;
+
+    if (ontap_lun_path(pv, &path, err) < 0 || ontap_lun_get(st, buf_cstr(&path), &rec, err) < 0)
+        goto out;
+    if (jsonx_strdup(rec, "name", &out->name, err) < 0 ||
+        jsonx_strdup(rec, "uuid", &out->id, err) < 0 ||
+        jsonx_strdup(rec, "serial_number", &out->serial, err) < 0 ||
+        naa_from_ontap_serial(out->serial, &out->naa, err) < 0)
+        goto out;
+    log_debug(ONTAP_COMP, "lun resolved", "lun", out->name, "naa", out->naa, NULL);
+    rc = 0;
+out:
+    if (rc < 0) {
+        perr_prefix(err, "PersistentVolume '%s': ", pv->name);
+        storage_lun_clear(out);
+    }
+    json_decref(rec);
+    buf_free(&path);
+    return rc;
+}
+
+/*
+ * The igroup protocol comes from the first initiator with a known kind (the
+ * Go populator's rule, so igroups it made are reused): FC -> "fcp", iSCSI ->
+ * "iscsi", none -> "mixed".  Only initiators of that protocol are added, so
+ * a LUN is never presented over two protocols; FC ones as upper-case
+ * colon-separated WWPNs, the rest unchanged.
+ */
+static int
+ontap_initiators(const char *const *inits, size_t n, const char **proto, struct strv *out,
+                 struct perr *err)
+{
+    enum initiator_proto want = INITIATOR_UNKNOWN;
+
+    for (size_t i = 0; i < n && want == INITIATOR_UNKNOWN; i++)
+        want = initiator_proto(inits[i]);
+    *proto = want == INITIATOR_FC ? "fcp" : want == INITIATOR_ISCSI ? "iscsi" : "mixed";
+    for (size_t i = 0; i < n; i++) {
+        char wwpn[WWN_BUF_SIZE];
+        struct perr tmp = {0};
+
+        if (want != INITIATOR_UNKNOWN && initiator_proto(inits[i]) != want) {
+            log_debug(ONTAP_COMP, "initiator of another protocol skipped", "initiator", inits[i],
+                      NULL);
+            continue;
+        }
+        if (want == INITIATOR_FC) {
+            if (initiator_fc_wwpn(inits[i], WWN_UPPER_COLON, wwpn, sizeof(wwpn), &tmp) < 0) {
+                log_debug(ONTAP_COMP, "FC initiator skipped", "error", tmp.msg, NULL);
+                continue;
+            }
+            if (strv_add(out, wwpn, err) < 0)
+                return -1;
+        } else if (strv_add(out, inits[i], err) < 0) {
+            return -1;
+        }
+    }
+    if (out->n == 0)
+        return perr_set(err, PERR_USAGE, "no usable FC or iSCSI initiator among the %zu given", n);
+    return 0;
+}
+
+/* The igroup's record (new reference) or NULL when it does not exist. */
+static int
+ontap_igroup_get(struct storage *st, const char *name, json_t **rec, struct perr *err)
+{
+    struct ontap *o = ontap_of(st);
+    json_t *reply = NULL;
+    json_t *records;
+    int rc = -1;
+
+    *rec = NULL;
+    if (rest_call(storage_rest(st), &ontap_ep_igroups,
+                  (struct rest_var[]){{"svm", o->svm_uuid}, {"name", name}, {NULL, NULL}}, NULL,
+                  &reply, err) < 0 ||
+        ontap_records(reply, "igroup list", &records, err) < 0)
+        goto out;
+    if (json_array_size(records) > 1) {
+        perr_set(err, PERR_PROTOCOL, "igroup name matched %zu igroups", json_array_size(records));
+        goto out;
+    }
+    *rec = json_incref(json_array_get(records, 0));
+    rc = 0;
+out:
+    json_decref(reply);
+    return rc;
+}
+
+/* Creates the igroup with its initiators.  Returns 1 when it already existed. */
+static int
+ontap_igroup_create(struct storage *st, const char *name, const char *proto,
+                    const struct strv *inits, struct perr *err)
+{
+    struct ontap *o = ontap_of(st);
+    json_t *list = json_array();
+    json_t *body;
+
+    for (size_t i = 0; list != NULL && i < inits->n; i++) {
+        if (json_array_append_new(list, json_pack("{s:s}", "name", inits->v[i])) < 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    if (list == NULL)
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    body = json_pack("{s:s, s:s, s:s, s:{s:s}, s:o}", "name", name, "protocol", proto, "os_type",
+                     "vmware", "svm", "uuid", o->svm_uuid, "initiators", list);
+    if (body == NULL)
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    return rest_call(storage_rest(st), &ontap_ep_igroup_create, NULL, body, NULL, err);
+}
+
+static bool
+ontap_igroup_has(json_t *rec, const char *initiator)
+{
+    json_t *list = json_object_get(rec, "initiators");
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(list, i, v)
+    {
+        if (initiator_equal(jsonx_string_or(v, "name", NULL), initiator))
+            return true;
+    }
+    return false;
+}
+
+static int
+ontap_ensure_igroup(struct storage *st, const char *name, const char *const *initiators,
+                    size_t ninitiators, char **actual, struct perr *err)
+{
+    struct strv want = {0};
+    struct buf ig = {0};
+    const char *proto = NULL;
+    json_t *rec = NULL;
+    const char *uuid;
+    int rc = -1;
+    int created;
+
+    if (ontap_initiators(initiators, ninitiators, &proto, &want, err) < 0 ||
+        buf_addf(&ig, err, "%s-%s", name, proto) < 0 ||
+        ontap_igroup_get(st, buf_cstr(&ig), &rec, err) < 0)
+        goto out;
+    if (rec == NULL) {
+        created = ontap_igroup_create(st, buf_cstr(&ig), proto, &want, err);
+        if (created < 0)
+            goto out;
+        if (created == 0) {
+            log_debug(ONTAP_COMP, "igroup created", "igroup", buf_cstr(&ig), NULL);
+            goto done;
+        }
+        /* Someone else created it meanwhile: add what it lacks. */
+        if (ontap_igroup_get(st, buf_cstr(&ig), &rec, err) < 0)
+            goto out;
+        if (rec == NULL) {
+            perr_set(err, PERR_PROTOCOL, "igroup exists (409) but cannot be listed");
+            goto out;
+        }
+    }
+    uuid = jsonx_string_or(rec, "uuid", NULL);
+    if (uuid == NULL) {
+        perr_set(err, PERR_PROTOCOL, "igroup record has no uuid");
+        goto out;
+    }
+    for (size_t i = 0; i < want.n; i++) {
+        if (ontap_igroup_has(rec, want.v[i]))
+            continue;
+        if (rest_call(storage_rest(st), &ontap_ep_initiator_add,
+                      (struct rest_var[]){{"igroup", uuid}, {NULL, NULL}},
+                      json_pack("{s:s}", "name", want.v[i]), NULL, err) < 0) {
+            perr_prefix(err, "initiator '%s': ", want.v[i]);
+            goto out;
+        }
+        log_debug(ONTAP_COMP, "initiator added", "igroup", buf_cstr(&ig), "initiator", want.v[i],
+                  NULL);
+    }
+done:
+    *actual = buf_steal(&ig);
+    if (*actual == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc < 0)
+        perr_prefix(err, "igroup '%s': ", ig.len > 0 ? buf_cstr(&ig) : name);
+    json_decref(rec);
+    strv_free(&want);
+    buf_free(&ig);
+    return rc;
+}
+
+/* lun-map records for lun (and igroup unless NULL); the reply in *reply. */
+static int
+ontap_maps(struct storage *st, const char *lun_path, const char *igroup, json_t **reply,
+           json_t **records, struct perr *err)
+{
+    struct ontap *o = ontap_of(st);
+
+    *records = NULL;
+    if (rest_call(storage_rest(st), &ontap_ep_lun_maps,
+                  (struct rest_var[]){
+                      {"svm", o->svm_uuid}, {"lun", lun_path}, {"igroup", igroup}, {NULL, NULL}},
+                  NULL, reply, err) < 0)
+        return -1;
+    return ontap_records(*reply, "lun-map list", records, err);
+}
+
+static int
+ontap_map(struct storage *st, const char *group, const struct storage_lun *lun,
+          struct storage_lun *mapped, struct perr *err)
+{
+    struct ontap *o = ontap_of(st);
+    json_t *reply = NULL;
+    json_t *lrec = NULL;
+    json_t *records;
+    json_t *body;
+    const char *uuid = lun->id;
+    int rc = -1;
+
+    if (ontap_maps(st, lun->name, group, &reply, &records, err) < 0)
+        goto out;
+    if (json_array_size(records) > 0) {
+        log_debug(ONTAP_COMP, "lun already mapped", "igroup", group, "lun", lun->name, NULL);
+    } else {
+        if (uuid == NULL) {
+            if (ontap_lun_get(st, lun->name, &lrec, err) < 0)
+                goto out;
+            uuid = jsonx_string_or(lrec, "uuid", NULL);
+        }
+        body = json_pack("{s:{s:s}, s:{s:s, s:s}, s:{s:s}}", "igroup", "name", group, "lun", "name",
+                         lun->name, "uuid", uuid, "svm", "uuid", o->svm_uuid);
+        if (body == NULL) {
+            perr_set(err, PERR_PROTOCOL, "cannot build the lun-map body (LUN without a uuid)");
+            goto out;
+        }
+        if (rest_call(storage_rest(st), &ontap_ep_lun_map_create, NULL, body, NULL, err) < 0)
+            goto out;
+    }
+    if (storage_lun_copy(lun, mapped, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0)
+        perr_prefix(err, "LUN '%s' to igroup '%s': ", lun->name, group);
+    json_decref(lrec);
+    json_decref(reply);
+    return rc;
+}
+
+static int
+ontap_unmap(struct storage *st, const char *group, const struct storage_lun *lun, struct perr *err)
+{
+    json_t *reply = NULL;
+    json_t *records;
+    json_t *rec;
+    const char *ig_uuid;
+    const char *lun_uuid;
+    int rc = -1;
+
+    if (ontap_maps(st, lun->name, group, &reply, &records, err) < 0)
+        goto out;
+    if (json_array_size(records) == 0) {
+        log_debug(ONTAP_COMP, "lun not mapped", "igroup", group, "lun", lun->name, NULL);
+        rc = 0;
+        goto out;
+    }
+    rec = json_array_get(records, 0);
+    ig_uuid = jsonx_string_or(json_object_get(rec, "igroup"), "uuid", NULL);
+    lun_uuid = jsonx_string_or(json_object_get(rec, "lun"), "uuid", lun->id);
+    if (ig_uuid == NULL || lun_uuid == NULL) {
+        perr_set(err, PERR_PROTOCOL, "lun-map record without igroup.uuid or lun.uuid");
+        goto out;
+    }
+    if (rest_call(storage_rest(st), &ontap_ep_lun_map_delete,
+                  (struct rest_var[]){{"lun", lun_uuid}, {"igroup", ig_uuid}, {NULL, NULL}}, NULL,
+                  NULL, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0)
+        perr_prefix(err, "LUN '%s' from igroup '%s': ", lun->name, group);
+    json_decref(reply);
+    return rc;
+}
+
+static int
+ontap_mapped_groups(struct storage *st, const struct storage_lun *lun, struct strv *out,
+                    struct perr *err)
+{
+    json_t *reply = NULL;
+    json_t *records;
+    json_t *rec;
+    size_t i;
+    int rc = -1;
+
+    if (ontap_maps(st, lun->name, NULL, &reply, &records, err) < 0)
+        goto out;
+    json_array_foreach(records, i, rec)
+    {
+        const char *name = jsonx_string_or(json_object_get(rec, "igroup"), "name", NULL);
+
+        if (name == NULL) {
+            perr_set(err, PERR_PROTOCOL, "lun-map record without igroup.name");
+            goto out;
+        }
+        if (!strv_contains(out, name) && strv_add(out, name, err) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    if (rc < 0)
+        perr_prefix(err, "LUN '%s': ", lun->name);
+    json_decref(reply);
+    return rc;
+}
+
+static int
+ontap_array_info(struct storage *st, struct storage_array_info *out, struct perr *err)
+{
+    json_t *reply = NULL;
+    json_int_t gen = 0;
+    json_int_t maj = 0;
+    json_int_t min = 0;
+    struct buf v = {0};
+    int rc = -1;
+
+    if (rest_call(storage_rest(st), &ontap_ep_cluster, NULL, NULL, &reply, err) < 0 ||
+        jsonx_unpack(reply, "cluster version", err, "{s:{s:I, s:I, s:I}}", "version", "generation",
+                     &gen, "major", &maj, "minor", &min) < 0 ||
+        buf_addf(&v, err, "%lld.%lld.%lld", (long long)gen, (long long)maj, (long long)min) < 0)
+        goto out;
+    out->vendor = strdup(storage_ontap.vendor);
+    out->product = strdup(storage_ontap.product);
+    out->version = buf_steal(&v);
+    if (out->vendor == NULL || out->product == NULL || out->version == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(reply);
+    buf_free(&v);
+    return rc;
+}
+
+static const struct storage_ops ontap_ops = {
+    .open = ontap_open,
+    .close = ontap_close,
+    .resolve_pv = ontap_resolve_pv,
+    .ensure_igroup = ontap_ensure_igroup,
+    .map = ontap_map,
+    .unmap = ontap_unmap,
+    .mapped_groups = ontap_mapped_groups,
+    .array_info = ontap_array_info,
+};
+
+static const char *const ontap_env_keys[] = {"ONTAP_SVM", NULL};
+
+const struct storage_driver storage_ontap = {
+    .name = "ontap",
+    .vendor = "NetApp",
+    .product = "ONTAP",
+    .caps = STORAGE_CAP_ISCSI | STORAGE_CAP_FC,
+    .priv_size = sizeof(struct ontap),
+    .rest = &ontap_dialect,
+    .env_keys = ontap_env_keys,
+    .ops = &ontap_ops,
+};
