@@ -1,0 +1,674 @@
+#!/usr/bin/env python3
+"""Simulated NetApp ONTAP cluster: our own model of the ONTAP REST API.
+
+Built from NetApp's public ONTAP REST API documentation and the traffic notes
+in shared/spec/vendors-a.md §1 (what the copy-offload driver sends and
+reads).  It is not NetApp code and it is not a complete ONTAP: it models the
+objects the populator touches (SVMs, LUNs, initiator groups and their
+initiators, LUN maps, data LIFs) closely enough that a client cannot tell the
+difference on those calls.
+
+What it models:
+  * HTTP Basic authentication on every request (no session); a wrong
+    password gives 401 with ONTAP's error body.
+  * Collections answer {"records": [...], "num_records": N, "_links": {...}}.
+    Any query parameter that is not a control parameter filters on the dotted
+    field of that name (svm.uuid, name, lun.name, igroup.name, ...), with
+    ONTAP's query syntax: '*' wildcards, '|' alternatives, a leading '!'
+    negation.  fields= selects the returned fields (empty: the defaults;
+    '*'/'**': all).  Unknown field names in fields= are ignored.
+  * Pagination: max_records=N (or the seed's "max_records" default) cuts a
+    collection and adds _links.next.href carrying start.uuid=<next record>.
+  * Errors answer {"error": {"message": ..., "code": "<number>", "target": ...}}.
+    The numeric codes are this model's; the HTTP statuses follow ONTAP
+    (409 for a duplicate igroup, initiator or LUN map, 404 for an unknown
+    object, 400 for a bad request).
+  * LUNs are sparse files on the fabric (common.Fabric); mapping a LUN to an
+    igroup publishes FABRIC/luns/<naa>.json with
+    naa = "naa.600a0980" + hex of the 12 ASCII characters of the serial.
+
+Operation names (for --faults and the call log):
+  cluster_get svm_list svm_get lun_list lun_get lun_create lun_delete
+  igroup_list igroup_get igroup_create igroup_delete
+  igroup_initiator_list igroup_initiator_add igroup_initiator_delete
+  lun_map_list lun_map_get lun_map_create lun_map_delete ip_interface_list
+  (an unknown path is "unknown").
+
+Seed (--seed FILE, JSON):
+  {"cluster": {"name": "sim-cluster", "version": "9.14.1"},
+   "max_records": 0,
+   "svms": [{"name": "svm1", "uuid": "…", "iscsi_lifs": ["127.0.0.1"]}],
+   "luns": [{"name": "/vol/trident_pvc_1/lun0", "size": 1048576,
+             "serial": "wFZ7p?QYvV8d", "svm": "svm1", "uuid": "…"}],
+   "igroups": [{"name": "trident-node", "protocol": "iscsi", "svm": "svm1",
+                "initiators": ["iqn.…"]}],
+   "lun_maps": [{"lun": "/vol/…/lun0", "igroup": "trident-node"}],
+   "fc_node_names": {"2100000000000002": "2000000000000001"}}
+  Everything is optional; "svm" defaults to the first SVM; serials and UUIDs
+  are made up when missing (serials deterministically from the LUN name).
+Credentials: --username/--password (default admin / netapp1!).
+"""
+
+import fnmatch
+import hashlib
+import re
+import sys
+import time
+import urllib.parse
+import uuid as uuidlib
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+import common  # noqa: E402
+from common import ApiError
+
+# Error codes of this model (ONTAP answers numeric strings in "code").
+E_AUTH = "6"
+E_API_NOT_FOUND = "3"
+E_ENTRY_NOT_FOUND = "4"
+E_DUPLICATE_IGROUP = "5374738"
+E_IGROUP_NOT_FOUND = "5374852"
+E_LUN_NOT_FOUND = "5374875"
+E_SVM_NOT_FOUND = "2621462"
+E_DUPLICATE_INITIATOR = "1254324"
+E_INITIATOR_PROTOCOL = "5374870"
+E_INVALID_INITIATOR = "5374873"
+E_DUPLICATE_MAP = "5374922"
+E_MAP_NOT_FOUND = "5374856"
+E_IGROUP_MAPPED = "5374858"
+E_LUN_MAPPED = "5374923"
+E_DUPLICATE_LUN = "5374863"
+E_MISSING_FIELD = "2"
+E_INVALID_JSON = "262197"
+E_BAD_VALUE = "262179"
+
+CONTROL_PARAMS = {"fields", "max_records", "return_records", "return_timeout",
+                  "order_by", "allow_delete_while_mapped"}
+
+SAN_BASE = "/api/protocols/san"
+
+
+def ontap_error(status, message, code, target=None):
+    e = {"message": message, "code": code}
+    if target:
+        e["target"] = target
+    return ApiError(status, {"error": e})
+
+
+def serial_for(name):
+    """A 12-character LUN serial made from the name (ONTAP serials are 12
+    printable ASCII characters)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-?"
+    h = hashlib.sha256(name.encode()).digest()
+    return "".join(alphabet[b % len(alphabet)] for b in h[:12])
+
+
+def naa_for(serial):
+    return "naa.600a0980" + serial.encode("ascii").hex()
+
+
+def get_path(obj, dotted):
+    """Values found at a dotted path; lists are walked element by element."""
+    vals = [obj]
+    for part in dotted.split("."):
+        nxt = []
+        for v in vals:
+            if isinstance(v, list):
+                for e in v:
+                    if isinstance(e, dict) and part in e:
+                        nxt.append(e[part])
+            elif isinstance(v, dict) and part in v:
+                nxt.append(v[part])
+        vals = nxt
+    out = []
+    for v in vals:
+        if isinstance(v, list):
+            out.extend(v)
+        else:
+            out.append(v)
+    return out
+
+
+def value_matches(pattern, value):
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    value = str(value)
+    for alt in pattern.split("|"):
+        neg = alt.startswith("!")
+        if neg:
+            alt = alt[1:]
+        m = fnmatch.fnmatchcase(value, alt) if ("*" in alt or "?" in alt) else value == alt
+        if m != neg:
+            return True
+    return False
+
+
+def record_matches(rec, key, pattern):
+    vals = get_path(rec, key)
+    if not vals:
+        return pattern.startswith("!")
+    return any(value_matches(pattern, v) for v in vals)
+
+
+def project(rec, fields, defaults):
+    """The record cut down to the requested fields (dotted paths allowed)."""
+    if any(f in ("*", "**") for f in fields):
+        return rec
+    want = list(defaults) + [f for f in fields if f]
+    out = {}
+    for f in want:
+        _copy_path(rec, out, f.split("."))
+    if "_links" in rec:
+        out["_links"] = rec["_links"]
+    return out
+
+
+def _copy_path(src, dst, parts):
+    if not isinstance(src, dict) or parts[0] not in src:
+        return
+    k, v = parts[0], src[parts[0]]
+    if len(parts) == 1:
+        dst[k] = v
+        return
+    if isinstance(v, dict):
+        _copy_path(v, dst.setdefault(k, {}), parts[1:])
+    elif isinstance(v, list):
+        lst = dst.setdefault(k, [{} for _ in v])
+        for i, e in enumerate(v):
+            _copy_path(e, lst[i], parts[1:])
+
+
+class Ontap(common.ArrayFake):
+    array = "ontap"
+    scsi_vendor = "NETAPP"
+    scsi_model = "LUN C-Mode"
+
+    # -- state ----------------------------------------------------------------
+    def load_seed(self, seed):
+        cl = seed.get("cluster", {})
+        self.cluster = {"name": cl.get("name", "sim-cluster"),
+                        "uuid": cl.get("uuid", str(uuidlib.uuid4())),
+                        "version": cl.get("version", "9.14.1")}
+        self.max_records = int(seed.get("max_records", 0) or 0)
+        self.svms = []
+        for s in seed.get("svms", [{"name": "svm1"}]):
+            self.svms.append({"name": s["name"], "uuid": s.get("uuid", str(uuidlib.uuid4())),
+                              "iscsi_lifs": s.get("iscsi_lifs", ["127.0.0.1"])})
+        self.luns, self.igroups, self.maps = [], [], []
+        for l in seed.get("luns", []):
+            svm = self.svm_by_name(l.get("svm")) if l.get("svm") else self.svms[0]
+            self.add_lun(l["name"], int(l.get("size", 1 << 20)), svm, l.get("serial"), l.get("uuid"),
+                         l.get("os_type", "vmware"))
+        for g in seed.get("igroups", []):
+            svm = self.svm_by_name(g.get("svm")) if g.get("svm") else self.svms[0]
+            self.igroups.append({"uuid": g.get("uuid", str(uuidlib.uuid4())), "name": g["name"],
+                                 "svm": svm["uuid"], "protocol": g.get("protocol", "mixed"),
+                                 "os_type": g.get("os_type", "vmware"),
+                                 "initiators": list(g.get("initiators", []))})
+        for m in seed.get("lun_maps", []):
+            lun = next(l for l in self.luns if l["name"] == m["lun"])
+            ig = next(g for g in self.igroups if g["name"] == m["igroup"] and g["svm"] == lun["svm"])
+            self.maps.append({"lun": lun["uuid"], "igroup": ig["uuid"],
+                              "lun_id": int(m.get("logical_unit_number", self.free_lun_id(ig["uuid"])))})
+        self.fabric.node_names = {k.lower(): v.lower() for k, v in seed.get("fc_node_names", {}).items()}
+
+    def load_state(self, st):
+        self.cluster = st["cluster"]
+        self.max_records = st.get("max_records", 0)
+        self.svms, self.luns, self.igroups, self.maps = st["svms"], st["luns"], st["igroups"], st["lun_maps"]
+        self.fabric.node_names = st.get("fc_node_names", {})
+        for l in self.luns:
+            self.fabric.create_file(l["name"], l["size"])
+
+    def state_doc(self):
+        return {"cluster": self.cluster, "max_records": self.max_records, "svms": self.svms,
+                "luns": self.luns, "igroups": self.igroups, "lun_maps": self.maps,
+                "fc_node_names": self.fabric.node_names}
+
+    def fabric_wanted(self):
+        wanted = {}
+        for l in self.luns:
+            inits = []
+            mapped = False
+            for m in self.maps:
+                if m["lun"] == l["uuid"]:
+                    mapped = True
+                    inits.extend(self.igroup_by_uuid(m["igroup"])["initiators"])
+            if mapped:
+                wanted[naa_for(l["serial"])] = (l["name"], inits)
+        return wanted
+
+    def add_lun(self, name, size, svm, serial=None, uid=None, os_type="vmware"):
+        if not re.fullmatch(r"/vol/[^/]+/[^/]+", name):
+            raise ontap_error(400, 'LUN name "%s" is invalid; use /vol/<volume>/<lun>.' % name, E_BAD_VALUE, "name")
+        if any(l["name"] == name and l["svm"] == svm["uuid"] for l in self.luns):
+            raise ontap_error(409, 'A LUN named "%s" already exists in SVM "%s".' % (name, svm["name"]),
+                              E_DUPLICATE_LUN, "name")
+        serial = serial or serial_for(svm["uuid"] + name)
+        if len(serial) != 12:
+            raise ValueError("ONTAP LUN serials are 12 characters: %r" % serial)
+        lun = {"uuid": uid or str(uuidlib.uuid4()), "name": name, "svm": svm["uuid"], "size": size,
+               "serial": serial, "os_type": os_type,
+               "create_time": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}
+        self.luns.append(lun)
+        self.fabric.create_file(name, size)
+        return lun
+
+    # -- lookups --------------------------------------------------------------
+    def svm_by_name(self, name):
+        for s in self.svms:
+            if s["name"] == name:
+                return s
+        raise ontap_error(404, 'SVM "%s" does not exist.' % name, E_SVM_NOT_FOUND, "svm.name")
+
+    def svm_by_uuid(self, uid):
+        for s in self.svms:
+            if s["uuid"] == uid:
+                return s
+        raise ontap_error(404, 'SVM "%s" does not exist.' % uid, E_SVM_NOT_FOUND, "svm.uuid")
+
+    def svm_ref(self, body, required=True):
+        s = body.get("svm") if isinstance(body, dict) else None
+        if isinstance(s, dict) and s.get("uuid"):
+            return self.svm_by_uuid(s["uuid"])
+        if isinstance(s, dict) and s.get("name"):
+            return self.svm_by_name(s["name"])
+        if required:
+            raise ontap_error(400, 'Field "svm.uuid" or "svm.name" is required.', E_MISSING_FIELD, "svm")
+        return None
+
+    def igroup_by_uuid(self, uid):
+        for g in self.igroups:
+            if g["uuid"] == uid:
+                return g
+        return None
+
+    def lun_by_uuid(self, uid):
+        for l in self.luns:
+            if l["uuid"] == uid:
+                return l
+        return None
+
+    def free_lun_id(self, igroup_uuid):
+        used = {m["lun_id"] for m in self.maps if m["igroup"] == igroup_uuid}
+        n = 0
+        while n in used:
+            n += 1
+        return n
+
+    # -- records --------------------------------------------------------------
+    def svm_rec(self, s):
+        return {"uuid": s["uuid"], "name": s["name"], "state": "running", "subtype": "default",
+                "iscsi": {"enabled": True}, "fcp": {"enabled": True},
+                "_links": {"self": {"href": "/api/svm/svms/%s" % s["uuid"]}}}
+
+    def svm_small(self, uid):
+        s = self.svm_by_uuid(uid)
+        return {"name": s["name"], "uuid": s["uuid"],
+                "_links": {"self": {"href": "/api/svm/svms/%s" % s["uuid"]}}}
+
+    def lun_rec(self, l):
+        maps = []
+        for m in self.maps:
+            if m["lun"] == l["uuid"]:
+                g = self.igroup_by_uuid(m["igroup"])
+                maps.append({"igroup": {"name": g["name"], "uuid": g["uuid"],
+                                        "_links": {"self": {"href": "%s/igroups/%s" % (SAN_BASE, g["uuid"])}}},
+                             "logical_unit_number": m["lun_id"]})
+        _, vol, lname = l["name"].split("/", 3)[1:]
+        return {"uuid": l["uuid"], "name": l["name"], "svm": self.svm_small(l["svm"]),
+                "class": "regular", "enabled": True, "comment": "", "os_type": l["os_type"],
+                "serial_number": l["serial"], "create_time": l["create_time"],
+                "location": {"logical_unit": lname, "volume": {"name": vol}},
+                "space": {"size": l["size"], "used": 0, "guarantee": {"requested": False, "reserved": False}},
+                "status": {"state": "online", "container_state": "online", "mapped": bool(maps),
+                           "read_only": False},
+                "lun_maps": maps,
+                "_links": {"self": {"href": "/api/storage/luns/%s" % l["uuid"]}}}
+
+    def igroup_rec(self, g):
+        maps = []
+        for m in self.maps:
+            if m["igroup"] == g["uuid"]:
+                l = self.lun_by_uuid(m["lun"])
+                maps.append({"lun": {"name": l["name"], "uuid": l["uuid"]},
+                             "logical_unit_number": m["lun_id"]})
+        return {"uuid": g["uuid"], "name": g["name"], "svm": self.svm_small(g["svm"]),
+                "protocol": g["protocol"], "os_type": g["os_type"], "delete_on_unmap": False,
+                "initiators": [{"name": i, "_links": {"self": {"href": "%s/igroups/%s/initiators/%s" % (
+                    SAN_BASE, g["uuid"], urllib.parse.quote(i, safe=""))}}} for i in g["initiators"]],
+                "lun_maps": maps,
+                "_links": {"self": {"href": "%s/igroups/%s" % (SAN_BASE, g["uuid"])}}}
+
+    def map_rec(self, m):
+        l, g = self.lun_by_uuid(m["lun"]), self.igroup_by_uuid(m["igroup"])
+        return {"svm": self.svm_small(l["svm"]),
+                "lun": {"name": l["name"], "uuid": l["uuid"],
+                        "_links": {"self": {"href": "/api/storage/luns/%s" % l["uuid"]}}},
+                "igroup": {"name": g["name"], "uuid": g["uuid"],
+                           "_links": {"self": {"href": "%s/igroups/%s" % (SAN_BASE, g["uuid"])}}},
+                "logical_unit_number": m["lun_id"],
+                "_links": {"self": {"href": "%s/lun-maps/%s/%s" % (SAN_BASE, l["uuid"], g["uuid"])}}}
+
+    def lif_recs(self):
+        out = []
+        for s in self.svms:
+            for i, ip in enumerate(s.get("iscsi_lifs", [])):
+                uid = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, s["uuid"] + ip))
+                out.append({"uuid": uid, "name": "%s_iscsi_lif%d" % (s["name"], i + 1),
+                            "ip": {"address": ip, "netmask": "24", "family": "ipv4"},
+                            "state": "up", "enabled": True, "services": ["data_core", "data_iscsi"],
+                            "svm": self.svm_small(s["uuid"]),
+                            "_links": {"self": {"href": "/api/network/ip/interfaces/%s" % uid}}})
+        return out
+
+    # -- collection answer ----------------------------------------------------
+    def collection(self, req, records, defaults):
+        for k, vs in req.query.items():
+            if k in CONTROL_PARAMS or k.startswith("start."):
+                continue
+            records = [r for r in records if record_matches(r, k, vs[-1])]
+        records.sort(key=lambda r: (str(r.get("name", "")), str(r.get("uuid", r.get("lun", {}).get("uuid", "")))))
+        start = req.q("start.uuid")
+        if start:
+            idx = next((i for i, r in enumerate(records) if r.get("uuid") == start), len(records))
+            records = records[idx:]
+        try:
+            page = int(req.q("max_records") or self.max_records or 0)
+        except ValueError:
+            raise ontap_error(400, 'Invalid value for "max_records".', E_BAD_VALUE, "max_records")
+        links = {"self": {"href": req.raw_path + ("?" + req.raw_query if req.raw_query else "")}}
+        if page > 0 and len(records) > page:
+            nxt = records[page]
+            records = records[:page]
+            q = [(k, v) for k, vs in req.query.items() if not k.startswith("start.") for v in vs]
+            q.append(("start.uuid", nxt.get("uuid", "")))
+            if "max_records" not in req.query:
+                q.append(("max_records", str(page)))
+            links["next"] = {"href": req.raw_path + "?" + urllib.parse.urlencode(q)}
+        fields = [f.strip() for f in (req.q("fields") or "").split(",") if f.strip()]
+        out = [project(r, fields, defaults) for r in records]
+        return 200, {"records": out, "num_records": len(out), "_links": links}
+
+    def created(self, req, rec, href):
+        hdr = {"Location": href}
+        if (req.q("return_records") or "").lower() == "true":
+            return 201, {"num_records": 1, "records": [rec]}, hdr
+        return 201, {}, hdr
+
+    # -- routing --------------------------------------------------------------
+    def route(self, req):
+        p, m = req.path.rstrip("/"), req.method
+        table = [
+            ("GET", r"/api/cluster", "cluster_get", self.h_cluster),
+            ("GET", r"/api/svm/svms", "svm_list", self.h_svm_list),
+            ("GET", r"/api/svm/svms/([^/]+)", "svm_get", self.h_svm_get),
+            ("GET", r"/api/storage/luns", "lun_list", self.h_lun_list),
+            ("POST", r"/api/storage/luns", "lun_create", self.h_lun_create),
+            ("GET", r"/api/storage/luns/([^/]+)", "lun_get", self.h_lun_get),
+            ("DELETE", r"/api/storage/luns/([^/]+)", "lun_delete", self.h_lun_delete),
+            ("GET", SAN_BASE + r"/igroups", "igroup_list", self.h_igroup_list),
+            ("POST", SAN_BASE + r"/igroups", "igroup_create", self.h_igroup_create),
+            ("GET", SAN_BASE + r"/igroups/([^/]+)", "igroup_get", self.h_igroup_get),
+            ("DELETE", SAN_BASE + r"/igroups/([^/]+)", "igroup_delete", self.h_igroup_delete),
+            ("GET", SAN_BASE + r"/igroups/([^/]+)/initiators", "igroup_initiator_list", self.h_init_list),
+            ("POST", SAN_BASE + r"/igroups/([^/]+)/initiators", "igroup_initiator_add", self.h_init_add),
+            ("DELETE", SAN_BASE + r"/igroups/([^/]+)/initiators/([^/]+)", "igroup_initiator_delete",
+             self.h_init_delete),
+            ("GET", SAN_BASE + r"/lun-maps", "lun_map_list", self.h_map_list),
+            ("POST", SAN_BASE + r"/lun-maps", "lun_map_create", self.h_map_create),
+            ("GET", SAN_BASE + r"/lun-maps/([^/]+)/([^/]+)", "lun_map_get", self.h_map_get),
+            ("DELETE", SAN_BASE + r"/lun-maps/([^/]+)/([^/]+)", "lun_map_delete", self.h_map_delete),
+            ("GET", r"/api/network/ip/interfaces", "ip_interface_list", self.h_lif_list),
+        ]
+        for meth, pat, op, fn in table:
+            mt = re.fullmatch(pat, p)
+            if mt and meth == m:
+                return op, (lambda r, fn=fn, g=mt.groups(): fn(r, *g))
+        def unknown(r):
+            raise ontap_error(404, "API not found", E_API_NOT_FOUND)
+        return "unknown", unknown
+
+    def authenticate(self, req, op):
+        user, pw = req.basic_auth()
+        # ONTAP has no sessions: the "expire" fault makes this request fail
+        # as if the credentials had been changed under the client.
+        if req.expired or user != self.args.username or pw != self.args.password:
+            raise ontap_error(401, "not authorized for that command", E_AUTH)
+        req.user = user
+
+    def error_body(self, status, message, code=None):
+        return {"error": {"message": message, "code": str(code or {401: E_AUTH, 404: E_ENTRY_NOT_FOUND}
+                                                                 .get(status, "1"))}}
+
+    # -- handlers -------------------------------------------------------------
+    def h_cluster(self, req):
+        g, ma, mi = (int(x) for x in self.cluster["version"].split(".")[:3])
+        rec = {"name": self.cluster["name"], "uuid": self.cluster["uuid"],
+               "version": {"full": "NetApp Release %s: simulated" % self.cluster["version"],
+                           "generation": g, "major": ma, "minor": mi},
+               "_links": {"self": {"href": "/api/cluster"}}}
+        fields = [f for f in (req.q("fields") or "").split(",") if f]
+        return 200, project(rec, fields, ["name", "uuid"]) if fields else rec
+
+    def h_svm_list(self, req):
+        return self.collection(req, [self.svm_rec(s) for s in self.svms], ["uuid", "name"])
+
+    def h_svm_get(self, req, uid):
+        return 200, self.svm_rec(self.svm_by_uuid(uid))
+
+    def h_lun_list(self, req):
+        return self.collection(req, [self.lun_rec(l) for l in self.luns], ["uuid", "name", "svm"])
+
+    def h_lun_get(self, req, uid):
+        l = self.lun_by_uuid(uid)
+        if not l:
+            raise ontap_error(404, "entry doesn't exist", E_ENTRY_NOT_FOUND, "uuid")
+        return 200, self.lun_rec(l)
+
+    def h_lun_create(self, req):
+        b = req.body if isinstance(req.body, dict) else {}
+        svm = self.svm_ref(b)
+        name = b.get("name")
+        if not name:
+            raise ontap_error(400, 'Field "name" is required.', E_MISSING_FIELD, "name")
+        size = (b.get("space") or {}).get("size")
+        if not isinstance(size, int) or size <= 0:
+            raise ontap_error(400, 'Field "space.size" is required.', E_MISSING_FIELD, "space.size")
+        l = self.add_lun(name, size, svm, os_type=b.get("os_type", "vmware"))
+        self.changed()
+        return self.created(req, self.lun_rec(l), "/api/storage/luns/%s" % l["uuid"])
+
+    def h_lun_delete(self, req, uid):
+        l = self.lun_by_uuid(uid)
+        if not l:
+            raise ontap_error(404, "entry doesn't exist", E_ENTRY_NOT_FOUND, "uuid")
+        if any(m["lun"] == uid for m in self.maps):
+            raise ontap_error(409, 'LUN "%s" is mapped; unmap it first.' % l["name"], E_LUN_MAPPED)
+        self.luns.remove(l)
+        self.fabric.delete_file(l["name"])
+        self.changed()
+        return 200, {}
+
+    def h_igroup_list(self, req):
+        return self.collection(req, [self.igroup_rec(g) for g in self.igroups], ["uuid", "name", "svm"])
+
+    def igroup_or_404(self, uid):
+        g = self.igroup_by_uuid(uid)
+        if not g:
+            raise ontap_error(404, "entry doesn't exist", E_ENTRY_NOT_FOUND, "uuid")
+        return g
+
+    def h_igroup_get(self, req, uid):
+        rec = self.igroup_rec(self.igroup_or_404(uid))
+        fields = [f for f in (req.q("fields") or "").split(",") if f]
+        return 200, project(rec, fields, ["uuid", "name", "svm"]) if fields else rec
+
+    def check_initiator(self, g, name):
+        low = name.lower()
+        if low.startswith("iqn.") or low.startswith("eui.") or low.startswith("naa."):
+            kind = "iscsi"
+        elif re.fullmatch(r"([0-9a-f]{2}:){7}[0-9a-f]{2}", low):
+            kind = "fcp"
+        else:
+            raise ontap_error(400, 'The initiator name "%s" is invalid. Use an iSCSI name (iqn./eui./naa.) '
+                              'or an FC WWPN of the form xx:xx:xx:xx:xx:xx:xx:xx.' % name,
+                              E_INVALID_INITIATOR, "initiators.name")
+        if g["protocol"] != "mixed" and g["protocol"] != kind:
+            raise ontap_error(400, 'Initiator "%s" cannot be added to initiator group "%s" whose protocol is '
+                              '"%s".' % (name, g["name"], g["protocol"]), E_INITIATOR_PROTOCOL,
+                              "initiators.name")
+
+    def has_initiator(self, g, name):
+        # ONTAP stores WWPNs in lower case; names compare without case.
+        return any(i.lower() == name.lower() for i in g["initiators"])
+
+    def store_form(self, name):
+        return name.lower() if re.fullmatch(r"([0-9a-fA-F]{2}:){7}[0-9a-fA-F]{2}", name) else name
+
+    def h_igroup_create(self, req):
+        b = req.body if isinstance(req.body, dict) else {}
+        svm = self.svm_ref(b)
+        name = b.get("name")
+        if not name or not isinstance(name, str):
+            raise ontap_error(400, 'Field "name" is required.', E_MISSING_FIELD, "name")
+        if not re.fullmatch(r"[A-Za-z0-9_.:\-]{1,96}", name):
+            raise ontap_error(400, 'Initiator group name "%s" is invalid.' % name, E_BAD_VALUE, "name")
+        proto = b.get("protocol", "mixed")
+        if proto not in ("iscsi", "fcp", "mixed"):
+            raise ontap_error(400, 'Invalid value "%s" for field "protocol".' % proto, E_BAD_VALUE, "protocol")
+        os_type = b.get("os_type")
+        if not os_type:
+            raise ontap_error(400, 'Field "os_type" is required.', E_MISSING_FIELD, "os_type")
+        if any(g["name"] == name and g["svm"] == svm["uuid"] for g in self.igroups):
+            raise ontap_error(409, 'The initiator group "%s" already exists in SVM "%s".' % (name, svm["name"]),
+                              E_DUPLICATE_IGROUP, "name")
+        g = {"uuid": str(uuidlib.uuid4()), "name": name, "svm": svm["uuid"], "protocol": proto,
+             "os_type": os_type, "initiators": []}
+        for i in b.get("initiators") or []:
+            iname = i.get("name") if isinstance(i, dict) else i
+            self.check_initiator(g, iname)
+            if not self.has_initiator(g, iname):
+                g["initiators"].append(self.store_form(iname))
+        self.igroups.append(g)
+        self.changed()
+        return self.created(req, self.igroup_rec(g), "%s/igroups/%s" % (SAN_BASE, g["uuid"]))
+
+    def h_igroup_delete(self, req, uid):
+        g = self.igroup_or_404(uid)
+        if any(m["igroup"] == uid for m in self.maps) and req.q("allow_delete_while_mapped") != "true":
+            raise ontap_error(409, 'Initiator group "%s" is mapped to LUNs; unmap them first.' % g["name"],
+                              E_IGROUP_MAPPED)
+        self.maps = [m for m in self.maps if m["igroup"] != uid]
+        self.igroups.remove(g)
+        self.changed()
+        return 200, {}
+
+    def h_init_list(self, req, uid):
+        g = self.igroup_or_404(uid)
+        return self.collection(req, self.igroup_rec(g)["initiators"], ["name"])
+
+    def h_init_add(self, req, uid):
+        g = self.igroup_or_404(uid)
+        b = req.body if isinstance(req.body, dict) else {}
+        names = [r.get("name") for r in b.get("records", []) if isinstance(r, dict)] if "records" in b \
+            else [b.get("name")]
+        if not names or not all(isinstance(n, str) and n for n in names):
+            raise ontap_error(400, 'Field "name" is required.', E_MISSING_FIELD, "name")
+        for n in names:
+            self.check_initiator(g, n)
+            if self.has_initiator(g, n):
+                raise ontap_error(409, 'Initiator "%s" is already in initiator group "%s".' % (n, g["name"]),
+                                  E_DUPLICATE_INITIATOR, "name")
+        for n in names:
+            g["initiators"].append(self.store_form(n))
+        self.changed()
+        recs = [{"name": self.store_form(n)} for n in names]
+        hdr = {"Location": "%s/igroups/%s/initiators/%s" % (SAN_BASE, uid, urllib.parse.quote(recs[0]["name"], safe=""))}
+        if (req.q("return_records") or "").lower() == "true":
+            return 201, {"num_records": len(recs), "records": recs}, hdr
+        return 201, {}, hdr
+
+    def h_init_delete(self, req, uid, name):
+        g = self.igroup_or_404(uid)
+        name = urllib.parse.unquote(name)
+        for i in g["initiators"]:
+            if i.lower() == name.lower():
+                g["initiators"].remove(i)
+                self.changed()
+                return 200, {}
+        raise ontap_error(404, 'Initiator "%s" is not in initiator group "%s".' % (name, g["name"]),
+                          E_ENTRY_NOT_FOUND, "name")
+
+    def h_map_list(self, req):
+        return self.collection(req, [self.map_rec(m) for m in self.maps], ["svm", "lun", "igroup"])
+
+    def find_map(self, lun_uuid, ig_uuid):
+        for m in self.maps:
+            if m["lun"] == lun_uuid and m["igroup"] == ig_uuid:
+                return m
+        raise ontap_error(404, "entry doesn't exist", E_MAP_NOT_FOUND)
+
+    def h_map_get(self, req, lun_uuid, ig_uuid):
+        return 200, self.map_rec(self.find_map(lun_uuid, ig_uuid))
+
+    def h_map_create(self, req):
+        b = req.body if isinstance(req.body, dict) else {}
+        svm = self.svm_ref(b, required=False)
+        lref, gref = b.get("lun") or {}, b.get("igroup") or {}
+        if not isinstance(lref, dict) or not (lref.get("uuid") or lref.get("name")):
+            raise ontap_error(400, 'Field "lun.uuid" or "lun.name" is required.', E_MISSING_FIELD, "lun")
+        if not isinstance(gref, dict) or not (gref.get("uuid") or gref.get("name")):
+            raise ontap_error(400, 'Field "igroup.uuid" or "igroup.name" is required.', E_MISSING_FIELD, "igroup")
+        lun = None
+        for l in self.luns:
+            if (lref.get("uuid") and l["uuid"] == lref["uuid"]) or \
+                    (not lref.get("uuid") and l["name"] == lref.get("name") and (svm is None or l["svm"] == svm["uuid"])):
+                lun = l
+        if lun is None:
+            raise ontap_error(404, 'LUN "%s" does not exist.' % (lref.get("name") or lref.get("uuid")),
+                              E_LUN_NOT_FOUND, "lun")
+        if svm is None:
+            svm = self.svm_by_uuid(lun["svm"])
+        if lun["svm"] != svm["uuid"]:
+            raise ontap_error(404, 'LUN "%s" does not exist in SVM "%s".' % (lun["name"], svm["name"]),
+                              E_LUN_NOT_FOUND, "lun")
+        ig = None
+        for g in self.igroups:
+            if g["svm"] == svm["uuid"] and ((gref.get("uuid") and g["uuid"] == gref["uuid"]) or
+                                             (not gref.get("uuid") and g["name"] == gref.get("name"))):
+                ig = g
+        if ig is None:
+            raise ontap_error(404, 'Initiator group "%s" does not exist in SVM "%s".' % (
+                gref.get("name") or gref.get("uuid"), svm["name"]), E_IGROUP_NOT_FOUND, "igroup")
+        if any(m["lun"] == lun["uuid"] and m["igroup"] == ig["uuid"] for m in self.maps):
+            raise ontap_error(409, 'LUN "%s" is already mapped to initiator group "%s".' % (lun["name"], ig["name"]),
+                              E_DUPLICATE_MAP)
+        lun_id = b.get("logical_unit_number")
+        if lun_id is None:
+            lun_id = self.free_lun_id(ig["uuid"])
+        elif not isinstance(lun_id, int) or lun_id < 0 or lun_id > 4095 or \
+                any(m["igroup"] == ig["uuid"] and m["lun_id"] == lun_id for m in self.maps):
+            raise ontap_error(400, "LUN ID %s is invalid or already in use in initiator group \"%s\"." % (
+                lun_id, ig["name"]), E_BAD_VALUE, "logical_unit_number")
+        m = {"lun": lun["uuid"], "igroup": ig["uuid"], "lun_id": lun_id}
+        self.maps.append(m)
+        self.changed()
+        return self.created(req, self.map_rec(m), "%s/lun-maps/%s/%s" % (SAN_BASE, lun["uuid"], ig["uuid"]))
+
+    def h_map_delete(self, req, lun_uuid, ig_uuid):
+        m = self.find_map(lun_uuid, ig_uuid)
+        self.maps.remove(m)
+        self.changed()
+        return 200, {}
+
+    def h_lif_list(self, req):
+        return self.collection(req, self.lif_recs(), ["uuid", "name"])
+
+
+def extra_args(ap):
+    ap.add_argument("--username", default="admin")
+    ap.add_argument("--password", default="netapp1!")
+
+
+if __name__ == "__main__":
+    common.main(Ontap, "Simulated NetApp ONTAP REST API (our model, for tests)", extra_args)
