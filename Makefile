@@ -55,7 +55,7 @@ FAKE_OBJS := $(FAKE_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard test/unit/test_*.c test/integration/test_*.c)
 TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
 # Script suites: each prints "N passed, M failed" and exits non-zero on failure.
-SCRIPT_TESTS := test/wrapper/run test/sim/test-vcsimx
+SCRIPT_TESTS := test/wrapper/run test/sim/test-vcsimx test/sim/arrays/run
 
 # The wrapper script is embedded with .incbin: rebuild when it changes.
 $(BUILD)/esxi/wrapper_embed.o: esxi/vmkfstools-wrapper.sh
@@ -96,6 +96,10 @@ deps:
 	    $$SUDO apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all present"; fi
+	@# Prism (the Pure API schema check) runs on Node.js; the machine image may already carry it.
+	@command -v npm >/dev/null 2>&1 || { SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nodejs npm; }
 TMPDIR_DEPS := $(or $(TMPDIR),/tmp)/pop-deps-$(shell id -u)
 
 check: deps
