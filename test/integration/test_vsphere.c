@@ -436,6 +436,49 @@ test_vib_clone_failure(void **state)
 }
 
 static void
+test_vib_version_and_missing_plugin(void **state)
+{
+    struct vim *v = open_world(&plain);
+    struct esxcli *e = NULL;
+    struct wrapper_carrier c;
+    struct perr err = {0};
+    char *installed = NULL;
+    int cmp = 2;
+
+    (void)state;
+    assert_int_equal(esxcli_new(v, world_get(&plain, "WORLD_VC_VM_HOST"), &e, &err), 0);
+    assert_int_equal(vib_check_version(e, "0.4.0", &installed, &err), 0);
+    assert_string_equal(installed, "0.4.0");
+    free(installed);
+    assert_int_equal(version_compare("1.0", "1.0.0", &cmp), 0);
+    assert_int_equal(cmp, 0);
+    assert_int_equal(version_compare("0.3.3", "0.4.0", &cmp), 0);
+    assert_int_equal(cmp, -1);
+    assert_int_equal(version_compare("dev", "0.4.0", &cmp), -1);
+    esxcli_free(e);
+
+    /* Without the plugin the namespace is unknown: the message says to restart hostd. */
+    assert_int_equal(world_sh(&plain, "mv \"$WORLD_ROOT/opt/redhat/vmkfstools-wrapper\" "
+                                      "\"$WORLD_ROOT/opt/redhat/wrapper.away\""),
+                     0);
+    assert_int_equal(esxcli_new(v, world_get(&plain, "WORLD_VC_VM_HOST"), &e, &err), 0);
+    vib_carrier(e, &c);
+    assert_int_equal(clone_wrapper_version(&c, &installed, &err), -1);
+    assert_int_equal(err.code, PERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "restart hostd on that host"));
+    /* The advisory check logs and goes on with an empty version. */
+    perr_clear(&err);
+    assert_int_equal(vib_check_version(e, "0.4.0", &installed, &err), 0);
+    assert_string_equal(installed, "");
+    free(installed);
+    assert_int_equal(world_sh(&plain, "mv \"$WORLD_ROOT/opt/redhat/wrapper.away\" "
+                                      "\"$WORLD_ROOT/opt/redhat/vmkfstools-wrapper\""),
+                     0);
+    esxcli_free(e);
+    vim_close(v);
+}
+
+static void
 test_odd_names(void **state)
 {
     struct vim *v;
@@ -505,6 +548,7 @@ main(void)
         cmocka_unit_test(test_esxcli_devices_and_cache),
         cmocka_unit_test(test_vib_clone),
         cmocka_unit_test(test_vib_clone_failure),
+        cmocka_unit_test(test_vib_version_and_missing_plugin),
         cmocka_unit_test(test_odd_names),
     };
 
