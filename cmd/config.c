@@ -82,8 +82,8 @@ enum opt_id {
 };
 
 struct opt {
-    const char *name;    /* without dashes */
-    const char *env;     /* environment default, or NULL */
+    const char *name; /* without dashes */
+    const char *env;  /* environment default, or NULL */
     enum opt_kind kind;
     unsigned flags;
     const char *def;     /* default value, or NULL */
@@ -119,11 +119,10 @@ static const struct opt opts[O_COUNT] = {
                             "storage array API address (required)"},
     [O_STORAGE_USERNAME] = {"storage-username", "STORAGE_USERNAME", OPT_STRING, 0, NULL, "USER",
                             "storage array user"},
-    [O_STORAGE_PASSWORD] = {"storage-password", "STORAGE_PASSWORD", OPT_STRING, OPTF_SECRET,
-                            NULL, "PASSWORD",
-                            "storage array password (prefer the environment)"},
-    [O_STORAGE_TOKEN] = {"storage-token", "STORAGE_TOKEN", OPT_STRING, OPTF_SECRET, NULL,
-                         "TOKEN", "storage array API token instead of user and password"},
+    [O_STORAGE_PASSWORD] = {"storage-password", "STORAGE_PASSWORD", OPT_STRING, OPTF_SECRET, NULL,
+                            "PASSWORD", "storage array password (prefer the environment)"},
+    [O_STORAGE_TOKEN] = {"storage-token", "STORAGE_TOKEN", OPT_STRING, OPTF_SECRET, NULL, "TOKEN",
+                         "storage array API token instead of user and password"},
     [O_STORAGE_SKIP_SSL] = {"storage-skip-ssl-verification", "STORAGE_SKIP_SSL_VERIFICATION",
                             OPT_STRING, 0, "false", "BOOL",
                             "do not verify the array's TLS certificate"},
@@ -136,28 +135,26 @@ static const struct opt opts[O_COUNT] = {
                             "vCenter user (required)"},
     [O_VSPHERE_PASSWORD] = {"vsphere-password", "GOVMOMI_PASSWORD", OPT_STRING, OPTF_SECRET, NULL,
                             "PASSWORD", "vCenter password (required; prefer the environment)"},
-    [O_CLONE_METHOD] = {"esxi-clone-method", "ESXI_CLONE_METHOD", OPT_STRING, 0, "vib",
-                        "vib|ssh", "how vmkfstools runs on the ESXi host"},
-    [O_ESXI_SSH_KNOWN_HOSTS] = {"esxi-ssh-known-hosts", "ESXI_SSH_KNOWN_HOSTS", OPT_STRING, 0,
-                                NULL, "FILE",
-                                "known_hosts file pinning the ESXi host key (ssh method)"},
+    [O_CLONE_METHOD] = {"esxi-clone-method", "ESXI_CLONE_METHOD", OPT_STRING, 0, "vib", "vib|ssh",
+                        "how vmkfstools runs on the ESXi host"},
+    [O_ESXI_SSH_KNOWN_HOSTS] = {"esxi-ssh-known-hosts", "ESXI_SSH_KNOWN_HOSTS", OPT_STRING, 0, NULL,
+                                "FILE", "known_hosts file pinning the ESXi host key (ssh method)"},
     [O_ESXI_SSH_PORT] = {"esxi-ssh-port", "ESXI_SSH_PORT", OPT_STRING, 0, "22", "PORT",
                          "ESXi SSH port (ssh method)"},
-    [O_SSH_TIMEOUT] = {"ssh-timeout-seconds", "SSH_TIMEOUT_SECONDS", OPT_STRING, 0, "30",
-                       "SECONDS", "SSH connect timeout (ssh method)"},
+    [O_SSH_TIMEOUT] = {"ssh-timeout-seconds", "SSH_TIMEOUT_SECONDS", OPT_STRING, 0, "30", "SECONDS",
+                       "SSH connect timeout (ssh method)"},
     [O_TARGET_VOLUME_HANDLE] = {"target-volume-handle", NULL, OPT_STRING, 0, NULL, "HANDLE",
                                 "manual mode: the PV's CSI volume handle (no Kubernetes)"},
     [O_TARGET_VOLUME_ATTRIBUTE] = {"target-volume-attribute", NULL, OPT_REPEAT, 0, NULL,
-                                   "KEY=VALUE",
-                                   "manual mode: a CSI volume attribute (repeatable)"},
+                                   "KEY=VALUE", "manual mode: a CSI volume attribute (repeatable)"},
     [O_KUBECONFIG] = {"kubeconfig", NULL, OPT_STRING, 0, NULL, "FILE",
                       "kubeconfig file; default: in-cluster configuration"},
     [O_MASTER] = {"master", NULL, OPT_STRING, 0, NULL, "URL",
                   "Kubernetes API server address (overrides the kubeconfig)"},
     [O_LOG_FORMAT] = {"log-format", "LOG_FORMAT", OPT_STRING, 0, "text", "text|json",
                       "log line format on stderr"},
-    [O_LOG_LEVEL] = {"log-level", "LOG_LEVEL", OPT_STRING, 0, "info",
-                     "error|warn|info|debug|trace", "least severe level logged"},
+    [O_LOG_LEVEL] = {"log-level", "LOG_LEVEL", OPT_STRING, 0, "info", "error|warn|info|debug|trace",
+                     "least severe level logged"},
     [O_LOG_TRACE] = {"log-trace", "LOG_TRACE", OPT_STRING, 0, NULL, "COMPONENTS",
                      "components whose wire traffic is traced (http,soap,ssh or all)"},
     [O_OUTPUT] = {"output", NULL, OPT_STRING, 0, "text", "text|json",
@@ -182,43 +179,72 @@ static const struct opt opts[O_COUNT] = {
     [O_KLOG_LOG_FILE_MAX_SIZE] = {"log_file_max_size", NULL, OPT_STRING, OPTF_HIDDEN, NULL, NULL,
                                   NULL},
     [O_KLOG_SKIP_HEADERS] = {"skip_headers", NULL, OPT_BOOL, OPTF_HIDDEN, NULL, NULL, NULL},
-    [O_KLOG_SKIP_LOG_HEADERS] = {"skip_log_headers", NULL, OPT_BOOL, OPTF_HIDDEN, NULL, NULL,
-                                 NULL},
+    [O_KLOG_SKIP_LOG_HEADERS] = {"skip_log_headers", NULL, OPT_BOOL, OPTF_HIDDEN, NULL, NULL, NULL},
     [O_KLOG_ADD_DIR_HEADER] = {"add_dir_header", NULL, OPT_BOOL, OPTF_HIDDEN, NULL, NULL, NULL},
     [O_KLOG_ONE_OUTPUT] = {"one_output", NULL, OPT_BOOL, OPTF_HIDDEN, NULL, NULL, NULL},
-    [O_KLOG_STDERRTHRESHOLD] = {"stderrthreshold", NULL, OPT_STRING, OPTF_HIDDEN, NULL, NULL,
-                                NULL},
+    [O_KLOG_STDERRTHRESHOLD] = {"stderrthreshold", NULL, OPT_STRING, OPTF_HIDDEN, NULL, NULL, NULL},
     [O_KLOG_LOG_BACKTRACE_AT] = {"log_backtrace_at", NULL, OPT_STRING, OPTF_HIDDEN, NULL, NULL,
                                  NULL},
 };
 
 /* The order --help lists the options in. */
 static const enum opt_id help_order[] = {
-    O_SOURCE_VM_ID,       O_SOURCE_VMDK,          O_VENDOR,
-    O_TARGET_NAMESPACE,   O_OWNER_NAME,           O_OWNER_UID,
-    O_MIGRATION_HOST,     O_STORAGE_HOSTNAME,     O_STORAGE_USERNAME,
-    O_STORAGE_PASSWORD,   O_STORAGE_TOKEN,        O_STORAGE_SKIP_SSL,
-    O_STORAGE_HTTP_TIMEOUT, O_VSPHERE_HOSTNAME,   O_VSPHERE_USERNAME,
-    O_VSPHERE_PASSWORD,   O_CLONE_METHOD,         O_ESXI_SSH_KNOWN_HOSTS,
-    O_ESXI_SSH_PORT,      O_SSH_TIMEOUT,          O_TARGET_VOLUME_HANDLE,
-    O_TARGET_VOLUME_ATTRIBUTE, O_KUBECONFIG,      O_MASTER,
-    O_LOG_FORMAT,         O_LOG_LEVEL,            O_LOG_TRACE,
-    O_OUTPUT,             O_METRICS_LISTEN,       O_TERMINATION_LOG,
-    O_CR_NAME,            O_CR_NAMESPACE,         O_SECRET_NAME,
-    O_PVC_SIZE,           O_HTTP_ENDPOINT,        O_METRICS_PATH,
-    O_VERSION,            O_HELP,
+    O_SOURCE_VM_ID,
+    O_SOURCE_VMDK,
+    O_VENDOR,
+    O_TARGET_NAMESPACE,
+    O_OWNER_NAME,
+    O_OWNER_UID,
+    O_MIGRATION_HOST,
+    O_STORAGE_HOSTNAME,
+    O_STORAGE_USERNAME,
+    O_STORAGE_PASSWORD,
+    O_STORAGE_TOKEN,
+    O_STORAGE_SKIP_SSL,
+    O_STORAGE_HTTP_TIMEOUT,
+    O_VSPHERE_HOSTNAME,
+    O_VSPHERE_USERNAME,
+    O_VSPHERE_PASSWORD,
+    O_CLONE_METHOD,
+    O_ESXI_SSH_KNOWN_HOSTS,
+    O_ESXI_SSH_PORT,
+    O_SSH_TIMEOUT,
+    O_TARGET_VOLUME_HANDLE,
+    O_TARGET_VOLUME_ATTRIBUTE,
+    O_KUBECONFIG,
+    O_MASTER,
+    O_LOG_FORMAT,
+    O_LOG_LEVEL,
+    O_LOG_TRACE,
+    O_OUTPUT,
+    O_METRICS_LISTEN,
+    O_TERMINATION_LOG,
+    O_CR_NAME,
+    O_CR_NAMESPACE,
+    O_SECRET_NAME,
+    O_PVC_SIZE,
+    O_HTTP_ENDPOINT,
+    O_METRICS_PATH,
+    O_VERSION,
+    O_HELP,
 };
 
 const char *const config_vendor_names[] = {
-    "flashsystem", "vantara",    "ontap",      "primera3par", "pureFlashArray",
-    "powerflex",   "powermax",   "powerstore", "infinibox",   NULL,
+    "flashsystem", "vantara",  "ontap",      "primera3par", "pureFlashArray",
+    "powerflex",   "powermax", "powerstore", "infinibox",   NULL,
 };
 
 /* Vendor keys the drivers read from the environment (behaviour §1.1). */
 static const char *const vendor_env_keys[] = {
-    "PURE_CLUSTER_PREFIX",  "POWERFLEX_SYSTEM_ID", "POWERMAX_SYMMETRIX_ID",
-    "POWERMAX_PORT_GROUP_NAME", "ONTAP_SVM",       "STORAGE_ID",
-    "STORAGE_PORT",         "HOSTGROUP_ID_LIST",   "COPY_SPEED",
+    "PURE_CLUSTER_PREFIX",
+    "POWERFLEX_SYSTEM_ID",
+    "POWERMAX_SYMMETRIX_ID",
+    "POWERMAX_PORT_GROUP_NAME",
+    "ONTAP_SVM",
+    "STORAGE_ID",
+    "STORAGE_PORT",
+    "HOSTGROUP_ID_LIST",
+    "COPY_SPEED",
 };
 
 /* Raw string values while parsing: from the environment first, then flags. */
@@ -391,12 +417,11 @@ parse_args(int argc, char *const argv[], struct raw *r, struct config *cfg, stru
         int id;
 
         if (a[0] != '-' || a[1] == '\0')
-            return perr_set(err, PERR_USAGE,
-                            "unexpected argument '%s': options start with - or --", a);
+            return perr_set(err, PERR_USAGE, "unexpected argument '%s': options start with - or --",
+                            a);
         if (strcmp(a, "--") == 0) {
             if (i + 1 < argc)
-                return perr_set(err, PERR_USAGE, "unexpected argument '%s' after --",
-                                argv[i + 1]);
+                return perr_set(err, PERR_USAGE, "unexpected argument '%s' after --", argv[i + 1]);
             break;
         }
         name = a + (a[1] == '-' ? 2 : 1);
@@ -484,7 +509,8 @@ parse_long_range(struct raw *r, enum opt_id id, long min, long max, long *out, s
     errno = 0;
     n = strtol(v, &end, 10);
     if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
-        return perr_set(err, PERR_USAGE, "%s: invalid value '%s'; expected a whole number from %ld to %ld",
+        return perr_set(err, PERR_USAGE,
+                        "%s: invalid value '%s'; expected a whole number from %ld to %ld",
                         opt_label(id, label, sizeof(label)), v, min, max);
     *out = n;
     return 0;
@@ -560,10 +586,19 @@ parse_quantity(const char *s, unsigned long long *out)
     static const struct {
         const char *sfx;
         double mul;
-    } sfx[] = {{"", 1},          {"k", 1e3},          {"M", 1e6},          {"G", 1e9},
-               {"T", 1e12},      {"P", 1e15},         {"E", 1e18},         {"Ki", 1024.0},
-               {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
-               {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}};
+    } sfx[] = {{"", 1},
+               {"k", 1e3},
+               {"M", 1e6},
+               {"G", 1e9},
+               {"T", 1e12},
+               {"P", 1e15},
+               {"E", 1e18},
+               {"Ki", 1024.0},
+               {"Mi", 1048576.0},
+               {"Gi", 1073741824.0},
+               {"Ti", 1099511627776.0},
+               {"Pi", 1125899906842624.0},
+               {"Ei", 1152921504606846976.0}};
     char *end = NULL;
     double v;
 
@@ -607,7 +642,8 @@ decode_base64(const char *what, const char *in, unsigned char **out, size_t *out
         goto out;
     }
     EVP_DecodeInit(ctx);
-    if (inlen > INT_MAX || EVP_DecodeUpdate(ctx, buf, &n1, (const unsigned char *)in, (int)inlen) < 0 ||
+    if (inlen > INT_MAX ||
+        EVP_DecodeUpdate(ctx, buf, &n1, (const unsigned char *)in, (int)inlen) < 0 ||
         EVP_DecodeFinal(ctx, buf + n1, &n2) < 0 || n1 + n2 == 0) {
         perr_set(err, PERR_USAGE,
                  "%s: not valid base64; the controller passes the key base64-encoded", what);
@@ -653,7 +689,8 @@ load_ssh_keys(const char *const envp[], struct config *cfg, struct perr *err)
     }
     if (decode_base64("SSH_PUBLIC_KEY", pub, &pubraw, &publen, err) < 0)
         goto out;
-    if (strncmp((const char *)pubraw, "ssh-", 4) != 0 && strncmp((const char *)pubraw, "ecdsa-", 6) != 0) {
+    if (strncmp((const char *)pubraw, "ssh-", 4) != 0 &&
+        strncmp((const char *)pubraw, "ecdsa-", 6) != 0) {
         perr_set(err, PERR_USAGE,
                  "SSH_PUBLIC_KEY: decoded value is not an authorized_keys public key line");
         goto out;
@@ -720,9 +757,12 @@ check_required(struct config *cfg, struct perr *err)
         const char *value;
         enum opt_id id;
     } req[] = {
-        {cfg->source_vm_id, O_SOURCE_VM_ID},         {cfg->source_vmdk, O_SOURCE_VMDK},
-        {cfg->vendor, O_VENDOR},                     {cfg->storage_hostname, O_STORAGE_HOSTNAME},
-        {cfg->vsphere_hostname, O_VSPHERE_HOSTNAME}, {cfg->vsphere_username, O_VSPHERE_USERNAME},
+        {cfg->source_vm_id, O_SOURCE_VM_ID},
+        {cfg->source_vmdk, O_SOURCE_VMDK},
+        {cfg->vendor, O_VENDOR},
+        {cfg->storage_hostname, O_STORAGE_HOSTNAME},
+        {cfg->vsphere_hostname, O_VSPHERE_HOSTNAME},
+        {cfg->vsphere_username, O_VSPHERE_USERNAME},
         {cfg->vsphere_password, O_VSPHERE_PASSWORD},
     };
     char label[128];
@@ -732,7 +772,8 @@ check_required(struct config *cfg, struct perr *err)
             return perr_set(err, PERR_USAGE, "missing value for mandatory flag %s",
                             opt_label(req[i].id, label, sizeof(label)));
     }
-    if (cfg->storage_token == NULL && (cfg->storage_username == NULL || cfg->storage_password == NULL))
+    if (cfg->storage_token == NULL &&
+        (cfg->storage_username == NULL || cfg->storage_password == NULL))
         return perr_set(err, PERR_USAGE,
                         "either STORAGE_TOKEN (--storage-token) or both STORAGE_USERNAME "
                         "(--storage-username) and STORAGE_PASSWORD (--storage-password) must be "
@@ -836,7 +877,8 @@ build_config(const char *const envp[], struct raw *r, struct config *cfg, struct
 
     v = r->val[O_LOG_LEVEL] != NULL ? r->val[O_LOG_LEVEL] : opts[O_LOG_LEVEL].def;
     if (log_level_parse(v, &cfg->log_level) < 0) {
-        perr_set(err, PERR_USAGE, "%s: invalid level '%s'; expected error, warn, info, debug or trace",
+        perr_set(err, PERR_USAGE,
+                 "%s: invalid level '%s'; expected error, warn, info, debug or trace",
                  opt_label(O_LOG_LEVEL, label, sizeof(label)), v);
         goto out;
     }
@@ -880,8 +922,8 @@ build_config(const char *const envp[], struct raw *r, struct config *cfg, struct
         bool b = false;
 
         if (parse_go_bool(v, &b) < 0 && strcasecmp(v, "yes") != 0 && strcasecmp(v, "no") != 0) {
-            perr_set(err, PERR_USAGE, "GOVMOMI_INSECURE: invalid value '%s'; expected true or false",
-                     v);
+            perr_set(err, PERR_USAGE,
+                     "GOVMOMI_INSECURE: invalid value '%s'; expected true or false", v);
             goto out;
         }
         cfg->vsphere_insecure = b || strcasecmp(v, "yes") == 0;
@@ -971,16 +1013,36 @@ static void
 config_free_fields(struct config *cfg)
 {
     char **strs[] = {
-        &cfg->cr_name,          &cfg->cr_namespace,     &cfg->pvc_size,
-        &cfg->owner_uid,        &cfg->owner_name,       &cfg->secret_name,
-        &cfg->target_namespace, &cfg->source_vm_id,     &cfg->source_vmdk,
-        &cfg->vmdk_datastore,   &cfg->vmdk_dir,         &cfg->vmdk_file,
-        &cfg->vendor,           &cfg->migration_host,   &cfg->storage_hostname,
-        &cfg->storage_username, &cfg->vsphere_hostname, &cfg->vsphere_username,
-        &cfg->vsphere_cacert,   &cfg->esxi_ssh_known_hosts, &cfg->ssh_public_key,
-        &cfg->kubeconfig,       &cfg->master,           &cfg->host_lease_namespace,
-        &cfg->target_volume_handle, &cfg->log_trace,    &cfg->metrics_listen,
-        &cfg->metrics_path,     &cfg->http_endpoint,    &cfg->termination_log,
+        &cfg->cr_name,
+        &cfg->cr_namespace,
+        &cfg->pvc_size,
+        &cfg->owner_uid,
+        &cfg->owner_name,
+        &cfg->secret_name,
+        &cfg->target_namespace,
+        &cfg->source_vm_id,
+        &cfg->source_vmdk,
+        &cfg->vmdk_datastore,
+        &cfg->vmdk_dir,
+        &cfg->vmdk_file,
+        &cfg->vendor,
+        &cfg->migration_host,
+        &cfg->storage_hostname,
+        &cfg->storage_username,
+        &cfg->vsphere_hostname,
+        &cfg->vsphere_username,
+        &cfg->vsphere_cacert,
+        &cfg->esxi_ssh_known_hosts,
+        &cfg->ssh_public_key,
+        &cfg->kubeconfig,
+        &cfg->master,
+        &cfg->host_lease_namespace,
+        &cfg->target_volume_handle,
+        &cfg->log_trace,
+        &cfg->metrics_listen,
+        &cfg->metrics_path,
+        &cfg->http_endpoint,
+        &cfg->termination_log,
     };
 
     for (size_t i = 0; i < ARRAY_LEN(strs); i++)

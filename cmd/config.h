@@ -45,21 +45,21 @@ struct config {
     enum config_action action;
 
     /* Flags the controller passes (forklift-populator-behaviour §2.2). */
-    char *cr_name;          /* unused, accepted for compatibility */
-    char *cr_namespace;     /* unused, accepted for compatibility */
-    char *pvc_size;         /* validated as a quantity, otherwise unused */
+    char *cr_name;      /* unused, accepted for compatibility */
+    char *cr_namespace; /* unused, accepted for compatibility */
+    char *pvc_size;     /* validated as a quantity, otherwise unused */
     unsigned long long pvc_size_bytes;
-    char *owner_uid;        /* the owner_uid metric label (the PVC UID) */
-    char *owner_name;       /* the target PVC looked up in target_namespace */
-    char *secret_name;      /* unused, accepted for compatibility */
+    char *owner_uid;   /* the owner_uid metric label (the PVC UID) */
+    char *owner_name;  /* the target PVC looked up in target_namespace */
+    char *secret_name; /* unused, accepted for compatibility */
     char *target_namespace;
-    char *source_vm_id;     /* "vm-123" or a VM name */
-    char *source_vmdk;      /* "[datastore] dir/file.vmdk" as given */
-    char *vmdk_datastore;   /* parsed from source_vmdk */
+    char *source_vm_id;   /* "vm-123" or a VM name */
+    char *source_vmdk;    /* "[datastore] dir/file.vmdk" as given */
+    char *vmdk_datastore; /* parsed from source_vmdk */
     char *vmdk_dir;
     char *vmdk_file;
-    char *vendor;           /* canonical driver name, e.g. "ontap", "pureFlashArray" */
-    char *migration_host;   /* HostSystem MoRef value or NULL (use the VM's host) */
+    char *vendor;         /* canonical driver name, e.g. "ontap", "pureFlashArray" */
+    char *migration_host; /* HostSystem MoRef value or NULL (use the VM's host) */
 
     /* The storage array. */
     char *storage_hostname;
@@ -83,7 +83,7 @@ struct config {
     long ssh_timeout_seconds;
     unsigned char *ssh_private_key; /* decoded PEM bytes (secret), SSH method only */
     size_t ssh_private_key_len;
-    char *ssh_public_key;           /* decoded authorized_keys line, SSH method only */
+    char *ssh_public_key; /* decoded authorized_keys line, SSH method only */
 
     /* Kubernetes. */
     char *kubeconfig;
@@ -105,12 +105,12 @@ struct config {
     /* Observability. */
     enum log_level log_level;
     enum log_format log_format;
-    char *log_trace;        /* components to trace, or NULL */
+    char *log_trace; /* components to trace, or NULL */
     enum output_format output;
-    char *metrics_listen;   /* NULL when the endpoint is disabled */
-    char *metrics_path;     /* accepted for compatibility; the path is /metrics */
-    char *http_endpoint;    /* accepted for compatibility; unused */
-    char *termination_log;  /* where the one-line failure goes if the file exists */
+    char *metrics_listen;  /* NULL when the endpoint is disabled */
+    char *metrics_path;    /* accepted for compatibility; the path is /metrics */
+    char *http_endpoint;   /* accepted for compatibility; unused */
+    char *termination_log; /* where the one-line failure goes if the file exists */
 
     /* Names of secret-carrying flags given on the command line (for the warning). */
     const char *secret_flags[4];

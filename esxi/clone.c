@@ -8,7 +8,7 @@
 #include "lib/deadline.h"
 #include "lib/log.h"
 
-#define CLONE_COMP "clone"
+#define CLONE_COMP  "clone"
 #define POLL_MIN_MS 100
 #define POLL_MAX_MS 2000
 
@@ -73,8 +73,10 @@ clone_task_parse(const char *message, struct clone_task *t, struct perr *err)
         rc = t->last_line != NULL ? 0 : perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }
-    if (dup_opt(o, "taskId", &t->task_id, err) < 0 || dup_opt(o, "exitCode", &t->exit_code, err) < 0 ||
-        dup_opt(o, "lastLine", &t->last_line, err) < 0 || dup_opt(o, "stdErr", &t->std_err, err) < 0)
+    if (dup_opt(o, "taskId", &t->task_id, err) < 0 ||
+        dup_opt(o, "exitCode", &t->exit_code, err) < 0 ||
+        dup_opt(o, "lastLine", &t->last_line, err) < 0 ||
+        dup_opt(o, "stdErr", &t->std_err, err) < 0)
         goto out;
     if (json_is_integer(json_object_get(o, "pid")))
         t->pid = (long)json_integer_value(json_object_get(o, "pid"));
@@ -121,11 +123,10 @@ wrapper_call(struct wrapper_carrier *c, const char *const args[], struct clone_t
         struct perr ignore = {0};
 
         clone_task_parse(r.message != NULL ? r.message : "", &bad, &ignore);
-        perr_set_remote(err, PERR_REMOTE, 0, "", "wrapper %s failed with status %d: %s", args[0],
-                        r.status,
-                        bad.std_err != NULL && *bad.std_err != '\0'
-                            ? bad.std_err
-                            : (r.message != NULL ? r.message : ""));
+        perr_set_remote(
+            err, PERR_REMOTE, 0, "", "wrapper %s failed with status %d: %s", args[0], r.status,
+            bad.std_err != NULL && *bad.std_err != '\0' ? bad.std_err
+                                                        : (r.message != NULL ? r.message : ""));
         clone_task_clear(&bad);
         goto out;
     }

@@ -37,8 +37,7 @@ struct wrapper_reply {
 struct wrapper_carrier {
     const char *name; /* "vib" or "ssh", for messages */
     /* Runs the wrapper with args (e.g. {"--task-get", "-i", id, NULL}). */
-    int (*call)(void *impl, const char *const args[], struct wrapper_reply *out,
-                struct perr *err);
+    int (*call)(void *impl, const char *const args[], struct wrapper_reply *out, struct perr *err);
     void *impl;
 };
 
@@ -51,7 +50,7 @@ struct clone_task {
     char *exit_code; /* NULL or "" while running */
     char *last_line;
     char *std_err;
-    int xcopy_used;  /* 1, 0, or -1 when unknown (null/absent) */
+    int xcopy_used; /* 1, 0, or -1 when unknown (null/absent) */
 };
 
 /* Parses a message; a non-JSON message becomes last_line (as the Go populator does). */

@@ -7,7 +7,7 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 
-#define ESXCLI_COMP "esxcli"
+#define ESXCLI_COMP      "esxcli"
 #define ESXCLI_MAX_REPLY ((size_t)8 * 1024 * 1024)
 
 struct esxcli_param {
@@ -83,8 +83,7 @@ esxcli_new(struct vim *v, const char *host_moref, struct esxcli **out, struct pe
         goto out;
     }
     e->vim_ref = v;
-    if (vim_call(v, "RetrieveManagedMethodExecuter", "HostSystem", host_moref, NULL, &r, err) <
-        0) {
+    if (vim_call(v, "RetrieveManagedMethodExecuter", "HostSystem", host_moref, NULL, &r, err) < 0) {
         perr_prefix(err, "esxcli on host '%s': ", host_moref);
         goto out;
     }
@@ -159,8 +158,7 @@ esxcli_reply(const struct vim_resp *r, const char *what, const char *host, char 
     }
     *response = vim_xml_path_text(rv, "response");
     if (*response == NULL) {
-        perr_set(err, PERR_PROTOCOL, "esxcli %s on host '%s': reply has no response", what,
-                 host);
+        perr_set(err, PERR_PROTOCOL, "esxcli %s on host '%s': reply has no response", what, host);
         goto out;
     }
     rc = 0;
@@ -243,8 +241,8 @@ esxcli_namespace(struct esxcli *e, const char *nsname, struct perr *err)
         if (strcmp(e->ns[i].name, nsname) == 0)
             return &e->ns[i];
     }
-    if (buf_adds(&inner, "<typeName>vim.EsxCLI.", err) < 0 || buf_add_xml(&inner, nsname, err) < 0 ||
-        buf_adds(&inner, "</typeName>", err) < 0 ||
+    if (buf_adds(&inner, "<typeName>vim.EsxCLI.", err) < 0 ||
+        buf_add_xml(&inner, nsname, err) < 0 || buf_adds(&inner, "</typeName>", err) < 0 ||
         buf_adds(&args, "<argument><name>typeName</name><val>", err) < 0 ||
         buf_add_xml(&args, buf_cstr(&inner), err) < 0 ||
         buf_adds(&args, "</val></argument>", err) < 0)
@@ -415,8 +413,7 @@ esxcli_get(const struct esxcli_result *res, size_t i, const char *name)
 }
 
 int
-esxcli_run(struct esxcli *e, const char *const argv[], struct esxcli_result *res,
-           struct perr *err)
+esxcli_run(struct esxcli *e, const char *const argv[], struct esxcli_result *res, struct perr *err)
 {
     const struct esxcli_method *method = NULL;
     const struct esxcli_ns *ns;
@@ -464,15 +461,16 @@ esxcli_run(struct esxcli *e, const char *const argv[], struct esxcli_result *res
         int brc;
 
         if (p == NULL || argv[i + 1] == NULL) {
-            perr_set(err, PERR_INTERNAL, "esxcli %s: option '%s' %s", buf_cstr(&cmdline),
-                     argv[i], p == NULL ? "is not known to the host" : "needs a value");
+            perr_set(err, PERR_INTERNAL, "esxcli %s: option '%s' %s", buf_cstr(&cmdline), argv[i],
+                     p == NULL ? "is not known to the host" : "needs a value");
             goto out;
         }
         /* The value is escaped inside its element, then the element is escaped as the string. */
-        brc = buf_addf(&inner, err, "<%s>", p->name) < 0 || buf_add_xml(&inner, argv[i + 1], err) < 0 ||
+        brc = buf_addf(&inner, err, "<%s>", p->name) < 0 ||
+              buf_add_xml(&inner, argv[i + 1], err) < 0 ||
               buf_addf(&inner, err, "</%s>", p->name) < 0 ||
-              buf_adds(&args, "<argument><name>", err) < 0 || buf_add_xml(&args, p->name, err) < 0 ||
-              buf_adds(&args, "</name><val>", err) < 0 ||
+              buf_adds(&args, "<argument><name>", err) < 0 ||
+              buf_add_xml(&args, p->name, err) < 0 || buf_adds(&args, "</name><val>", err) < 0 ||
               buf_add_xml(&args, buf_cstr(&inner), err) < 0 ||
               buf_adds(&args, "</val></argument>", err) < 0;
         buf_free(&inner);

@@ -56,8 +56,7 @@ void esxcli_result_free(struct esxcli_result *res);
 const char *esxcli_get(const struct esxcli_result *res, size_t i, const char *name);
 
 /* Parses the inner response document of ExecuteSoap (exposed for tests). */
-int esxcli_parse_response(const char *xml, size_t len, struct esxcli_result *res,
-                          struct perr *err);
+int esxcli_parse_response(const char *xml, size_t len, struct esxcli_result *res, struct perr *err);
 
 /* How many FetchCLIInfo calls were made (for tests and the bench). */
 unsigned esxcli_info_fetches(const struct esxcli *e);

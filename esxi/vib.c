@@ -21,8 +21,8 @@ vib_call(void *impl, const char *const args[], struct wrapper_reply *out, struct
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
-    if (strcmp(args[0], "--clone") == 0 && args[1] != NULL && args[2] != NULL &&
-        args[3] != NULL && args[4] != NULL) {
+    if (strcmp(args[0], "--clone") == 0 && args[1] != NULL && args[2] != NULL && args[3] != NULL &&
+        args[4] != NULL) {
         argv[1] = "clone";
         argv[2] = "-s";
         argv[3] = args[2];
@@ -129,7 +129,8 @@ vib_check_version(struct esxcli *e, const char *required, char **installed, stru
     vib_carrier(e, &c);
     if (clone_wrapper_version(&c, installed, &tmp) < 0) {
         log_warn(VIB_COMP, "cannot read the vmkfstools-wrapper VIB version", "error", tmp.msg,
-                 "hint", "install the VIB from this image on the host (esxcli software vib install -v "
+                 "hint",
+                 "install the VIB from this image on the host (esxcli software vib install -v "
                  "<vib> -f) and restart hostd",
                  NULL);
         *installed = strdup("");
@@ -187,8 +188,8 @@ out:
 int
 esxi_rescan_add(struct esxcli *e, struct perr *err)
 {
-    static const char *const argv[] = {"storage", "core", "adapter", "rescan", "-t", "add",
-                                       "-a",      "1",    NULL};
+    static const char *const argv[] = {"storage", "core", "adapter", "rescan", "-t",
+                                       "add",     "-a",   "1",       NULL};
 
     return run_cmd(e, argv, err);
 }
@@ -196,8 +197,8 @@ esxi_rescan_add(struct esxcli *e, struct perr *err)
 int
 esxi_rescan_delete(struct esxcli *e, const char *adapter, struct perr *err)
 {
-    const char *argv[] = {"storage", "core", "adapter", "rescan", "-t", "delete", "-A", adapter,
-                          NULL};
+    const char *argv[] = {"storage", "core", "adapter", "rescan", "-t",
+                          "delete",  "-A",   adapter,   NULL};
 
     return run_cmd(e, argv, err);
 }

@@ -10,7 +10,7 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 
-#define VIM_COMP "vsphere"
+#define VIM_COMP              "vsphere"
 #define VIM_DEFAULT_MAX_REPLY ((size_t)32 * 1024 * 1024)
 
 int
@@ -38,8 +38,7 @@ vim_url_normalise(const char *host, char **url, char **base, struct perr *err)
     slash = strchr(p, '/');
     if ((slash != NULL ? (size_t)(slash - p) : strlen(p)) == 0 ||
         strcspn(p, " \t\r\n?#@") < (slash != NULL ? (size_t)(slash - p) : strlen(p))) {
-        perr_set(err, PERR_USAGE, "--vsphere-hostname (GOVMOMI_HOSTNAME): invalid host '%s'",
-                 host);
+        perr_set(err, PERR_USAGE, "--vsphere-hostname (GOVMOMI_HOSTNAME): invalid host '%s'", host);
         goto out;
     }
     if (buf_adds(&b, "https://", err) < 0 ||
@@ -182,7 +181,8 @@ vim_send(struct vim *v, const char *method, const char *this_type, const char *t
                  "xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" "
                  "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body><",
                  err) < 0 ||
-        buf_adds(&env, method, err) < 0 || buf_adds(&env, " xmlns=\"urn:vim25\"><_this type=\"", err) < 0 ||
+        buf_adds(&env, method, err) < 0 ||
+        buf_adds(&env, " xmlns=\"urn:vim25\"><_this type=\"", err) < 0 ||
         buf_add_xml(&env, this_type, err) < 0 || buf_adds(&env, "\">", err) < 0 ||
         buf_add_xml(&env, this_value, err) < 0 || buf_adds(&env, "</_this>", err) < 0 ||
         buf_adds(&env, params != NULL ? params : "", err) < 0 ||
@@ -205,12 +205,12 @@ vim_send(struct vim *v, const char *method, const char *this_type, const char *t
     }
     if (resp.status != 200 && resp.status != 500) {
         perr_set_remote(err, resp.status == 401 || resp.status == 403 ? PERR_AUTH : PERR_HTTP,
-                        resp.status, "", "vSphere %s: unexpected HTTP status %ld from '%s'",
-                        method, resp.status, v->base);
+                        resp.status, "", "vSphere %s: unexpected HTTP status %ld from '%s'", method,
+                        resp.status, v->base);
         goto out;
     }
-    if (vim_parse_reply(buf_cstr(&resp.body), resp.body.len, v->max_reply, method, resp.status,
-                        out, err) < 0)
+    if (vim_parse_reply(buf_cstr(&resp.body), resp.body.len, v->max_reply, method, resp.status, out,
+                        err) < 0)
         goto out;
     rc = 0;
 out:
@@ -253,8 +253,8 @@ vim_service_content(struct vim *v, struct perr *err)
     xmlNode *rv;
     int rc = -1;
 
-    if (vim_send(v, "RetrieveServiceContent", "ServiceInstance", "ServiceInstance", NULL, &r,
-                 err) < 0)
+    if (vim_send(v, "RetrieveServiceContent", "ServiceInstance", "ServiceInstance", NULL, &r, err) <
+        0)
         goto out;
     rv = vim_xml_child(r->response, "returnval");
     v->sc.root_folder = vim_xml_path_text(rv, "rootFolder");

@@ -33,14 +33,14 @@
 #include "lib/http.h"
 
 struct vim_opts {
-    const char *host;     /* "vc.example.com", "127.0.0.1:8989" or a URL */
+    const char *host; /* "vc.example.com", "127.0.0.1:8989" or a URL */
     const char *user;
     const char *password;
-    bool insecure;        /* GOVMOMI_INSECURE */
-    const char *ca_pem;   /* PEM text (the secret's cacert) or NULL */
-    const char *ca_file;  /* PEM file or NULL */
-    long timeout_ms;      /* per request; 0 = 60 s */
-    size_t max_reply;     /* 0 = 32 MiB */
+    bool insecure;       /* GOVMOMI_INSECURE */
+    const char *ca_pem;  /* PEM text (the secret's cacert) or NULL */
+    const char *ca_file; /* PEM file or NULL */
+    long timeout_ms;     /* per request; 0 = 60 s */
+    size_t max_reply;    /* 0 = 32 MiB */
 };
 
 /* Managed object references of the ServiceContent that the calls need. */
@@ -56,8 +56,8 @@ struct vim_service {
 
 struct vim {
     struct http_transport http;
-    char *url;      /* https://host[:port]/sdk */
-    char *base;     /* https://host[:port] */
+    char *url;  /* https://host[:port]/sdk */
+    char *base; /* https://host[:port] */
     char *user;
     char *password; /* secret, zeroed on close */
     struct vim_service sc;
@@ -91,7 +91,7 @@ xmlNode *vim_resp_returnval(const struct vim_resp *r);
 void vim_fault_to_perr(xmlDoc *doc, long http_status, const char *method, struct perr *err);
 
 /* Parses a reply body of a successful call (exposed for tests). */
-int vim_parse_reply(const char *body, size_t len, size_t max, const char *method,
-                    long http_status, struct vim_resp **out, struct perr *err);
+int vim_parse_reply(const char *body, size_t len, size_t max, const char *method, long http_status,
+                    struct vim_resp **out, struct perr *err);
 
 #endif

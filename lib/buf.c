@@ -158,8 +158,7 @@ buf_add_xml(struct buf *b, const char *s, struct perr *err)
             break;
         }
         if (rep == NULL && *p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
-            return perr_set(err, PERR_USAGE, "control character 0x%02x cannot be sent in XML",
-                            *p);
+            return perr_set(err, PERR_USAGE, "control character 0x%02x cannot be sent in XML", *p);
         rc = rep != NULL ? buf_adds(b, rep, err) : buf_add(b, p, 1, err);
         if (rc < 0)
             return -1;

@@ -168,8 +168,7 @@ retry_call(retry_fn fn, void *arg, struct backoff *b, const struct deadline *d,
         if (fn(arg, &attempt) == 0)
             return 0;
         delay = retryable != NULL && retryable(&attempt) ? backoff_next_ms(b) : -1;
-        if (delay < 0 || cancel_requested() ||
-            (d != NULL && deadline_remaining_ms(d) <= delay)) {
+        if (delay < 0 || cancel_requested() || (d != NULL && deadline_remaining_ms(d) <= delay)) {
             *err = err->code == PERR_OK ? attempt : *err;
             return -1;
         }

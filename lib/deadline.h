@@ -38,9 +38,9 @@ struct backoff {
     long initial_ms;
     long max_ms;
     double factor;
-    double jitter;          /* 0.1 = +-10 % */
-    unsigned max_attempts;  /* 0 = unlimited */
-    unsigned attempt;       /* delays handed out so far */
+    double jitter;         /* 0.1 = +-10 % */
+    unsigned max_attempts; /* 0 = unlimited */
+    unsigned attempt;      /* delays handed out so far */
 };
 
 void backoff_init(struct backoff *b, long initial_ms, long max_ms, double factor, double jitter,

@@ -38,9 +38,8 @@ perr_set_at(struct perr *err, enum perr_code code, const char *file, int line, c
 }
 
 int
-perr_set_remote_at(struct perr *err, enum perr_code code, long http_status,
-                   const char *remote_code, const char *file, int line, const char *func,
-                   const char *fmt, ...)
+perr_set_remote_at(struct perr *err, enum perr_code code, long http_status, const char *remote_code,
+                   const char *file, int line, const char *func, const char *fmt, ...)
 {
     va_list ap;
 

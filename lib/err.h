@@ -20,8 +20,8 @@
 
 enum perr_code {
     PERR_OK = 0,
-    PERR_USAGE,       /* bad flag, environment variable or secret value -> exit 2 */
-    PERR_CONFIG,      /* unreadable file named by the configuration */
+    PERR_USAGE,  /* bad flag, environment variable or secret value -> exit 2 */
+    PERR_CONFIG, /* unreadable file named by the configuration */
     PERR_NOMEM,
     PERR_TIMEOUT,     /* a deadline passed (HTTP, task, SSH); retryable */
     PERR_NETWORK,     /* DNS/connect/reset; retryable */
@@ -42,18 +42,19 @@ enum perr_code {
 
 struct perr {
     enum perr_code code;
-    long http_status;      /* 0 when not HTTP */
-    char remote_code[64];  /* vendor error code or SOAP fault type, "" if none */
+    long http_status;       /* 0 when not HTTP */
+    char remote_code[64];   /* vendor error code or SOAP fault type, "" if none */
     char msg[PERR_MSG_MAX]; /* one line: "ontap: map: igroup 'x': HTTP 409: ..." */
-    const char *file;      /* where first set (static strings) */
+    const char *file;       /* where first set (static strings) */
     const char *func;
     int line;
 };
 
 /* Records the error if none is recorded yet.  Always returns -1. */
-int perr_set_at(struct perr *err, enum perr_code code, const char *file, int line,
-                const char *func, const char *fmt, ...) ATTR_PRINTF(6, 7);
-#define perr_set(err, code, ...) perr_set_at((err), (code), __FILE__, __LINE__, __func__, __VA_ARGS__)
+int perr_set_at(struct perr *err, enum perr_code code, const char *file, int line, const char *func,
+                const char *fmt, ...) ATTR_PRINTF(6, 7);
+#define perr_set(err, code, ...)                                                                   \
+    perr_set_at((err), (code), __FILE__, __LINE__, __func__, __VA_ARGS__)
 
 /* Like perr_set() and also records the HTTP status and the remote (vendor/SOAP) code. */
 int perr_set_remote_at(struct perr *err, enum perr_code code, long http_status,

@@ -175,8 +175,8 @@ log_format_parse(const char *s, enum log_format *out)
 bool
 log_key_is_sensitive(const char *key)
 {
-    static const char *const words[] = {"password", "passwd",     "secret",     "token",
-                                        "authorization", "cookie", "passphrase", "private_key",
+    static const char *const words[] = {"password",      "passwd",     "secret",     "token",
+                                        "authorization", "cookie",     "passphrase", "private_key",
                                         "private-key",   "privatekey", "credential"};
     char low[128];
     size_t i;
@@ -251,8 +251,8 @@ log_format_line(struct buf *b, enum log_level lvl, const char *comp, const char 
 
     log_timestamp(ts, sizeof(ts));
     if (log_fmt == LOG_FORMAT_JSON) {
-        if (buf_addf(b, err, "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":", ts,
-                     log_level_name(lvl)) < 0 ||
+        if (buf_addf(b, err, "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":", ts, log_level_name(lvl)) <
+                0 ||
             buf_add_json(b, comp, err) < 0 || buf_adds(b, ",\"func\":", err) < 0 ||
             buf_add_json(b, func, err) < 0 || buf_adds(b, ",\"event\":", err) < 0 ||
             buf_add_json(b, event, err) < 0)

@@ -3,7 +3,8 @@
  *
  * One line per event on stderr (or the stream given to log_set_stream()):
  *   text: 2026-11-22T12:00:00.123Z info  [storage.ontap] lun mapped igroup='x' naa='naa.6…'
- *   json: {"ts":"…","level":"info","comp":"storage.ontap","func":"…","event":"lun mapped","igroup":"x",…}
+ *   json: {"ts":"…","level":"info","comp":"storage.ontap","func":"…","event":"lun
+ * mapped","igroup":"x",…}
  *
  * Contract:
  * - The event is a constant, greppable string; data goes in key/value pairs
@@ -51,8 +52,8 @@ int log_format_parse(const char *s, enum log_format *out);
 /* Key names whose values are always redacted. */
 bool log_key_is_sensitive(const char *key);
 
-void log_emit(enum log_level lvl, const char *comp, const char *func, const char *event, ...)
-    ATTR_SENTINEL;
+void log_emit(enum log_level lvl, const char *comp, const char *func, const char *event,
+              ...) ATTR_SENTINEL;
 
 #define log_error(comp, ...) log_emit(LOGL_ERROR, (comp), __func__, __VA_ARGS__)
 #define log_warn(comp, ...)  log_emit(LOGL_WARN, (comp), __func__, __VA_ARGS__)

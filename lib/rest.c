@@ -256,6 +256,7 @@ rest_new(const struct rest_dialect *dialect, const struct rest_config *cfg, stru
         struct http_opts o = {
             .component = cfg->component != NULL ? cfg->component : "http.rest",
             .insecure = cfg->insecure,
+            .ca_file = cfg->ca_file,
             .timeout_ms = r->timeout_ms,
             .tls_hint = "give the array a certificate the system trusts, or set "
                         "STORAGE_SKIP_SSL_VERIFICATION=true if that risk is accepted",

@@ -120,6 +120,7 @@ struct rest_config {
     const char *username;  /* Basic auth / login credentials (secrets) */
     const char *password;
     bool insecure;           /* skip TLS verification (logged at warn) */
+    const char *ca_file;     /* PEM bundle to verify the array with; NULL = system store */
     long timeout_s;          /* per request and per call deadline; <= 0 = 30 */
     long retry_initial_ms;   /* first backoff delay; 0 = 500 (tests use 1) */
     unsigned retry_attempts; /* retries after the first try; 0 = 4 */

@@ -85,7 +85,8 @@ proc_pop_bin(void)
     const char *bin = getenv("POP_TEST_BIN");
 
     if (bin == NULL || access(bin, X_OK) != 0) {
-        fprintf(stderr, "POP_TEST_BIN is not set to the built binary: run the tests with make check\n");
+        fprintf(stderr,
+                "POP_TEST_BIN is not set to the built binary: run the tests with make check\n");
         exit(1);
     }
     return bin;

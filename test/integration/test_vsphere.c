@@ -170,9 +170,8 @@ test_disks(void **state)
     assert_string_equal(d.vvol_id, world_get(&plain, "WORLD_VC_VVOL_ID"));
     vim_disk_clear(&d);
 
-    assert_int_equal(vim_vm_disk(v, world_get(&plain, "WORLD_VC_VM_ID"), "[x] no/such.vmdk", &d,
-                                 &err),
-                     -1);
+    assert_int_equal(
+        vim_vm_disk(v, world_get(&plain, "WORLD_VC_VM_ID"), "[x] no/such.vmdk", &d, &err), -1);
     assert_int_equal(err.code, PERR_NOT_FOUND);
     vim_close(v);
 }
@@ -200,9 +199,8 @@ test_adapters(void **state)
     assert_true(fc);
     assert_true(strcmp(a.protocol, "fc") == 0 || strcmp(a.protocol, "iscsi") == 0);
     vim_adapters_clear(&a);
-    assert_int_equal(vim_datastore_adapters(v, world_get(&plain, "WORLD_VC_VM_HOST"), "nope", &a,
-                                            &err),
-                     -1);
+    assert_int_equal(
+        vim_datastore_adapters(v, world_get(&plain, "WORLD_VC_VM_HOST"), "nope", &a, &err), -1);
     assert_int_equal(err.code, PERR_NOT_FOUND);
     vim_close(v);
 }
@@ -368,8 +366,7 @@ vib_clone_case(const struct world *w, const char *naa, const char *vol)
     assert_int_equal(esxi_device_status(e, naa, &status, &err), 0);
     free(status);
     vib_carrier(e, &c);
-    snprintf(src, sizeof(src), "/vmfs/volumes/%s/%s", world_get(w, "WORLD_VC_DS_NAME"),
-             close + 2);
+    snprintf(src, sizeof(src), "/vmfs/volumes/%s/%s", world_get(w, "WORLD_VC_DS_NAME"), close + 2);
     snprintf(dst, sizeof(dst), "/vmfs/devices/disks/%s", naa);
     if (clone_run(&c, src, dst, 60000, &cb, &res, &err) < 0)
         fail_msg("clone failed: %s", err.msg);
@@ -411,11 +408,11 @@ test_vib_clone_failure(void **state)
     (void)state;
     map_test_lun(&plain, naa, "fail1");
     /* A disk whose name says FAILCLONE makes the simulated vmkfstools fail halfway. */
-    assert_int_equal(world_sh(&plain,
-                              "d=$(dirname \"$WORLD_VC_VM_FLAT\"); cp \"$WORLD_VC_VM_FLAT\" "
-                              "\"$d/FAILCLONE-flat.vmdk\" && sed 's/xcopy-vm-1-flat/FAILCLONE-flat/' "
-                              "\"${WORLD_VC_VM_FLAT%%-flat.vmdk}.vmdk\" > \"$d/FAILCLONE.vmdk\""),
-                     0);
+    assert_int_equal(
+        world_sh(&plain, "d=$(dirname \"$WORLD_VC_VM_FLAT\"); cp \"$WORLD_VC_VM_FLAT\" "
+                         "\"$d/FAILCLONE-flat.vmdk\" && sed 's/xcopy-vm-1-flat/FAILCLONE-flat/' "
+                         "\"${WORLD_VC_VM_FLAT%%-flat.vmdk}.vmdk\" > \"$d/FAILCLONE.vmdk\""),
+        0);
     assert_int_equal(esxcli_new(v, world_get(&plain, "WORLD_VC_VM_HOST"), &e, &err), 0);
     assert_int_equal(esxi_rescan_add(e, &err), 0);
     vib_carrier(e, &c);

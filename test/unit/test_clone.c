@@ -79,14 +79,15 @@ on_xcopy(void *arg, int used)
 static void
 test_success(void **state)
 {
-    struct script s = {.polls = {
-                           "{\"taskId\":\"t-1\",\"pid\":42,\"exitCode\":\"\",\"lastLine\":\"Clone: "
-                           "10% done.\",\"xcopyUsed\":null,\"stdErr\":\"\"}",
-                           "{\"taskId\":\"t-1\",\"pid\":42,\"exitCode\":\"\",\"lastLine\":\"Clone: "
-                           "55% done.\",\"xcopyUsed\":true,\"stdErr\":\"\"}",
-                           "{\"taskId\":\"t-1\",\"pid\":42,\"exitCode\":\"0\",\"lastLine\":\"Clone: "
-                           "100% done.\",\"xcopyUsed\":true,\"stdErr\":\"\"}",
-                       }};
+    struct script s = {
+        .polls = {
+            "{\"taskId\":\"t-1\",\"pid\":42,\"exitCode\":\"\",\"lastLine\":\"Clone: "
+            "10% done.\",\"xcopyUsed\":null,\"stdErr\":\"\"}",
+            "{\"taskId\":\"t-1\",\"pid\":42,\"exitCode\":\"\",\"lastLine\":\"Clone: "
+            "55% done.\",\"xcopyUsed\":true,\"stdErr\":\"\"}",
+            "{\"taskId\":\"t-1\",\"pid\":42,\"exitCode\":\"0\",\"lastLine\":\"Clone: "
+            "100% done.\",\"xcopyUsed\":true,\"stdErr\":\"\"}",
+        }};
     struct wrapper_carrier c = {"test", fake_call, &s};
     struct seen seen = {.xcopy = -1};
     struct clone_callbacks cb = {on_progress, on_xcopy, &seen};
@@ -212,9 +213,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_success),      cmocka_unit_test(test_failure_reports_stderr_and_cleans),
-        cmocka_unit_test(test_start_failure_no_clean), cmocka_unit_test(test_cancel_cleans),
-        cmocka_unit_test(test_stall_limit),  cmocka_unit_test(test_parse_helpers),
+        cmocka_unit_test(test_success),
+        cmocka_unit_test(test_failure_reports_stderr_and_cleans),
+        cmocka_unit_test(test_start_failure_no_clean),
+        cmocka_unit_test(test_cancel_cleans),
+        cmocka_unit_test(test_stall_limit),
+        cmocka_unit_test(test_parse_helpers),
     };
 
     return cmocka_run_group_tests_name("clone", tests, NULL, NULL);

@@ -148,6 +148,7 @@ main(void)
     };
     int failed = cmocka_run_group_tests_name("esxcli", ours, NULL, NULL);
 
-    failed += cmocka_run_group_tests_name("esxcli real ESXi fixtures", real, fixtures_present, NULL);
+    failed +=
+        cmocka_run_group_tests_name("esxcli real ESXi fixtures", real, fixtures_present, NULL);
     return failed;
 }

@@ -159,8 +159,8 @@ test_url_normalise(void **state)
         {"https://vc:443/sdk", "https://vc:443/sdk", "https://vc:443"},
         {"HTTPS://vc/custom", "https://vc/custom", "https://vc"},
     };
-    static const char *const bad[] = {"http://vc", "ftp://vc", "", "https:///sdk", "vc with space",
-                                      "user@vc"};
+    static const char *const bad[] = {"http://vc",    "ftp://vc",      "",
+                                      "https:///sdk", "vc with space", "user@vc"};
     struct perr err = {0};
     char *url, *base;
 
@@ -186,9 +186,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fault_xsi_type),   cmocka_unit_test(test_fault_vcsim_prefix),
+        cmocka_unit_test(test_fault_xsi_type),     cmocka_unit_test(test_fault_vcsim_prefix),
         cmocka_unit_test(test_fault_element_name), cmocka_unit_test(test_service_content),
-        cmocka_unit_test(test_hostile_input),    cmocka_unit_test(test_url_normalise),
+        cmocka_unit_test(test_hostile_input),      cmocka_unit_test(test_url_normalise),
     };
 
     return cmocka_run_group_tests_name("vim_xml", tests, NULL, NULL);
