@@ -67,6 +67,7 @@ struct config {
     char *storage_password; /* secret */
     char *storage_token;    /* secret */
     bool storage_skip_ssl_verification;
+    char *storage_ca_file; /* PEM bundle the array's certificate chains to, or NULL */
     long storage_http_timeout_seconds;
 
     /* vCenter. */

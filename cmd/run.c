@@ -1,17 +1,633 @@
 #include "cmd/run.h"
 
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd/progress.h"
+#include "esxi/clone.h"
+#include "esxi/esxcli.h"
+#include "esxi/vib.h"
+#include "esxi/vim.h"
+#include "esxi/vim_calls.h"
+#include "esxi/wrapper.h"
+#include "lib/buf.h"
+#include "lib/deadline.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
+#include "lib/metrics_httpd.h"
+#include "storage/storage.h"
+
+#define RUN_COMP "populate"
+/* A clone that shows no progress for this long is considered stuck. */
+#define CLONE_STALL_MS (15L * 60 * 1000)
+/* How long the rescan may take for the device to appear. */
+#define RESCAN_DEADLINE_MS (120L * 1000)
+/* How long cleanup waits for a device to go offline. */
+#define DEVICE_OFF_DEADLINE_MS (20L * 1000)
+#define SCRAPE_WAIT_MS 10000L
+
+struct phase_time {
+    const char *name;
+    long ms;
+};
+
+struct run_ctx {
+    const struct config *cfg;
+    struct run_result *res;
+    struct metrics *metrics;
+    struct metrics_httpd *httpd;
+    struct storage *st;
+    struct vim *vim;
+    struct esxcli *esx;
+    char *vm;
+    char *host;
+    char *group;    /* actual initiator group on the array */
+    char *hostid;   /* "hostsystem-host-17": igroup suffix and lease key */
+    struct vim_disk disk;
+    struct vim_adapters adapters;
+    struct storage_lun lun;
+    struct storage_lun mapped;
+    struct strv orig_groups;
+    bool lun_resolved;
+    bool mapped_done;
+    bool device_seen;
+    const char *method;   /* vib, ssh, vvol, rdm */
+    const char *protocol; /* iscsi, fc, n/a */
+    int xcopy_used;
+    struct progress prog;
+    int64_t t0;
+    int64_t clone_ms;
+    struct phase_time phases[16];
+    size_t nphases;
+    int64_t phase_start;
+};
+
+static void
+phase(struct run_ctx *c, const char *name)
+{
+    int64_t now = mono_now_ms();
+
+    if (c->res->phase != NULL && c->nphases < ARRAY_LEN(c->phases)) {
+        c->phases[c->nphases].name = c->res->phase;
+        c->phases[c->nphases].ms = (long)(now - c->phase_start);
+        c->nphases++;
+    }
+    c->res->phase = name;
+    c->phase_start = now;
+    log_debug(RUN_COMP, "phase", "name", name, NULL);
+}
+
+static void
+leftover(struct run_ctx *c, const struct perr *why, const char *fmt, ...) ATTR_PRINTF(3, 4);
+
+static void
+leftover(struct run_ctx *c, const struct perr *why, const char *fmt, ...)
+{
+    struct perr tmp = {0};
+    char item[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(item, sizeof(item), fmt, ap);
+    va_end(ap);
+    log_warn(RUN_COMP, "cleanup step failed", "left", item, "error", why->msg, NULL);
+    if (strv_add(&c->res->leftovers, item, &tmp) < 0)
+        log_warn(RUN_COMP, "cannot record leftover", "error", tmp.msg, NULL);
+}
+
+static const char *
+cfg_env(void *arg, const char *key)
+{
+    return config_vendor_env(arg, key);
+}
+
+static int
+open_storage(struct run_ctx *c, struct perr *err)
+{
+    const struct storage_driver *drv = NULL;
+    struct storage_config sc = {0};
+    struct storage_array_info info = {0};
+    struct perr tmp = {0};
+
+    if (storage_driver_lookup(c->cfg->vendor, &drv, err) < 0)
+        return -1;
+    sc.hostname = c->cfg->storage_hostname;
+    sc.username = c->cfg->storage_username;
+    sc.password = c->cfg->storage_password;
+    sc.token = c->cfg->storage_token;
+    sc.skip_ssl = c->cfg->storage_skip_ssl_verification;
+    sc.ca_file = c->cfg->storage_ca_file;
+    sc.timeout_s = c->cfg->storage_http_timeout_seconds;
+    sc.env = cfg_env;
+    sc.env_arg = (void *)(uintptr_t)c->cfg;
+    if (storage_open(drv, &sc, &c->st, err) < 0)
+        return -1;
+    if (storage_array_info(c->st, &info, &tmp) < 0)
+        log_warn(RUN_COMP, "array information unavailable", "error", tmp.msg, NULL);
+    if (c->metrics != NULL &&
+        metrics_array_info(c->metrics, c->cfg->vendor, info.vendor != NULL ? info.vendor : drv->vendor,
+                           info.product != NULL ? info.product : drv->product, info.model,
+                           info.version, &tmp) < 0)
+        log_warn(RUN_COMP, "metrics update failed", "error", tmp.msg, NULL);
+    log_info(RUN_COMP, "storage array ready", "vendor", c->cfg->vendor, "array",
+             c->cfg->storage_hostname, "version", info.version, NULL);
+    storage_array_info_clear(&info);
+    return 0;
+}
+
+static int
+open_vsphere(struct run_ctx *c, struct perr *err)
+{
+    struct vim_opts o = {0};
+
+    o.host = c->cfg->vsphere_hostname;
+    o.user = c->cfg->vsphere_username;
+    o.password = c->cfg->vsphere_password;
+    o.insecure = c->cfg->vsphere_insecure;
+    o.ca_pem = c->cfg->vsphere_cacert;
+    if (vim_open(&o, &c->vim, err) < 0)
+        return -1;
+    log_info(RUN_COMP, "logged in to vSphere", "url", c->vim->url, "api", c->vim->sc.api_version,
+             NULL);
+    return 0;
+}
+
+/* The PV's CSI details: given on the command line (manual mode). */
+static int
+target_pv(struct run_ctx *c, struct storage_pv *pv, struct storage_attr **attrs, struct perr *err)
+{
+    const struct config *cfg = c->cfg;
+
+    memset(pv, 0, sizeof(*pv));
+    *attrs = NULL;
+    if (cfg->target_volume_handle == NULL)
+        return perr_set(err, PERR_UNSUPPORTED,
+                        "looking up PVC '%s/%s' needs the Kubernetes client, which this build "
+                        "lacks; give --target-volume-handle (manual mode)",
+                        cfg->target_namespace != NULL ? cfg->target_namespace : "",
+                        cfg->owner_name != NULL ? cfg->owner_name : "");
+    *attrs = calloc(cfg->n_target_attrs + 1, sizeof(**attrs));
+    if (*attrs == NULL)
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < cfg->n_target_attrs; i++) {
+        (*attrs)[i].key = cfg->target_attrs[i].key;
+        (*attrs)[i].value = cfg->target_attrs[i].value;
+    }
+    pv->name = cfg->target_volume_handle;
+    pv->volume_handle = cfg->target_volume_handle;
+    pv->attrs = *attrs;
+    pv->nattrs = cfg->n_target_attrs;
+    return 0;
+}
+
+static void
+on_clone_progress(void *arg, int pct)
+{
+    progress_update(&((struct run_ctx *)arg)->prog, pct);
+}
+
+static void
+on_array_progress(void *arg, unsigned pct)
+{
+    progress_update(&((struct run_ctx *)arg)->prog, (int)pct);
+}
+
+static void
+on_xcopy(void *arg, int used)
+{
+    struct run_ctx *c = arg;
+    struct perr tmp = {0};
+
+    c->xcopy_used = used;
+    if (c->metrics != NULL &&
+        metrics_xcopy_used(c->metrics, c->method, c->cfg->vendor, used, &tmp) < 0)
+        log_warn(RUN_COMP, "metrics update failed", "error", tmp.msg, NULL);
+}
+
+/* "HostSystem:host-17" lower-cased with ':' → '-', as the Go populator names it. */
+static int
+make_hostid(struct run_ctx *c, struct perr *err)
+{
+    struct buf b = {0};
+
+    if (buf_addf(&b, err, "hostsystem-%s", c->host) < 0)
+        return -1;
+    for (size_t i = 0; i < b.len; i++)
+        b.data[i] = (char)tolower((unsigned char)b.data[i]);
+    c->hostid = buf_steal(&b);
+    return c->hostid != NULL ? 0 : perr_set(err, PERR_NOMEM, "out of memory");
+}
+
+static bool
+device_usable(const char *status)
+{
+    return strcmp(status, "off") != 0 && strcmp(status, "dead timeout") != 0;
+}
+
+/* Rescan until the host shows the device; a stale off/dead entry is dropped first. */
+static int
+wait_device(struct run_ctx *c, struct perr *err)
+{
+    struct deadline d = deadline_in_ms(RESCAN_DEADLINE_MS);
+    struct backoff b;
+    const char *naa = c->mapped.naa;
+
+    backoff_init(&b, 50, 1000, 2.0, 0.1, 0);
+    for (;;) {
+        struct perr tmp = {0};
+        char *status = NULL;
+
+        if (esxi_device_status(c->esx, naa, &status, &tmp) == 0) {
+            bool ok = device_usable(status);
+
+            free(status);
+            if (ok) {
+                c->device_seen = true;
+                return 0;
+            }
+            perr_clear(&tmp);
+            if (esxi_detached_remove(c->esx, naa, &tmp) < 0)
+                log_debug(RUN_COMP, "detached remove failed", "error", tmp.msg, NULL);
+        } else if (tmp.code != PERR_NOT_FOUND && tmp.code != PERR_REMOTE) {
+            *err = err->code == PERR_OK ? tmp : *err;
+            return -1;
+        }
+        perr_clear(&tmp);
+        if (esxi_rescan_add(c->esx, &tmp) < 0)
+            log_warn(RUN_COMP, "rescan failed", "error", tmp.msg, NULL);
+        if (deadline_expired(&d))
+            return perr_set(err, PERR_TIMEOUT,
+                            "device '%s' did not appear on host '%s' within %ld s after mapping "
+                            "LUN '%s' to '%s'",
+                            naa, c->host, RESCAN_DEADLINE_MS / 1000, c->lun.name, c->group);
+        if (wait_ms(backoff_next_ms(&b), &d, err) < 0)
+            return -1;
+    }
+}
+
+static int
+clone_vmdk(struct run_ctx *c, struct perr *err)
+{
+    struct wrapper_carrier carrier;
+    struct clone_callbacks cb = {on_clone_progress, on_xcopy, c};
+    struct clone_result cr;
+    char src[2048];
+    char dst[512];
+    int rc;
+
+    if (c->cfg->clone_method == CLONE_METHOD_SSH)
+        return perr_set(err, PERR_UNSUPPORTED,
+                        "the ssh clone method is not available in this build; use "
+                        "ESXI_CLONE_METHOD=vib");
+    vib_carrier(c->esx, &carrier);
+    snprintf(src, sizeof(src), "/vmfs/volumes/%s/%s/%s", c->cfg->vmdk_datastore,
+             c->cfg->vmdk_dir, c->cfg->vmdk_file);
+    snprintf(dst, sizeof(dst), "/vmfs/devices/disks/%s", c->mapped.naa);
+    rc = clone_run(&carrier, src, dst, CLONE_STALL_MS, &cb, &cr, err);
+    c->clone_ms = cr.finished_ms > cr.started_ms ? cr.finished_ms - cr.started_ms : 0;
+    if (cr.cleanup_failed) {
+        struct perr why = {0};
+
+        perr_set(&why, PERR_REMOTE, "task-clean failed");
+        leftover(c, &why, "clone task directory and RDM descriptor on host '%s'", c->host);
+    }
+    return rc;
+}
+
+static int
+run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
+{
+    struct perr tmp = {0};
+    char *igroup = NULL;
+    char *vib = NULL;
+    int rc = -1;
+
+    phase(c, "host");
+    if (c->cfg->migration_host != NULL) {
+        if (vim_host_check(c->vim, c->cfg->migration_host, err) < 0)
+            goto out;
+        c->host = strdup(c->cfg->migration_host);
+    } else if (vim_vm_host(c->vim, c->vm, &c->host, err) < 0) {
+        goto out;
+    }
+    if (c->host == NULL || make_hostid(c, err) < 0)
+        goto out;
+    phase(c, "adapters");
+    if (vim_datastore_adapters(c->vim, c->host, c->cfg->vmdk_datastore, &c->adapters, err) < 0)
+        goto out;
+    c->protocol = c->adapters.protocol;
+    if (esxcli_new(c->vim, c->host, &c->esx, err) < 0)
+        goto out;
+    if (c->cfg->clone_method == CLONE_METHOD_VIB) {
+        if (vib_check_version(c->esx, esxi_wrapper_version(), &vib, err) < 0)
+            goto out;
+        if (c->metrics != NULL &&
+            metrics_vib_version(c->metrics, *vib != '\0' ? vib : "unknown", &tmp) < 0)
+            log_warn(RUN_COMP, "metrics update failed", "error", tmp.msg, NULL);
+    }
+    phase(c, "initiator group");
+    {
+        const char **ids = calloc(c->adapters.n + 1, sizeof(*ids));
+        char name[256];
+
+        if (ids == NULL) {
+            perr_set(err, PERR_NOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < c->adapters.n; i++)
+            ids[i] = c->adapters.v[i].id;
+        snprintf(name, sizeof(name), "xcopy-%s", c->hostid);
+        rc = storage_ensure_igroup(c->st, name, ids, c->adapters.n, &igroup, err);
+        free(ids);
+        if (rc < 0) {
+            perr_prefix(err, "failed to add the ESX HBAs of host '%s' to the initiator group: ",
+                        c->host);
+            rc = -1;
+            goto out;
+        }
+        rc = -1;
+        c->group = igroup;
+        igroup = NULL;
+    }
+    phase(c, "resolve");
+    if (storage_resolve_pv(c->st, pv, &c->lun, err) < 0)
+        goto out;
+    c->lun_resolved = true;
+    if (storage_mapped_groups(c->st, &c->lun, &c->orig_groups, err) < 0) {
+        perr_prefix(err, "failed to fetch the current initiator groups of LUN '%s': ", c->lun.name);
+        goto out;
+    }
+    phase(c, "map");
+    if (storage_map(c->st, c->group, &c->lun, &c->mapped, err) < 0) {
+        perr_prefix(err, "failed to map LUN '%s' to initiator group '%s': ", c->lun.name, c->group);
+        goto out;
+    }
+    c->mapped_done = true;
+    log_info(RUN_COMP, "LUN mapped", "lun", c->lun.name, "group", c->group, "naa", c->mapped.naa,
+             NULL);
+    phase(c, "rescan");
+    if (wait_device(c, err) < 0) {
+        perr_prefix(err, "failed to find the device after scanning: ");
+        goto out;
+    }
+    log_info(RUN_COMP, "device visible", "host", c->host, "naa", c->mapped.naa, NULL);
+    phase(c, "clone");
+    if (clone_vmdk(c, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(igroup);
+    free(vib);
+    return rc;
+}
+
+/* Cleanup in the fixed order; every failure is recorded, none stops the rest. */
+static void
+cleanup_xcopy(struct run_ctx *c)
+{
+    struct perr tmp = {0};
+    const char *naa = c->mapped.naa;
+
+    if (c->device_seen && c->esx != NULL && naa != NULL) {
+        if (esxi_device_off(c->esx, naa, &tmp) < 0) {
+            log_warn(RUN_COMP, "device off failed", "naa", naa, "error", tmp.msg, NULL);
+        } else {
+            struct deadline d = deadline_in_ms(DEVICE_OFF_DEADLINE_MS);
+            long interval = 50;
+
+            for (;;) {
+                char *status = NULL;
+                bool off;
+
+                perr_clear(&tmp);
+                if (esxi_device_status(c->esx, naa, &status, &tmp) < 0)
+                    break;
+                off = strcmp(status, "off") == 0;
+                free(status);
+                if (off || deadline_expired(&d))
+                    break;
+                /* Cleanup must finish even after SIGTERM: a plain bounded wait. */
+                usleep((useconds_t)interval * 1000);
+                interval = interval * 2 > 1000 ? 1000 : interval * 2;
+            }
+        }
+        perr_clear(&tmp);
+        if (esxi_detached_remove(c->esx, naa, &tmp) < 0)
+            log_debug(RUN_COMP, "detached remove failed", "naa", naa, "error", tmp.msg, NULL);
+    }
+    if (c->mapped_done) {
+        perr_clear(&tmp);
+        if (storage_unmap(c->st, c->group, &c->lun, &tmp) < 0)
+            leftover(c, &tmp, "LUN '%s' still mapped to initiator group '%s'", c->lun.name,
+                     c->group);
+    }
+    if (c->lun_resolved) {
+        for (size_t i = 0; i < c->orig_groups.n; i++) {
+            struct storage_lun again = {0};
+
+            if (strcmp(c->orig_groups.v[i], c->group != NULL ? c->group : "") == 0)
+                continue;
+            perr_clear(&tmp);
+            if (storage_map(c->st, c->orig_groups.v[i], &c->lun, &again, &tmp) < 0)
+                leftover(c, &tmp, "LUN '%s' not re-mapped to its original group '%s'",
+                         c->lun.name, c->orig_groups.v[i]);
+            storage_lun_clear(&again);
+        }
+    }
+    /* Drop the dead paths the unmap left, only on the adapters this copy used. */
+    if (c->device_seen && c->esx != NULL) {
+        for (size_t i = 0; i < c->adapters.n; i++) {
+            perr_clear(&tmp);
+            if (esxi_rescan_delete(c->esx, c->adapters.v[i].name, &tmp) < 0)
+                log_warn(RUN_COMP, "dead path purge failed", "adapter", c->adapters.v[i].name,
+                         "error", tmp.msg, NULL);
+        }
+    }
+}
+
+static int
+run_array_copy(struct run_ctx *c, struct storage_pv *pv, bool vvol, struct perr *err)
+{
+    struct storage_copy_req req = {0};
+    int rc;
+
+    phase(c, "resolve");
+    if (storage_resolve_pv(c->st, pv, &c->lun, err) < 0)
+        return -1;
+    on_xcopy(c, 0);
+    phase(c, vvol ? "vvol copy" : "rdm copy");
+    req.vim = c->vim;
+    req.vvol_id = c->disk.vvol_id;
+    req.rdm_device = c->disk.rdm_device != NULL ? c->disk.rdm_device : c->disk.rdm_lun_uuid;
+    req.target = &c->lun;
+    rc = vvol ? storage_vvol_copy(c->st, &req, on_array_progress, c, err)
+              : storage_rdm_copy(c->st, &req, on_array_progress, c, err);
+    if (rc < 0)
+        perr_prefix(err, vvol ? "failed to copy VMDK using VVol storage API: "
+                              : "failed to copy RDM disk: ");
+    return rc;
+}
+
+static void
+print_json_result(struct run_ctx *c, bool ok, const struct perr *err)
+{
+    json_t *o = json_object();
+    json_t *ph = json_object();
+    json_t *left = json_array();
+    char *s;
+
+    for (size_t i = 0; i < c->nphases; i++)
+        json_object_set_new(ph, c->phases[i].name, json_real(c->phases[i].ms / 1000.0));
+    for (size_t i = 0; i < c->res->leftovers.n; i++)
+        json_array_append_new(left, json_string(c->res->leftovers.v[i]));
+    json_object_set_new(o, "result", json_string(ok ? "success" : "failure"));
+    json_object_set_new(o, "method", json_string(c->method != NULL ? c->method : "n/a"));
+    json_object_set_new(o, "vendor", json_string(c->cfg->vendor));
+    json_object_set_new(o, "storage_protocol", json_string(c->protocol));
+    json_object_set_new(o, "xcopy_used", c->xcopy_used < 0 ? json_null()
+                                                           : json_boolean(c->xcopy_used == 1));
+    json_object_set_new(o, "provisioned_bytes", json_integer((json_int_t)c->disk.provisioned_bytes));
+    json_object_set_new(o, "allocated_bytes", json_integer((json_int_t)c->disk.allocated_bytes));
+    json_object_set_new(o, "seconds", json_real((double)(mono_now_ms() - c->t0) / 1000.0));
+    json_object_set_new(o, "clone_seconds", json_real((double)c->clone_ms / 1000.0));
+    json_object_set_new(o, "phases", ph);
+    json_object_set_new(o, "left_behind", left);
+    if (!ok) {
+        json_object_set_new(o, "phase", json_string(c->res->phase != NULL ? c->res->phase : ""));
+        json_object_set_new(o, "error", json_string(err->msg));
+    }
+    s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (s != NULL) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
+    free(s);
+    json_decref(o);
+}
+
+static void
+finish_metrics(struct run_ctx *c, bool ok)
+{
+    struct perr tmp = {0};
+    double secs = (double)(mono_now_ms() - c->t0) / 1000.0;
+
+    if (c->metrics == NULL)
+        return;
+    if (ok && metrics_source_disk_bytes(c->metrics, c->method, c->protocol, c->cfg->vendor,
+                                        c->disk.provisioned_bytes, c->disk.allocated_bytes,
+                                        &tmp) < 0)
+        log_warn(RUN_COMP, "metrics update failed", "error", tmp.msg, NULL);
+    if (metrics_copy_done(c->metrics, c->method != NULL ? c->method : "n/a", c->protocol,
+                          c->cfg->vendor, ok, secs, &tmp) < 0)
+        log_warn(RUN_COMP, "metrics update failed", "error", tmp.msg, NULL);
+    /* The controller learns the outcome from one scrape after completion. */
+    if (c->httpd != NULL && metrics_httpd_wait_scrape(c->httpd, SCRAPE_WAIT_MS) < 0)
+        log_warn(RUN_COMP, "no metrics scrape after completion", "waited_ms", "10000", NULL);
+}
+
+static int
+choose_and_copy(struct run_ctx *c, struct perr *err)
+{
+    struct storage_pv pv;
+    struct storage_attr *attrs = NULL;
+    bool vvol;
+    bool rdm;
+    int rc = -1;
+
+    phase(c, "vsphere login");
+    if (open_vsphere(c, err) < 0)
+        goto out;
+    phase(c, "disk lookup");
+    if (vim_find_vm(c->vim, c->cfg->source_vm_id, &c->vm, err) < 0 ||
+        vim_vm_disk(c->vim, c->vm, c->cfg->source_vmdk, &c->disk, err) < 0)
+        goto out;
+    phase(c, "volume lookup");
+    if (target_pv(c, &pv, &attrs, err) < 0)
+        goto out;
+    vvol = c->disk.kind == VIM_DISK_VVOL && !c->cfg->disable_vvol &&
+           storage_has_cap(c->st, STORAGE_CAP_VVOL_COPY);
+    rdm = c->disk.kind == VIM_DISK_RDM && !c->cfg->disable_rdm &&
+          storage_has_cap(c->st, STORAGE_CAP_RDM_COPY);
+    c->method = vvol ? "vvol" : rdm ? "rdm" : c->cfg->clone_method == CLONE_METHOD_SSH ? "ssh" : "vib";
+    log_info(RUN_COMP, "copy method chosen", "method", c->method, "vm", c->vm, "disk",
+             c->cfg->source_vmdk, NULL);
+    progress_init(&c->prog, c->metrics, c->disk.provisioned_bytes,
+                  isatty(STDERR_FILENO) && c->cfg->log_format == LOG_FORMAT_TEXT);
+    if (vvol || rdm) {
+        rc = run_array_copy(c, &pv, vvol, err);
+    } else {
+        rc = run_xcopy(c, &pv, err);
+        cleanup_xcopy(c);
+    }
+    progress_finish(&c->prog);
+out:
+    free(attrs);
+    return rc;
+}
 
 int
 run(const struct config *cfg, struct run_result *res, struct perr *err)
 {
-    (void)cfg;
-    res->phase = "start";
-    /* The vSphere, storage and clone pieces are built in later stages of the
-     * project; until then the program says so instead of pretending to copy. */
-    return perr_set(err, PERR_UNSUPPORTED,
-                    "the populate flow is not available in this build: configuration is valid, "
-                    "nothing was touched");
+    struct run_ctx c;
+    bool ok;
+    int rc = -1;
+
+    memset(&c, 0, sizeof(c));
+    c.cfg = cfg;
+    c.res = res;
+    c.protocol = "n/a";
+    c.xcopy_used = -1;
+    c.t0 = mono_now_ms();
+    c.phase_start = c.t0;
+    if (http_global_init(err) < 0)
+        goto out;
+    if (cfg->owner_uid != NULL || cfg->metrics_listen != NULL) {
+        c.metrics = metrics_new(cfg->owner_uid != NULL ? cfg->owner_uid : "", err);
+        if (c.metrics == NULL)
+            goto out;
+    }
+    phase(&c, "storage login");
+    if (open_storage(&c, err) < 0)
+        goto out;
+    if (cfg->metrics_listen != NULL && metrics_httpd_start(c.metrics, cfg->metrics_listen, &c.httpd, err) < 0)
+        goto out;
+    rc = choose_and_copy(&c, err);
+    if (rc == 0)
+        phase(&c, res->leftovers.n == 0 ? "done" : "cleanup");
+out:
+    ok = rc == 0 && res->leftovers.n == 0;
+    if (rc == 0 && !ok)
+        perr_set(err, PERR_REMOTE, "copied, but cleanup could not undo everything");
+    if (ok) {
+        char secs[32];
+
+        snprintf(secs, sizeof(secs), "%.3f", (double)(mono_now_ms() - c.t0) / 1000.0);
+        log_info(RUN_COMP, "copy complete", "method", c.method, "seconds", secs, NULL);
+    }
+    finish_metrics(&c, ok);
+    if (cfg->output == OUTPUT_JSON)
+        print_json_result(&c, ok, err);
+    metrics_httpd_free(c.httpd);
+    metrics_free(c.metrics);
+    esxcli_free(c.esx);
+    vim_close(c.vim);
+    storage_free(c.st);
+    storage_lun_clear(&c.lun);
+    storage_lun_clear(&c.mapped);
+    strv_free(&c.orig_groups);
+    vim_disk_clear(&c.disk);
+    vim_adapters_clear(&c.adapters);
+    free(c.vm);
+    free(c.host);
+    free(c.group);
+    free(c.hostid);
+    return ok ? 0 : -1;
 }
 
 void

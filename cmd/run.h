@@ -1,13 +1,27 @@
 /*
  * The populate job: what main() runs once the configuration is valid.
  *
+ * Flow (XCOPY path): log in to the array and to vCenter; find the VM, its disk
+ * and the ESXi host; choose the method (VVol or RDM array copy when the driver
+ * has one and it is not disabled, else vmkfstools clone over VIB or SSH);
+ * build the initiator group from the datastore's active adapters; resolve the
+ * PV's LUN and remember the groups it is mapped to; map; rescan until the
+ * device is visible (under the host lease when Kubernetes is used); clone;
+ * then clean up in a fixed order: device off, detached remove, unmap, re-map
+ * the original groups, purge dead paths on the adapters used.
+ *
  * Contract:
  * - run() returns 0 when the disk was copied and every mapping was undone.
  * - On failure it returns -1 with the root cause in *err (first error wins);
  *   cleanup still ran, and anything it could not undo is listed in
- *   res->leftovers (one human-readable item each: "LUN 'x' still mapped to
- *   igroup 'y'").  main() turns a non-empty list into exit status 3.
- * - run() never exits and never prints to stdout.
+ *   res->leftovers (one human-readable item each).  main() turns a non-empty
+ *   list into exit status 3.
+ * - A SIGTERM/SIGINT (cancel_request()) stops the waits and the running clone;
+ *   cleanup then runs in full.
+ * - Every wait polls with a deadline and a short interval; nothing sleeps a
+ *   fixed time.
+ * - run() never exits and never prints to stdout except the --output=json
+ *   result object.
  */
 #ifndef POP_RUN_H
 #define POP_RUN_H
@@ -20,7 +34,7 @@
 
 struct run_result {
     struct strv leftovers; /* what cleanup could not undo; owned */
-    const char *phase;     /* phase that failed ("login", "map", "clone", ...); static */
+    const char *phase;     /* phase that failed ("map", "clone", ...); static */
 };
 
 int run(const struct config *cfg, struct run_result *res, struct perr *err);
