@@ -60,6 +60,7 @@ enum opt_id {
     O_ESXI_SSH_KNOWN_HOSTS,
     O_ESXI_SSH_PORT,
     O_SSH_TIMEOUT,
+    O_RESCAN_TIMEOUT,
     O_LOG_FORMAT,
     O_LOG_LEVEL,
     O_LOG_TRACE,
@@ -146,6 +147,8 @@ static const struct opt opts[O_COUNT] = {
                          "ESXi SSH port (ssh method)"},
     [O_SSH_TIMEOUT] = {"ssh-timeout-seconds", "SSH_TIMEOUT_SECONDS", OPT_STRING, 0, "30", "SECONDS",
                        "SSH connect timeout (ssh method)"},
+    [O_RESCAN_TIMEOUT] = {"rescan-timeout-seconds", "RESCAN_TIMEOUT_SECONDS", OPT_STRING, 0, "120",
+                          "SECONDS", "how long the mapped LUN may take to appear on the ESXi host"},
     [O_TARGET_VOLUME_HANDLE] = {"target-volume-handle", NULL, OPT_STRING, 0, NULL, "HANDLE",
                                 "manual mode: the PV's CSI volume handle (no Kubernetes)"},
     [O_TARGET_VOLUME_ATTRIBUTE] = {"target-volume-attribute", NULL, OPT_REPEAT, 0, NULL,
@@ -213,6 +216,7 @@ static const enum opt_id help_order[] = {
     O_ESXI_SSH_KNOWN_HOSTS,
     O_ESXI_SSH_PORT,
     O_SSH_TIMEOUT,
+    O_RESCAN_TIMEOUT,
     O_TARGET_VOLUME_HANDLE,
     O_TARGET_VOLUME_ATTRIBUTE,
     O_KUBECONFIG,
@@ -877,7 +881,8 @@ build_config(const char *const envp[], struct raw *r, struct config *cfg, struct
         parse_long_range(r, O_STORAGE_HTTP_TIMEOUT, 1, 86400, &cfg->storage_http_timeout_seconds,
                          err) < 0 ||
         parse_long_range(r, O_ESXI_SSH_PORT, 1, 65535, &cfg->esxi_ssh_port, err) < 0 ||
-        parse_long_range(r, O_SSH_TIMEOUT, 1, 86400, &cfg->ssh_timeout_seconds, err) < 0)
+        parse_long_range(r, O_SSH_TIMEOUT, 1, 86400, &cfg->ssh_timeout_seconds, err) < 0 ||
+        parse_long_range(r, O_RESCAN_TIMEOUT, 1, 3600, &cfg->rescan_timeout_seconds, err) < 0)
         goto out;
 
     v = r->val[O_LOG_LEVEL] != NULL ? r->val[O_LOG_LEVEL] : opts[O_LOG_LEVEL].def;

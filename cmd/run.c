@@ -11,6 +11,7 @@
 #include "cmd/progress.h"
 #include "esxi/clone.h"
 #include "esxi/esxcli.h"
+#include "esxi/ssh_carrier.h"
 #include "esxi/vib.h"
 #include "esxi/vim.h"
 #include "esxi/vim_calls.h"
@@ -25,8 +26,6 @@
 #define RUN_COMP "populate"
 /* A clone that shows no progress for this long is considered stuck. */
 #define CLONE_STALL_MS (15L * 60 * 1000)
-/* How long the rescan may take for the device to appear. */
-#define RESCAN_DEADLINE_MS (120L * 1000)
 /* How long cleanup waits for a device to go offline. */
 #define DEVICE_OFF_DEADLINE_MS (20L * 1000)
 #define SCRAPE_WAIT_MS 10000L
@@ -44,6 +43,7 @@ struct run_ctx {
     struct storage *st;
     struct vim *vim;
     struct esxcli *esx;
+    struct wrapper_carrier ssh; /* open when the ssh method is used */
     char *vm;
     char *host;
     char *group;    /* actual initiator group on the array */
@@ -56,6 +56,7 @@ struct run_ctx {
     bool lun_resolved;
     bool mapped_done;
     bool device_seen;
+    bool rescanned; /* a rescan ran after the map: dead paths may need a purge */
     const char *method;   /* vib, ssh, vvol, rdm */
     const char *protocol; /* iscsi, fc, n/a */
     int xcopy_used;
@@ -233,7 +234,7 @@ device_usable(const char *status)
 static int
 wait_device(struct run_ctx *c, struct perr *err)
 {
-    struct deadline d = deadline_in_ms(RESCAN_DEADLINE_MS);
+    struct deadline d = deadline_in_ms(c->cfg->rescan_timeout_seconds * 1000);
     struct backoff b;
     const char *naa = c->mapped.naa;
 
@@ -253,18 +254,20 @@ wait_device(struct run_ctx *c, struct perr *err)
             perr_clear(&tmp);
             if (esxi_detached_remove(c->esx, naa, &tmp) < 0)
                 log_debug(RUN_COMP, "detached remove failed", "error", tmp.msg, NULL);
-        } else if (tmp.code != PERR_NOT_FOUND && tmp.code != PERR_REMOTE) {
+        } else if (tmp.code != PERR_NOT_FOUND && strcmp(tmp.remote_code, "CLIFault") != 0) {
+            /* Not "no such device" but a failing host or session: stop here. */
             *err = err->code == PERR_OK ? tmp : *err;
             return -1;
         }
         perr_clear(&tmp);
+        c->rescanned = true;
         if (esxi_rescan_add(c->esx, &tmp) < 0)
             log_warn(RUN_COMP, "rescan failed", "error", tmp.msg, NULL);
         if (deadline_expired(&d))
             return perr_set(err, PERR_TIMEOUT,
                             "device '%s' did not appear on host '%s' within %ld s after mapping "
                             "LUN '%s' to '%s'",
-                            naa, c->host, RESCAN_DEADLINE_MS / 1000, c->lun.name, c->group);
+                            naa, c->host, c->cfg->rescan_timeout_seconds, c->lun.name, c->group);
         if (wait_ms(backoff_next_ms(&b), &d, err) < 0)
             return -1;
     }
@@ -281,10 +284,9 @@ clone_vmdk(struct run_ctx *c, struct perr *err)
     int rc;
 
     if (c->cfg->clone_method == CLONE_METHOD_SSH)
-        return perr_set(err, PERR_UNSUPPORTED,
-                        "the ssh clone method is not available in this build; use "
-                        "ESXI_CLONE_METHOD=vib");
-    vib_carrier(c->esx, &carrier);
+        carrier = c->ssh;
+    else
+        vib_carrier(c->esx, &carrier);
     snprintf(src, sizeof(src), "/vmfs/volumes/%s/%s/%s", c->cfg->vmdk_datastore,
              c->cfg->vmdk_dir, c->cfg->vmdk_file);
     snprintf(dst, sizeof(dst), "/vmfs/devices/disks/%s", c->mapped.naa);
@@ -323,7 +325,24 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
     c->protocol = c->adapters.protocol;
     if (esxcli_new(c->vim, c->host, &c->esx, err) < 0)
         goto out;
-    if (c->cfg->clone_method == CLONE_METHOD_VIB) {
+    if (c->cfg->clone_method == CLONE_METHOD_SSH) {
+        struct ssh_carrier_opts so = {0};
+
+        /* The probe runs before anything is mapped: a host not prepared for
+         * the key fails here with the exact authorized_keys line to add. */
+        phase(c, "ssh");
+        so.vim = c->vim;
+        so.host = c->host;
+        so.datastore = c->cfg->vmdk_datastore;
+        so.port = c->cfg->esxi_ssh_port;
+        so.private_key = c->cfg->ssh_private_key;
+        so.private_key_len = c->cfg->ssh_private_key_len;
+        so.public_key = c->cfg->ssh_public_key;
+        so.known_hosts = c->cfg->esxi_ssh_known_hosts;
+        so.connect_timeout_ms = c->cfg->ssh_timeout_seconds * 1000;
+        if (ssh_carrier_open(&so, &c->ssh, err) < 0)
+            goto out;
+    } else {
         if (vib_check_version(c->esx, esxi_wrapper_version(), &vib, err) < 0)
             goto out;
         if (c->metrics != NULL &&
@@ -440,7 +459,7 @@ cleanup_xcopy(struct run_ctx *c)
         }
     }
     /* Drop the dead paths the unmap left, only on the adapters this copy used. */
-    if (c->device_seen && c->esx != NULL) {
+    if ((c->device_seen || c->rescanned) && c->esx != NULL) {
         for (size_t i = 0; i < c->adapters.n; i++) {
             perr_clear(&tmp);
             if (esxi_rescan_delete(c->esx, c->adapters.v[i].name, &tmp) < 0)
@@ -615,6 +634,7 @@ out:
         print_json_result(&c, ok, err);
     metrics_httpd_free(c.httpd);
     metrics_free(c.metrics);
+    ssh_carrier_close(&c.ssh);
     esxcli_free(c.esx);
     vim_close(c.vim);
     storage_free(c.st);

@@ -9,6 +9,7 @@
 
 #include "esxi/vim_xml.h"
 #include "lib/buf.h"
+#include "lib/deadline.h"
 #include "lib/log.h"
 
 int
@@ -789,5 +790,219 @@ vim_datastore_upload(struct vim *v, const char *dc_name, const char *ds_name, co
 out:
     http_resp_free(&resp);
     buf_free(&url);
+    return rc;
+}
+
+/* Applies one WaitForUpdatesEx reply to the task's state and error. */
+static int
+task_apply_updates(const struct vim_resp *r, char **state, char **fault, char **message,
+                   char **version, struct perr *err)
+{
+    xmlNode *set = vim_resp_returnval(r);
+    char *ver;
+
+    if (set == NULL)
+        return 0; /* maxWaitSeconds passed without a change */
+    ver = vim_xml_path_text(set, "version");
+    if (ver != NULL) {
+        free(*version);
+        *version = ver;
+    }
+    for (xmlNode *fs = vim_xml_child(set, "filterSet"); fs != NULL; fs = vim_xml_next_same(fs)) {
+        for (xmlNode *os = vim_xml_child(fs, "objectSet"); os != NULL; os = vim_xml_next_same(os)) {
+            for (xmlNode *cs = vim_xml_child(os, "changeSet"); cs != NULL;
+                 cs = vim_xml_next_same(cs)) {
+                char *name = vim_xml_path_text(cs, "name");
+                xmlNode *val = vim_xml_child(cs, "val");
+
+                if (name != NULL && strcmp(name, "info.state") == 0 && val != NULL) {
+                    free(*state);
+                    *state = NULL;
+                    if (vim_xml_text_dup(val, state, err) < 0) {
+                        free(name);
+                        return -1;
+                    }
+                } else if (name != NULL && strcmp(name, "info.error") == 0 && val != NULL) {
+                    free(*fault);
+                    free(*message);
+                    *fault = vim_xml_xsi_type(vim_xml_child(val, "fault"));
+                    *message = vim_xml_path_text(val, "localizedMessage");
+                }
+                free(name);
+            }
+        }
+    }
+    return 0;
+}
+
+int
+vim_task_wait(struct vim *v, const char *task, long timeout_ms, struct perr *err)
+{
+    struct deadline dl = deadline_in_ms(timeout_ms);
+    struct vim_resp *r = NULL;
+    struct buf p = {0};
+    char *pc = NULL;
+    char *state = NULL;
+    char *fault = NULL;
+    char *message = NULL;
+    char *version = NULL;
+    int rc = -1;
+
+    /* A collector of our own, so that no other filter of the session mixes in. */
+    if (vim_call(v, "CreatePropertyCollector", "PropertyCollector", v->sc.property_collector, NULL,
+                 &r, err) < 0)
+        goto out;
+    pc = vim_xml_path_text(vim_resp_returnval(r), "");
+    vim_resp_free(r);
+    r = NULL;
+    if (pc == NULL || *pc == '\0') {
+        perr_set(err, PERR_PROTOCOL, "CreatePropertyCollector returned no collector");
+        goto out;
+    }
+    if (buf_adds(&p,
+                 "<spec><propSet><type>Task</type><pathSet>info.state</pathSet>"
+                 "<pathSet>info.error</pathSet></propSet><objectSet><obj type=\"Task\">",
+                 err) < 0 ||
+        buf_add_xml(&p, task, err) < 0 ||
+        buf_adds(
+            &p, "</obj><skip>false</skip></objectSet></spec><partialUpdates>false</partialUpdates>",
+            err) < 0)
+        goto out;
+    if (vim_call(v, "CreateFilter", "PropertyCollector", pc, p.data, &r, err) < 0)
+        goto out;
+    vim_resp_free(r);
+    r = NULL;
+    for (;;) {
+        long left = deadline_remaining_ms(&dl);
+        long wait_s = left / 1000 > 30 ? 30 : (left / 1000 < 1 ? 1 : left / 1000);
+
+        if (state != NULL && strcmp(state, "success") == 0)
+            break;
+        if (state != NULL && strcmp(state, "error") == 0) {
+            perr_set_remote(err, PERR_REMOTE, 0, fault != NULL ? fault : "",
+                            "task '%s' failed: %s%s%s", task, fault != NULL ? fault : "fault",
+                            message != NULL && *message != '\0' ? ": " : "",
+                            message != NULL ? message : "");
+            goto out;
+        }
+        if (deadline_expired(&dl)) {
+            perr_set(err, PERR_TIMEOUT, "task '%s' did not end within %ld s (state '%s')", task,
+                     timeout_ms / 1000, state != NULL ? state : "unknown");
+            goto out;
+        }
+        buf_reset(&p);
+        if ((version != NULL &&
+             (buf_adds(&p, "<version>", err) < 0 || buf_add_xml(&p, version, err) < 0 ||
+              buf_adds(&p, "</version>", err) < 0)) ||
+            buf_addf(&p, err, "<options><maxWaitSeconds>%ld</maxWaitSeconds></options>", wait_s) <
+                0)
+            goto out;
+        if (vim_call(v, "WaitForUpdatesEx", "PropertyCollector", pc, p.data, &r, err) < 0)
+            goto out;
+        if (task_apply_updates(r, &state, &fault, &message, &version, err) < 0)
+            goto out;
+        vim_resp_free(r);
+        r = NULL;
+    }
+    rc = 0;
+out:
+    if (pc != NULL && *pc != '\0') {
+        struct vim_resp *gone = NULL;
+        struct perr tmp = {0};
+
+        /* Destroys the filter with it. */
+        if (vim_call(v, "DestroyPropertyCollector", "PropertyCollector", pc, NULL, &gone, &tmp) < 0)
+            log_debug("vsphere", "destroy property collector failed", "error", tmp.msg, NULL);
+        vim_resp_free(gone);
+    }
+    vim_resp_free(r);
+    buf_free(&p);
+    free(pc);
+    free(state);
+    free(fault);
+    free(message);
+    free(version);
+    return rc;
+}
+
+/* "[ds] path" escaped for XML into b. */
+static int
+add_ds_path(struct buf *b, const char *ds_name, const char *path, struct perr *err)
+{
+    if (buf_adds(b, "[", err) < 0 || buf_add_xml(b, ds_name, err) < 0 ||
+        buf_adds(b, "] ", err) < 0 || buf_add_xml(b, path, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int
+file_task(struct vim *v, const char *method, const char *params, const char *what, struct perr *err)
+{
+    struct vim_resp *r = NULL;
+    char *task = NULL;
+    int rc = -1;
+
+    if (v->sc.file_manager == NULL) {
+        perr_set(err, PERR_UNSUPPORTED, "%s: the server has no FileManager", what);
+        goto out;
+    }
+    if (vim_call(v, method, "FileManager", v->sc.file_manager, params, &r, err) < 0)
+        goto out;
+    task = vim_xml_path_text(vim_resp_returnval(r), "");
+    if (task == NULL || *task == '\0') {
+        perr_set(err, PERR_PROTOCOL, "%s returned no task", method);
+        goto out;
+    }
+    if (vim_task_wait(v, task, 60000, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0)
+        perr_prefix(err, "%s: ", what);
+    vim_resp_free(r);
+    free(task);
+    return rc;
+}
+
+int
+vim_datastore_move(struct vim *v, const char *dc_moref, const char *ds_name, const char *src,
+                   const char *dst, struct perr *err)
+{
+    struct buf p = {0};
+    char what[512];
+    int rc = -1;
+
+    snprintf(what, sizeof(what), "move of '[%s] %s' to '%s'", ds_name, src, dst);
+    if (buf_adds(&p, "<sourceName>", err) < 0 || add_ds_path(&p, ds_name, src, err) < 0 ||
+        buf_adds(&p, "</sourceName><sourceDatacenter type=\"Datacenter\">", err) < 0 ||
+        buf_add_xml(&p, dc_moref, err) < 0 ||
+        buf_adds(&p, "</sourceDatacenter><destinationName>", err) < 0 ||
+        add_ds_path(&p, ds_name, dst, err) < 0 ||
+        buf_adds(&p, "</destinationName><destinationDatacenter type=\"Datacenter\">", err) < 0 ||
+        buf_add_xml(&p, dc_moref, err) < 0 ||
+        buf_adds(&p, "</destinationDatacenter><force>true</force>", err) < 0)
+        goto out;
+    rc = file_task(v, "MoveDatastoreFile_Task", p.data, what, err);
+out:
+    buf_free(&p);
+    return rc;
+}
+
+int
+vim_datastore_delete(struct vim *v, const char *dc_moref, const char *ds_name, const char *path,
+                     struct perr *err)
+{
+    struct buf p = {0};
+    char what[512];
+    int rc = -1;
+
+    snprintf(what, sizeof(what), "delete of '[%s] %s'", ds_name, path);
+    if (buf_adds(&p, "<name>", err) < 0 || add_ds_path(&p, ds_name, path, err) < 0 ||
+        buf_adds(&p, "</name><datacenter type=\"Datacenter\">", err) < 0 ||
+        buf_add_xml(&p, dc_moref, err) < 0 || buf_adds(&p, "</datacenter>", err) < 0)
+        goto out;
+    rc = file_task(v, "DeleteDatastoreFile_Task", p.data, what, err);
+out:
+    buf_free(&p);
     return rc;
 }

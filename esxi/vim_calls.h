@@ -79,4 +79,21 @@ int vim_host_datacenter(struct vim *v, const char *host, char **dc_moref, char *
 int vim_datastore_upload(struct vim *v, const char *dc_name, const char *ds_name, const char *path,
                          const void *data, size_t len, struct perr *err);
 
+/* Waits for a Task to end, through a private PropertyCollector (CreateFilter +
+ * WaitForUpdatesEx; no polling sleeps), at most timeout_ms (< 0: no limit).
+ * A task that ends in error is PERR_REMOTE with the fault type in
+ * err->remote_code and its localized message; the deadline is PERR_TIMEOUT. */
+int vim_task_wait(struct vim *v, const char *task, long timeout_ms, struct perr *err);
+
+/* FileManager.MoveDatastoreFile_Task from [ds_name] src to [ds_name] dst in the
+ * datacenter dc_moref, replacing dst (force), and waits for it (60 s).  On
+ * VMFS this is a rename: readers see the old file or the new one, never a
+ * partial one. */
+int vim_datastore_move(struct vim *v, const char *dc_moref, const char *ds_name, const char *src,
+                       const char *dst, struct perr *err);
+
+/* FileManager.DeleteDatastoreFile_Task of [ds_name] path, and waits for it (60 s). */
+int vim_datastore_delete(struct vim *v, const char *dc_moref, const char *ds_name, const char *path,
+                         struct perr *err);
+
 #endif

@@ -365,10 +365,11 @@ out:
     return rc;
 }
 
-/* Creates the igroup with its initiators.  Returns 1 when it already existed. */
+/* Creates the igroup with its initiators.  Returns 1 when it already existed
+ * (HTTP 409; *reply then holds the array's error body, if any). */
 static int
 ontap_igroup_create(struct storage *st, const char *name, const char *proto,
-                    const struct strv *inits, struct perr *err)
+                    const struct strv *inits, json_t **reply, struct perr *err)
 {
     struct ontap *o = ontap_of(st);
     json_t *list = json_array();
@@ -386,7 +387,7 @@ ontap_igroup_create(struct storage *st, const char *name, const char *proto,
                      "vmware", "svm", "uuid", o->svm_uuid, "initiators", list);
     if (body == NULL)
         return perr_set(err, PERR_NOMEM, "out of memory");
-    return rest_call(storage_rest(st), &ontap_ep_igroup_create, NULL, body, NULL, err);
+    return rest_call(storage_rest(st), &ontap_ep_igroup_create, NULL, body, reply, err);
 }
 
 static bool
@@ -412,6 +413,7 @@ ontap_ensure_igroup(struct storage *st, const char *name, const char *const *ini
     struct buf ig = {0};
     const char *proto = NULL;
     json_t *rec = NULL;
+    json_t *dup = NULL;
     const char *uuid;
     int rc = -1;
     int created;
@@ -421,7 +423,7 @@ ontap_ensure_igroup(struct storage *st, const char *name, const char *const *ini
         ontap_igroup_get(st, buf_cstr(&ig), &rec, err) < 0)
         goto out;
     if (rec == NULL) {
-        created = ontap_igroup_create(st, buf_cstr(&ig), proto, &want, err);
+        created = ontap_igroup_create(st, buf_cstr(&ig), proto, &want, &dup, err);
         if (created < 0)
             goto out;
         if (created == 0) {
@@ -432,7 +434,12 @@ ontap_ensure_igroup(struct storage *st, const char *name, const char *const *ini
         if (ontap_igroup_get(st, buf_cstr(&ig), &rec, err) < 0)
             goto out;
         if (rec == NULL) {
-            perr_set(err, PERR_PROTOCOL, "igroup exists (409) but cannot be listed");
+            /* A 409 for a group that does not exist: report the array's words. */
+            json_t *eo = json_object_get(dup, "error");
+
+            perr_set_remote(err, PERR_CONFLICT, 409, jsonx_string_or(eo, "code", ""),
+                            "create answered HTTP 409 (%s) but the igroup is not listed",
+                            jsonx_string_or(eo, "message", "no message"));
             goto out;
         }
     }
@@ -464,6 +471,7 @@ out:
     if (rc < 0)
         perr_prefix(err, "igroup '%s': ", ig.len > 0 ? buf_cstr(&ig) : name);
     json_decref(rec);
+    json_decref(dup);
     strv_free(&want);
     buf_free(&ig);
     return rc;

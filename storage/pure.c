@@ -454,17 +454,22 @@ out:
     return rc;
 }
 
-/* Like pure_volume_find(), with "does not exist" answers folded into *item == NULL. */
+/* Like pure_volume_find(), with "does not exist" answers folded into *item ==
+ * NULL; the array's answer is kept in *miss (when it is still clear) for the
+ * caller's message. */
 static int
 pure_volume_find_opt(struct storage *st, const char *ids, const char *names, json_t **item,
-                     struct perr *err)
+                     struct perr *miss, struct perr *err)
 {
     struct perr tmp = {0};
 
     if (pure_volume_find(st, ids, names, NULL, item, &tmp) == 0)
         return 0;
-    if (tmp.code == PERR_NOT_FOUND)
+    if (tmp.code == PERR_NOT_FOUND) {
+        if (!perr_failed(miss))
+            *miss = tmp;
         return 0;
+    }
     *err = perr_failed(err) ? *err : tmp;
     return -1;
 }
@@ -493,25 +498,31 @@ pure_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage_
 {
     const char *prefix = storage_env(st, "PURE_CLUSTER_PREFIX");
     struct buf name = {0};
+    struct perr miss = {0};
     json_t *vol = NULL;
     int rc = -1;
 
     if (pv->volume_handle != NULL && pv->volume_handle[0] != '\0' &&
-        pure_volume_find_opt(st, pv->volume_handle, NULL, &vol, err) < 0)
+        pure_volume_find_opt(st, pv->volume_handle, NULL, &vol, &miss, err) < 0)
         goto out;
     if (vol == NULL && prefix != NULL && prefix[0] != '\0') {
         if (buf_addf(&name, err, "%s-%s", prefix, pv->name) < 0 ||
-            pure_volume_find_opt(st, NULL, buf_cstr(&name), &vol, err) < 0)
+            pure_volume_find_opt(st, NULL, buf_cstr(&name), &vol, &miss, err) < 0)
             goto out;
     }
     if (vol == NULL) {
+        /* The array's own answer (HTTP status, text) goes with the error. */
         if (name.len > 0)
-            perr_set(err, PERR_NOT_FOUND, "no volume with id '%s' or name '%s'",
-                     pv->volume_handle != NULL ? pv->volume_handle : "", buf_cstr(&name));
+            perr_set_remote(err, PERR_NOT_FOUND, miss.http_status, miss.remote_code,
+                            "no volume with id '%s' or name '%s'%s%s",
+                            pv->volume_handle != NULL ? pv->volume_handle : "", buf_cstr(&name),
+                            miss.msg[0] != '\0' ? ": " : "", miss.msg);
         else
-            perr_set(err, PERR_NOT_FOUND,
-                     "no volume with id '%s' (set PURE_CLUSTER_PREFIX to look it up by name too)",
-                     pv->volume_handle != NULL ? pv->volume_handle : "");
+            perr_set_remote(err, PERR_NOT_FOUND, miss.http_status, miss.remote_code,
+                            "no volume with id '%s' (set PURE_CLUSTER_PREFIX to look it up by "
+                            "name too)%s%s",
+                            pv->volume_handle != NULL ? pv->volume_handle : "",
+                            miss.msg[0] != '\0' ? ": " : "", miss.msg);
         goto out;
     }
     if (pure_lun_from_volume(vol, out, err) < 0)
@@ -670,6 +681,9 @@ pure_ensure_igroup(struct storage *st, const char *name, const char *const *init
     json_t *hosts;
     json_t *host;
     json_t *body = NULL;
+    struct rest_var cvars[] = {{"names", name}, {NULL, NULL}};
+    struct rest_request creq = {.ep = &pure_ep_host_create, .vars = cvars};
+    struct rest_reply crep = {0};
     const char *hname = name;
     int rc = -1;
     int created;
@@ -695,15 +709,17 @@ pure_ensure_igroup(struct storage *st, const char *name, const char *const *init
             perr_set(err, PERR_NOMEM, "out of memory");
             goto out;
         }
-        created = rest_call(storage_rest(st), &pure_ep_host_create,
-                            (struct rest_var[]){{"names", name}, {NULL, NULL}}, body, NULL, err);
+        creq.body = body;
         body = NULL;
+        created = rest_do(storage_rest(st), &creq, &crep, err);
         if (created < 0)
             goto out;
         if (created == 0) {
             log_debug(PURE_COMP, "host created", "host", name, NULL);
             goto done;
         }
+        /* "Already exists": someone made it meanwhile; the update below
+         * adds our initiators to it. */
     }
     /* An existing host: add the initiators no host holds yet (an initiator
      * another host holds cannot be moved without breaking that host). */
@@ -715,9 +731,23 @@ pure_ensure_igroup(struct storage *st, const char *name, const char *const *init
         goto out;
     }
     if (json_object_size(body) > 0) {
+        struct perr tmp = {0};
+
         if (rest_call(storage_rest(st), &pure_ep_host_patch,
-                      (struct rest_var[]){{"names", hname}, {NULL, NULL}}, body, NULL, err) < 0) {
+                      (struct rest_var[]){{"names", hname}, {NULL, NULL}}, body, NULL, &tmp) < 0) {
             body = NULL;
+            if (crep.status != 0 && tmp.code == PERR_NOT_FOUND) {
+                /* The create said "already exists" and the host is not
+                 * there: a conflict, in the array's words. */
+                json_t *first = json_array_get(json_object_get(crep.json, "errors"), 0);
+
+                perr_set_remote(err, PERR_CONFLICT, crep.status, "",
+                                "create answered HTTP %ld (%s) but the host does not exist (%s)",
+                                crep.status, jsonx_string_or(first, "message", "no message"),
+                                tmp.msg);
+            } else if (!perr_failed(err)) {
+                *err = tmp;
+            }
             goto out;
         }
         body = NULL;
@@ -735,6 +765,7 @@ out:
         perr_prefix(err, "host '%s': ", hname != NULL ? hname : name);
     json_decref(body);
     json_decref(reply);
+    rest_reply_free(&crep);
     strv_free(&iqns);
     strv_free(&wwns);
     return rc;

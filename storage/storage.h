@@ -103,8 +103,8 @@ struct storage_config {
     const char *password; /* STORAGE_PASSWORD (secret) */
     const char *token;    /* STORAGE_TOKEN (secret), Pure */
     bool skip_ssl;        /* STORAGE_SKIP_SSL_VERIFICATION: honoured by every driver */
-    const char *ca_file;  /* PEM bundle the array's certificate must chain to; NULL = system store */
-    long timeout_s;       /* STORAGE_HTTP_TIMEOUT_SECONDS; <= 0 = STORAGE_DEFAULT_TIMEOUT_S */
+    const char *ca_file; /* PEM bundle the array's certificate must chain to; NULL = system store */
+    long timeout_s;      /* STORAGE_HTTP_TIMEOUT_SECONDS; <= 0 = STORAGE_DEFAULT_TIMEOUT_S */
     /* Vendor keys from the environment (ONTAP_SVM, PURE_CLUSTER_PREFIX, ...):
      * returns the value or NULL.  Called only during storage_open(); NULL = none. */
     const char *(*env)(void *arg, const char *key);

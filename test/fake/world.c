@@ -99,6 +99,17 @@ world_stop(struct world *w)
     w->n = 0;
 }
 
+void
+world_reload_env(struct world *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->keys[i]);
+        free(w->vals[i]);
+    }
+    w->n = 0;
+    world_load_env(w);
+}
+
 const char *
 world_get(const struct world *w, const char *key)
 {

@@ -19,6 +19,8 @@ struct world {
  * Returns -1 (after printing why) when it cannot start. */
 int world_start(struct world *w, const char *const extra_env[]);
 void world_stop(struct world *w);
+/* Reads DIR/env again (after a piece such as test/sim/ssh/start-sshd appended to it). */
+void world_reload_env(struct world *w);
 /* The value of an env variable of the world; aborts the test when missing. */
 const char *world_get(const struct world *w, const char *key);
 /* Runs a shell command line with the world's env file sourced; returns the exit status. */

@@ -412,7 +412,9 @@ test_resolve_fallbacks(void **state)
     assert_int_equal(storage_resolve_pv(f.st, &pv, &lun, &err), -1);
     assert_int_equal(err.code, PERR_NOT_FOUND);
     assert_string_equal(err.msg, "pureFlashArray: resolve_pv: PersistentVolume 'pvc-1': no volume "
-                                 "with id 'vid-1' or name '" VOL "'");
+                                 "with id 'vid-1' or name '" VOL "': HTTP 404 from GET "
+                                 "/api/2.36/volumes: Volume does not exist.");
+    assert_int_equal(err.http_status, 404);
     perr_clear(&err);
 
     assert_int_equal(storage_resolve_pv(f.st, &pv, &lun, &err), 0);

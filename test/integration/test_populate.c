@@ -1,0 +1,646 @@
+/*
+ * The whole populate job: the real binary against the simulated world
+ * (vCenter/ESXi, the arrays over HTTPS, Pure behind Prism).  Every case
+ * checks the exit status and message, the bytes on the target volume, and
+ * that nothing of ours is left: no mapping on the array, no fabric entry, no
+ * device on the host, no task directory, no RDM descriptor.
+ */
+#include <curl/curl.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "lib/buf.h"
+#include "lib/deadline.h"
+#include "test/fake/proc.h"
+#include "test/fake/world.h"
+
+static struct world w;
+
+#define MAX_ARGV 40
+
+struct cmd {
+    const char *argv[MAX_ARGV];
+    char *envp[64];
+    size_t argc;
+    size_t envc;
+    struct buf store; /* unused, strings are strdup'd */
+};
+
+static void
+cmd_arg(struct cmd *c, const char *fmt, ...)
+{
+    char tmp[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    assert_true(c->argc + 1 < MAX_ARGV);
+    c->argv[c->argc++] = strdup(tmp);
+    c->argv[c->argc] = NULL;
+}
+
+static void
+cmd_env(struct cmd *c, const char *key, const char *value)
+{
+    size_t n = strlen(key) + strlen(value) + 2;
+    char *kv = malloc(n);
+
+    snprintf(kv, n, "%s=%s", key, value);
+    for (size_t i = 0; i < c->envc; i++) {
+        if (strncmp(c->envp[i], key, strlen(key)) == 0 && c->envp[i][strlen(key)] == '=') {
+            free(c->envp[i]);
+            c->envp[i] = kv;
+            return;
+        }
+    }
+    c->envp[c->envc++] = kv;
+    c->envp[c->envc] = NULL;
+}
+
+static void
+cmd_free(struct cmd *c)
+{
+    for (size_t i = 0; i < c->argc; i++)
+        free((void *)(uintptr_t)c->argv[i]);
+    for (size_t i = 0; i < c->envc; i++)
+        free(c->envp[i]);
+    memset(c, 0, sizeof(*c));
+}
+
+/* A complete manual-mode run for vendor "ontap" or "pure". */
+static void
+cmd_default(struct cmd *c, const char *vendor)
+{
+    bool pure = strcmp(vendor, "pure") == 0;
+
+    memset(c, 0, sizeof(*c));
+    cmd_arg(c, "%s", proc_pop_bin());
+    cmd_arg(c, "--source-vm-id=%s", world_get(&w, "WORLD_VC_VM_ID"));
+    cmd_arg(c, "--source-vmdk=%s", world_get(&w, "WORLD_VC_VM_VMDK"));
+    cmd_arg(c, "--owner-uid=%s", "6f1c2a9e-0b7d-4d1e-9a55-2c3b4d5e6f70");
+    cmd_arg(c, "--metrics-listen=");
+    cmd_arg(c, "--output=json");
+    cmd_arg(c, "--storage-ca-file=%s", world_get(&w, "WORLD_ARRAY_CA"));
+    if (pure) {
+        cmd_arg(c, "--storage-vendor-product=pureFlashArray");
+        cmd_arg(c, "--target-volume-handle=%s", world_get(&w, "WORLD_PURE_VOLUME_HANDLE"));
+        cmd_env(c, "STORAGE_HOSTNAME", world_get(&w, "WORLD_PURE_HOSTNAME"));
+        cmd_env(c, "STORAGE_TOKEN", world_get(&w, "WORLD_PURE_TOKEN"));
+        cmd_env(c, "PURE_CLUSTER_PREFIX", world_get(&w, "WORLD_PURE_CLUSTER_PREFIX"));
+    } else {
+        cmd_arg(c, "--storage-vendor-product=ontap");
+        cmd_arg(c, "--target-volume-handle=%s", world_get(&w, "WORLD_ONTAP_VOLUME_HANDLE"));
+        cmd_arg(c, "--target-volume-attribute=%s", world_get(&w, "WORLD_ONTAP_ATTRS"));
+        cmd_env(c, "STORAGE_HOSTNAME", world_get(&w, "WORLD_ONTAP_HOSTNAME"));
+        cmd_env(c, "STORAGE_USERNAME", world_get(&w, "WORLD_ONTAP_USERNAME"));
+        cmd_env(c, "STORAGE_PASSWORD", world_get(&w, "WORLD_ONTAP_PASSWORD"));
+    }
+    cmd_env(c, "GOVMOMI_HOSTNAME", world_get(&w, "GOVMOMI_HOSTNAME"));
+    cmd_env(c, "GOVMOMI_USERNAME", world_get(&w, "GOVMOMI_USERNAME"));
+    cmd_env(c, "GOVMOMI_PASSWORD", world_get(&w, "GOVMOMI_PASSWORD"));
+    cmd_env(c, "GOVMOMI_INSECURE", "true");
+    cmd_env(c, "PATH", "/usr/bin:/bin");
+}
+
+struct outcome {
+    int status;
+    struct buf out;
+    struct buf err;
+    json_t *result;
+};
+
+static void
+run_cmd(struct cmd *c, struct outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    assert_int_equal(proc_run(c->argv[0], c->argv, (const char *const *)c->envp, &o->out, &o->err,
+                              &o->status),
+                     0);
+    o->result = json_loads(buf_cstr(&o->out), 0, NULL);
+}
+
+static void
+outcome_free(struct outcome *o)
+{
+    buf_free(&o->out);
+    buf_free(&o->err);
+    json_decref(o->result);
+}
+
+static void
+expect(struct outcome *o, int status, const char *msg)
+{
+    if (o->status != status || (msg != NULL && strstr(buf_cstr(&o->err), msg) == NULL))
+        fail_msg("exit %d (want %d), stderr:\n%s\nwant message: %s", o->status, status,
+                 buf_cstr(&o->err), msg != NULL ? msg : "-");
+}
+
+static int count_dir(const char *dir, const char *needle);
+
+static void
+expect_none(const char *dir, const char *needle)
+{
+    int n = count_dir(dir, needle);
+
+    if (n != 0)
+        fail_msg("%d entries '*%s*' left in %s", n, needle, dir);
+}
+
+static int
+count_dir(const char *dir, const char *needle)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.' && strstr(de->d_name, needle) != NULL;
+    closedir(d);
+    return n;
+}
+
+/* Nothing of ours left anywhere in the world. */
+static void
+expect_clean(const char *vendor)
+{
+    char path[1024];
+    json_t *state;
+    json_t *maps;
+
+    snprintf(path, sizeof(path), "%s/luns", world_get(&w, "WORLD_FABRIC"));
+    expect_none(path, "naa.");
+    snprintf(path, sizeof(path), "%s/tmp", world_get(&w, "WORLD_ROOT"));
+    expect_none(path, "vmkfstools-wrapper-");
+    snprintf(path, sizeof(path), "%s", world_get(&w, "WORLD_VC_VM_FLAT"));
+    *strrchr(path, '/') = '\0';
+    expect_none(path, "-rdmdisk-");
+    snprintf(path, sizeof(path), "%s/vmfs/devices/disks", world_get(&w, "WORLD_ROOT"));
+    expect_none(path, "naa.");
+    /* The array holds no mapping to our initiator group. */
+    state = json_load_file(world_get(&w, strcmp(vendor, "pure") == 0 ? "WORLD_PURE_STATE"
+                                                                     : "WORLD_ONTAP_STATE"),
+                           0, NULL);
+    assert_non_null(state);
+    maps = json_object_get(state, strcmp(vendor, "pure") == 0 ? "connections" : "lun_maps");
+    if (json_array_size(maps) != 0) {
+        char *dump = json_dumps(maps, 0);
+
+        fail_msg("mappings left on %s: %s", vendor, dump);
+    }
+    json_decref(state);
+}
+
+static void
+expect_copied(const char *vendor)
+{
+    char cmdline[512];
+
+    /* The volume file behind the LUN starts with the disk's bytes. */
+    snprintf(cmdline, sizeof(cmdline),
+             "f=$(ls \"$WORLD_ROOT/arrays/%s/\"* | grep -v -e rdm -e vvol | head -n 1) && "
+             "cmp -n $(stat -c %%s \"$WORLD_VC_VM_FLAT\") \"$WORLD_VC_VM_FLAT\" \"$f\"",
+             vendor);
+    assert_int_equal(world_sh(&w, "%s", cmdline), 0);
+}
+
+static void
+reset_world(void)
+{
+    assert_int_equal(world_sh(&w, ": > \"$WORLD_FAULTS\"; : > \"$WORLD_ONTAP_FAULTS\"; : > "
+                                  "\"$WORLD_PURE_FAULTS\"; rm -f "
+                                  "\"$WORLD_ROOT/etc/fake-vmkfstools.conf\"; f=$(ls "
+                                  "\"$WORLD_ROOT\"/arrays/ontap/vol_trident* | head -n 1); "
+                                  "dd if=/dev/zero of=\"$f\" bs=1M count=8 conv=notrunc "
+                                  "status=none"),
+                     0);
+}
+
+static void
+test_copy_ontap(void **state)
+{
+    struct cmd c;
+    struct outcome o;
+
+    (void)state;
+    reset_world();
+    cmd_default(&c, "ontap");
+    run_cmd(&c, &o);
+    expect(&o, 0, "copy complete");
+    assert_non_null(o.result);
+    assert_string_equal(json_string_value(json_object_get(o.result, "result")), "success");
+    assert_string_equal(json_string_value(json_object_get(o.result, "method")), "vib");
+    assert_true(json_is_true(json_object_get(o.result, "xcopy_used")));
+    expect_copied("ontap");
+    expect_clean("ontap");
+    /* Secrets stay out of the log. */
+    assert_null(strstr(buf_cstr(&o.err), world_get(&w, "WORLD_ONTAP_PASSWORD")));
+    assert_null(strstr(buf_cstr(&o.err), world_get(&w, "GOVMOMI_PASSWORD")));
+    outcome_free(&o);
+    cmd_free(&c);
+}
+
+static void
+test_copy_pure_through_prism(void **state)
+{
+    struct cmd c;
+    struct outcome o;
+
+    (void)state;
+    reset_world();
+    cmd_default(&c, "pure");
+    run_cmd(&c, &o);
+    expect(&o, 0, "copy complete");
+    expect_copied("pure");
+    expect_clean("pure");
+    assert_null(strstr(buf_cstr(&o.err), world_get(&w, "WORLD_PURE_TOKEN")));
+    outcome_free(&o);
+    cmd_free(&c);
+    /* Prism saw every request and reply and found no schema violation. */
+    if (strcmp(world_get(&w, "WORLD_PURE_PRISM"), "1") == 0)
+        assert_int_equal(world_sh(&w, "! grep -q '\"severity\":\"error\"\\|violation.*error' "
+                                      "\"$WORLD_PURE_PRISM_LOG\""),
+                         0);
+    else
+        printf("SKIP: Prism is not running (../shared/vendor-specs absent): schema check skipped\n");
+}
+
+static void
+test_copy_ssh_pinned(void **state)
+{
+    struct cmd c;
+    struct outcome o;
+
+    (void)state;
+    reset_world();
+    cmd_default(&c, "ontap");
+    cmd_arg(&c, "--esxi-ssh-known-hosts=%s", world_get(&w, "WORLD_SSH_KNOWN_HOSTS"));
+    cmd_env(&c, "ESXI_CLONE_METHOD", "ssh");
+    cmd_env(&c, "ESXI_SSH_PORT", world_get(&w, "ESXI_SSH_PORT"));
+    cmd_env(&c, "SSH_PRIVATE_KEY", world_get(&w, "SSH_PRIVATE_KEY"));
+    cmd_env(&c, "SSH_PUBLIC_KEY", world_get(&w, "SSH_PUBLIC_KEY"));
+    run_cmd(&c, &o);
+    expect(&o, 0, "copy complete");
+    assert_string_equal(json_string_value(json_object_get(o.result, "method")), "ssh");
+    expect_copied("ontap");
+    expect_clean("ontap");
+    assert_null(strstr(buf_cstr(&o.err), "PRIVATE KEY"));
+    outcome_free(&o);
+    cmd_free(&c);
+
+    /* A key the host does not know: stopped before anything is mapped. */
+    cmd_default(&c, "ontap");
+    cmd_env(&c, "ESXI_CLONE_METHOD", "ssh");
+    cmd_env(&c, "ESXI_SSH_PORT", world_get(&w, "ESXI_SSH_PORT"));
+    cmd_env(&c, "SSH_PRIVATE_KEY", world_get(&w, "WORLD_SSH_WRONG_KEY"));
+    cmd_env(&c, "SSH_PUBLIC_KEY", world_get(&w, "SSH_PUBLIC_KEY"));
+    assert_int_equal(world_sh(&w, "grep -c lun_map_create \"$WORLD_ONTAP_CALLS\" > "
+                                  "\"$WORLD_DIR/maps.before\" || true"),
+                     0);
+    run_cmd(&c, &o);
+    expect(&o, 1, "/etc/ssh/keys-root/authorized_keys");
+    assert_int_equal(world_sh(&w, "test \"$(grep -c lun_map_create \"$WORLD_ONTAP_CALLS\")\" = "
+                                  "\"$(cat \"$WORLD_DIR/maps.before\")\""),
+                     0);
+    outcome_free(&o);
+    cmd_free(&c);
+    expect_clean("ontap");
+}
+
+struct failcase {
+    const char *name;
+    const char *fault_file; /* env var naming the faults file */
+    const char *fault;
+    int status;
+    const char *message;
+    const char *arg; /* one more flag, or NULL */
+};
+
+static const struct failcase failcases[] = {
+    {"vSphere login", "WORLD_FAULTS", "Login soapfault InvalidLogin Cannot complete login", 1,
+     "vsphere login: login to", NULL},
+
+    {"igroup lookup", "WORLD_ONTAP_FAULTS", "igroup_list http 500", 1,
+     "initiator group: failed to add the ESX HBAs", NULL},
+
+    {"resolve", "WORLD_ONTAP_FAULTS", "lun_list http 500", 1, "resolve: ", NULL},
+
+    {"map", "WORLD_ONTAP_FAULTS", "lun_map_create http 500", 1,
+     "map: failed to map LUN '/vol/trident_pvc_1/lun0'", NULL},
+
+    {"rescan, device never appears", "WORLD_FAULTS",
+     "vim.EsxCLI.storage.core.device.list clifault Unable to find device", 1,
+     "rescan: failed to find the device after scanning: device", "--rescan-timeout-seconds=2"},
+    {"rescan, host error", "WORLD_FAULTS",
+     "vim.EsxCLI.storage.core.device.list soapfault SystemError disk subsystem busy", 1,
+     "rescan: failed to find the device after scanning: ", NULL},
+
+    {"clone start", "WORLD_FAULTS", "vim.EsxCLI.vmkfstools.clone clifault vmkfstools plugin broken",
+     1, "clone: failed to start clone task over vib", NULL},
+
+    {"poll", "WORLD_FAULTS", "vim.EsxCLI.vmkfstools.taskGet soapfault SystemError hostd crashed once",
+     1, "clone: clone task", NULL},
+
+    {"cleanup unmap", "WORLD_ONTAP_FAULTS", "lun_map_delete http 500", 3,
+     "left behind: LUN '/vol/trident_pvc_1/lun0' still mapped to initiator group", NULL},
+
+    {"cleanup device off", "WORLD_FAULTS",
+     "vim.EsxCLI.storage.core.device.set soapfault SystemError busy", 0, "copy complete", NULL},
+};
+
+static void
+test_failures_at_each_step(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(failcases) / sizeof(failcases[0]); i++) {
+        const struct failcase *f = &failcases[i];
+        struct cmd c;
+        struct outcome o;
+
+        reset_world();
+        assert_int_equal(world_sh(&w, "echo '%s' > \"$%s\"", f->fault, f->fault_file), 0);
+        cmd_default(&c, "ontap");
+        if (f->arg != NULL)
+            cmd_arg(&c, "%s", f->arg);
+        run_cmd(&c, &o);
+        if (o.status != f->status || strstr(buf_cstr(&o.err), f->message) == NULL)
+            fail_msg("case '%s': exit %d (want %d), stderr:\n%s\nwant: %s", f->name, o.status,
+                     f->status, buf_cstr(&o.err), f->message);
+        /* The failure is one line naming the phase, also in the JSON result. */
+        if (f->status != 0)
+            assert_string_equal(json_string_value(json_object_get(o.result, "result")), "failure");
+        outcome_free(&o);
+        cmd_free(&c);
+        if (f->status != 3) {
+            printf("case '%s': exit %d as expected\n", f->name, f->status);
+            expect_clean("ontap");
+        } else {
+            /* Undo what the injected fault kept us from undoing. */
+            assert_int_equal(world_sh(&w, ": > \"$WORLD_ONTAP_FAULTS\""), 0);
+            cmd_default(&c, "ontap");
+            run_cmd(&c, &o);
+            expect(&o, 0, "copy complete");
+            outcome_free(&o);
+            cmd_free(&c);
+            expect_clean("ontap");
+        }
+    }
+    reset_world();
+}
+
+static void
+test_clone_fails_midway(void **state)
+{
+    struct cmd c;
+    struct outcome o;
+
+    (void)state;
+    reset_world();
+    assert_int_equal(world_sh(&w, "echo FAIL_MIDWAY=1 > \"$WORLD_ROOT/etc/fake-vmkfstools.conf\""),
+                     0);
+    cmd_default(&c, "ontap");
+    run_cmd(&c, &o);
+    expect(&o, 1, "clone: clone task failed with exit code 1: ");
+    assert_non_null(strstr(buf_cstr(&o.err), "Failed to clone disk"));
+    outcome_free(&o);
+    cmd_free(&c);
+    expect_clean("ontap");
+    reset_world();
+}
+
+static void
+test_sigterm_during_clone(void **state)
+{
+    struct cmd c;
+    posix_spawn_file_actions_t fa;
+    char logpath[] = "/tmp/pop-sigterm-XXXXXX";
+    pid_t pid;
+    int fd;
+    int ws = 0;
+    struct deadline d = deadline_in_ms(60000);
+    bool started = false;
+
+    (void)state;
+    reset_world();
+    /* A slow clone: 8 chunks of 1 MiB, 1 s each. */
+    assert_int_equal(world_sh(&w, "echo FAKE_VMKFSTOOLS_DELAY_MS=1000 > "
+                                  "\"$WORLD_ROOT/etc/fake-vmkfstools.conf\""),
+                     0);
+    cmd_default(&c, "ontap");
+    fd = mkstemp(logpath);
+    assert_true(fd >= 0);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fd, 2);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    assert_int_equal(posix_spawn(&pid, c.argv[0], &fa, NULL, (char *const *)(uintptr_t)c.argv,
+                                 c.envp),
+                     0);
+    posix_spawn_file_actions_destroy(&fa);
+    /* Wait until the clone is running on the host, then stop the job. */
+    while (!started && !deadline_expired(&d)) {
+        char line[4096];
+        FILE *f = fopen(logpath, "r");
+
+        while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+            started = started || strstr(line, "clone started") != NULL;
+        if (f != NULL)
+            fclose(f);
+        if (!started)
+            usleep(20000);
+    }
+    assert_true(started);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 1);
+    assert_int_equal(world_sh(&w, "grep -q 'interrupted by a termination signal' %s", logpath), 0);
+    unlink(logpath);
+    close(fd);
+    cmd_free(&c);
+    /* Cleanup ran in full, and task-clean stopped vmkfstools on the host. */
+    expect_clean("ontap");
+    assert_int_equal(world_sh(&w, "for i in $(seq 100); do pgrep -f 'vmkfstool[s] -i' >/dev/null || "
+                                  "exit 0; sleep 0.1; done; ps -ef | grep vmkfstools; exit 1"),
+                     0);
+    reset_world();
+}
+
+static size_t
+collect(char *p, size_t s, size_t n, void *arg)
+{
+    struct perr err = {0};
+
+    buf_add(arg, p, s * n, &err);
+    return s * n;
+}
+
+/* The controller's regular expressions (forklift-populator-behaviour §2.3). */
+static void
+expect_regex(const char *text, const char *re_src)
+{
+    regex_t re;
+
+    assert_int_equal(regcomp(&re, re_src, REG_EXTENDED), 0);
+    if (regexec(&re, text, 0, NULL, 0) != 0)
+        fail_msg("metrics do not match %s:\n%s", re_src, text);
+    regfree(&re);
+}
+
+static void
+test_metrics_scraped_like_the_controller(void **state)
+{
+    static const char uid[] = "6f1c2a9e-0b7d-4d1e-9a55-2c3b4d5e6f70";
+    struct cmd c;
+    posix_spawn_file_actions_t fa;
+    struct buf body = {0};
+    struct deadline d = deadline_in_ms(60000);
+    char re[512];
+    pid_t pid;
+    int ws = 0;
+    int port = 20000 + (int)(getpid() % 20000);
+    bool done = false;
+
+    (void)state;
+    reset_world();
+    cmd_default(&c, "ontap");
+    for (size_t i = 0; i < c.argc; i++) {
+        if (strcmp(c.argv[i], "--metrics-listen=") == 0) {
+            free((void *)(uintptr_t)c.argv[i]);
+            c.argv[i] = malloc(64);
+            snprintf((char *)(uintptr_t)c.argv[i], 64, "--metrics-listen=127.0.0.1:%d", port);
+        }
+    }
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    assert_int_equal(posix_spawn(&pid, c.argv[0], &fa, NULL, (char *const *)(uintptr_t)c.argv,
+                                 c.envp),
+                     0);
+    posix_spawn_file_actions_destroy(&fa);
+    /* Scrape as the controller does (TLS, no verification) until completion shows. */
+    while (!done && !deadline_expired(&d)) {
+        CURL *h = curl_easy_init();
+        char url[64];
+
+        snprintf(url, sizeof(url), "https://127.0.0.1:%d/metrics", port);
+        buf_reset(&body);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+        if (curl_easy_perform(h) == CURLE_OK &&
+            strstr(buf_cstr(&body), "copy_duration_seconds{") != NULL)
+            done = true;
+        curl_easy_cleanup(h);
+        if (!done)
+            usleep(50000);
+    }
+    assert_true(done);
+    /* The job exits right after that scrape instead of waiting out 10 s. */
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_int_equal(WEXITSTATUS(ws), 0);
+    snprintf(re, sizeof(re),
+             "vsphere_xcopy_volume_populator_progress\\{[^}]*owner_uid=\"%s\"[^}]*\\} "
+             "100",
+             uid);
+    expect_regex(buf_cstr(&body), re);
+    snprintf(re, sizeof(re),
+             "vsphere_xcopy_volume_populator_xcopy_used\\{[^}]*owner_uid=\"%s\"[^}]*\\} 1", uid);
+    expect_regex(buf_cstr(&body), re);
+    snprintf(re, sizeof(re),
+             "vsphere_xcopy_volume_populator_vib_version\\{[^}]*owner_uid=\"%s\"[^}]*"
+             "version=\"0.4.0\"[^}]*\\} 1",
+             uid);
+    expect_regex(buf_cstr(&body), re);
+    snprintf(re, sizeof(re),
+             "vsphere_xcopy_volume_populator_copy_duration_seconds\\{clone_method=\"vib\","
+             "owner_uid=\"%s\",result=\"success\",storage_protocol=\"(fc|iscsi)\","
+             "storage_vendor=\"ontap\",xcopy_used=\"1\"\\} [0-9.]+",
+             uid);
+    expect_regex(buf_cstr(&body), re);
+    snprintf(re, sizeof(re),
+             "vsphere_xcopy_volume_populator_source_disk_bytes\\{[^}]*owner_uid=\"%s\"[^}]*"
+             "type=\"provisioned\"[^}]*\\} [0-9.e+]+",
+             uid);
+    expect_regex(buf_cstr(&body), re);
+    expect_regex(buf_cstr(&body), "vsphere_xcopy_volume_populator_storage_array_info\\{[^}]*"
+                                  "storage_array_vendor=\"NetApp\"[^}]*\\} 1");
+    buf_free(&body);
+    cmd_free(&c);
+    expect_clean("ontap");
+}
+
+static void
+test_bad_storage_password_touches_nothing(void **state)
+{
+    struct cmd c;
+    struct outcome o;
+
+    (void)state;
+    reset_world();
+    cmd_default(&c, "ontap");
+    cmd_env(&c, "STORAGE_PASSWORD", "wrong-password");
+    run_cmd(&c, &o);
+    expect(&o, 1, "storage login: ");
+    outcome_free(&o);
+    cmd_free(&c);
+    expect_clean("ontap");
+}
+
+static int
+setup(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        printf("SKIP: the simulated ESXi runs the wrapper under chroot, which needs root\n");
+        return -1;
+    }
+    if (world_start(&w, NULL) < 0)
+        return -1;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    world_stop(&w);
+    curl_global_cleanup();
+    return 0;
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_copy_ontap),
+        cmocka_unit_test(test_copy_pure_through_prism),
+        cmocka_unit_test(test_copy_ssh_pinned),
+        cmocka_unit_test(test_failures_at_each_step),
+        cmocka_unit_test(test_clone_fails_midway),
+        cmocka_unit_test(test_sigterm_during_clone),
+        cmocka_unit_test(test_metrics_scraped_like_the_controller),
+        cmocka_unit_test(test_bad_storage_password_touches_nothing),
+    };
+
+    return cmocka_run_group_tests_name("populate end to end", tests, setup, teardown);
+}
