@@ -60,7 +60,7 @@ SCRIPT_TESTS := test/wrapper/run test/sim/test-vcsimx test/sim/arrays/run
 # The wrapper script is embedded with .incbin: rebuild when it changes.
 $(BUILD)/esxi/wrapper_embed.o: esxi/vmkfstools-wrapper.sh
 
-.PHONY: all deps check check-unit check-scripts check-valgrind install uninstall lint-man \
+.PHONY: demo bench all deps check check-unit check-scripts check-valgrind install uninstall lint-man \
         fmt fmt-check clean vib
 
 all: $(BIN)
@@ -84,7 +84,7 @@ $(BUILD)/test/%: $(BUILD)/test/%.o $(FAKE_OBJS) $(LIBPOP)
 DEB_PKGS := gcc make pkg-config binutils libcurl4-openssl-dev libjansson-dev libssh-dev \
             libxml2-dev libssl-dev libyaml-dev libcmocka-dev mandoc clang-format valgrind \
             openssl curl libxml2-utils busybox openssh-server golang-go \
-            golang-github-vmware-govmomi-dev python3
+            golang-github-vmware-govmomi-dev python3 time file
 deps:
 	@missing=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Package}\n' $(DEB_PKGS) 2>/dev/null \
 	    | awk '$$1 == "ii" { print $$2 }' | sort > $(TMPDIR_DEPS).have; \
@@ -127,6 +127,16 @@ check-valgrind: deps
 	    echo "=== valgrind $$t"; CMOCKA_MESSAGE_OUTPUT=stdout POP_VALGRIND=1 \
 	    POP_TEST_BIN=$(abspath $(BIN)) $(VALGRIND) $$t || fail=1; \
 	done; exit $$fail
+
+# The main job on the built-in simulated world (README's first command).
+demo: deps
+	$(MAKE) all
+	bash test/demo/run
+
+# Figures about ourselves (medians over several runs); never a pass/fail on time.
+bench: deps
+	$(MAKE) all
+	bash test/bench/run
 
 vib: $(BUILD)/vib/vmkfstools-wrapper.vib
 $(BUILD)/vib/vmkfstools-wrapper.vib: esxi/vmkfstools-wrapper.sh esxi/vib/esxcli-vmkfstools.xml esxi/vib/mkvib

@@ -18,6 +18,8 @@
 #include "esxi/wrapper.h"
 #include "lib/buf.h"
 #include "lib/deadline.h"
+#include "lib/kube.h"
+#include "lib/lease.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/metrics_httpd.h"
@@ -44,6 +46,9 @@ struct run_ctx {
     struct vim *vim;
     struct esxcli *esx;
     struct wrapper_carrier ssh; /* open when the ssh method is used */
+    struct kube *kube;          /* NULL in manual mode */
+    struct kube_pv *kpv;
+    struct lease *lease_ref; /* held while rescanning; borrowed */
     char *vm;
     char *host;
     char *group;    /* actual initiator group on the array */
@@ -158,31 +163,60 @@ open_vsphere(struct run_ctx *c, struct perr *err)
     return 0;
 }
 
-/* The PV's CSI details: given on the command line (manual mode). */
+static int
+open_kube(struct run_ctx *c, struct perr *err)
+{
+    struct kube_opts ko = {0};
+    struct kube_config *kc = NULL;
+    int rc = -1;
+
+    ko.kubeconfig = c->cfg->kubeconfig;
+    ko.master = c->cfg->master;
+    if (kube_config_load(&ko, &kc, err) < 0 || kube_open(kc, &c->kube, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    kube_config_free(kc);
+    return rc;
+}
+
+/* The PV's CSI details: from the command line (manual mode) or through the
+ * target PVC, its prime PVC and the PV (pod mode). */
 static int
 target_pv(struct run_ctx *c, struct storage_pv *pv, struct storage_attr **attrs, struct perr *err)
 {
     const struct config *cfg = c->cfg;
+    size_t n;
 
     memset(pv, 0, sizeof(*pv));
     *attrs = NULL;
-    if (cfg->target_volume_handle == NULL)
-        return perr_set(err, PERR_UNSUPPORTED,
-                        "looking up PVC '%s/%s' needs the Kubernetes client, which this build "
-                        "lacks; give --target-volume-handle (manual mode)",
-                        cfg->target_namespace != NULL ? cfg->target_namespace : "",
-                        cfg->owner_name != NULL ? cfg->owner_name : "");
-    *attrs = calloc(cfg->n_target_attrs + 1, sizeof(**attrs));
+    /* Manual mode needs no Kubernetes; given a cluster anyway, its host
+     * leases are still honoured so concurrent populators rescan in turn. */
+    if (cfg->target_volume_handle != NULL && (cfg->kubeconfig != NULL || cfg->master != NULL) &&
+        open_kube(c, err) < 0)
+        return -1;
+    if (cfg->target_volume_handle == NULL) {
+        if (open_kube(c, err) < 0 ||
+            kube_lookup_pv(c->kube, cfg->target_namespace, cfg->owner_name, &c->kpv, err) < 0) {
+            perr_prefix(err, "failed to fetch the volume details of PVC '%s/%s': ",
+                        cfg->target_namespace, cfg->owner_name);
+            return -1;
+        }
+    }
+    n = c->kpv != NULL ? c->kpv->nattrs : cfg->n_target_attrs;
+    *attrs = calloc(n + 1, sizeof(**attrs));
     if (*attrs == NULL)
         return perr_set(err, PERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < cfg->n_target_attrs; i++) {
-        (*attrs)[i].key = cfg->target_attrs[i].key;
-        (*attrs)[i].value = cfg->target_attrs[i].value;
+    for (size_t i = 0; i < n; i++) {
+        (*attrs)[i].key = c->kpv != NULL ? c->kpv->attrs[i].key : cfg->target_attrs[i].key;
+        (*attrs)[i].value = c->kpv != NULL ? c->kpv->attrs[i].value : cfg->target_attrs[i].value;
     }
-    pv->name = cfg->target_volume_handle;
-    pv->volume_handle = cfg->target_volume_handle;
+    pv->name = c->kpv != NULL ? c->kpv->name : cfg->target_volume_handle;
+    pv->volume_handle = c->kpv != NULL ? c->kpv->volume_handle : cfg->target_volume_handle;
+    pv->csi_driver = c->kpv != NULL ? c->kpv->csi_driver : NULL;
     pv->attrs = *attrs;
-    pv->nattrs = cfg->n_target_attrs;
+    pv->nattrs = n;
+    log_info(RUN_COMP, "target volume", "pv", pv->name, "handle", pv->volume_handle, NULL);
     return 0;
 }
 
@@ -259,6 +293,9 @@ wait_device(struct run_ctx *c, struct perr *err)
             *err = err->code == PERR_OK ? tmp : *err;
             return -1;
         }
+        /* A lost lease means another populator may be rescanning: stop cleanly. */
+        if (c->lease_ref != NULL && lease_check(c->lease_ref, err) < 0)
+            return -1;
         perr_clear(&tmp);
         c->rescanned = true;
         if (esxi_rescan_add(c->esx, &tmp) < 0)
@@ -271,6 +308,36 @@ wait_device(struct run_ctx *c, struct perr *err)
         if (wait_ms(backoff_next_ms(&b), &d, err) < 0)
             return -1;
     }
+}
+
+/* Concurrent populators on one host rescan one at a time (two slots), as the
+ * controller's other pods expect; without Kubernetes there is nobody to share with. */
+static int
+rescan_under_lease(struct run_ctx *c, struct perr *err)
+{
+    struct lease *l = NULL;
+    struct deadline d;
+    struct perr tmp = {0};
+    int rc = -1;
+
+    if (c->kube == NULL)
+        return wait_device(c, err);
+    d = deadline_in_ms(c->cfg->rescan_timeout_seconds * 1000 * 5);
+    if (lease_acquire(c->kube, c->cfg->host_lease_namespace, c->hostid,
+                      c->cfg->host_lease_duration_seconds, NULL, &d, &l, err) < 0)
+        goto out;
+    log_info(RUN_COMP, "host lease acquired", "lease", lease_name(l), NULL);
+    c->lease_ref = l;
+    if (wait_device(c, err) < 0)
+        goto out;
+    if (lease_check(l, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    c->lease_ref = NULL;
+    if (l != NULL && lease_release(l, &tmp) < 0)
+        log_warn(RUN_COMP, "host lease release failed", "error", tmp.msg, NULL);
+    return rc;
 }
 
 static int
@@ -390,7 +457,7 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
     log_info(RUN_COMP, "LUN mapped", "lun", c->lun.name, "group", c->group, "naa", c->mapped.naa,
              NULL);
     phase(c, "rescan");
-    if (wait_device(c, err) < 0) {
+    if (rescan_under_lease(c, err) < 0) {
         perr_prefix(err, "failed to find the device after scanning: ");
         goto out;
     }
@@ -635,6 +702,8 @@ out:
     metrics_httpd_free(c.httpd);
     metrics_free(c.metrics);
     ssh_carrier_close(&c.ssh);
+    kube_pv_free(c.kpv);
+    kube_close(c.kube);
     esxcli_free(c.esx);
     vim_close(c.vim);
     storage_free(c.st);

@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -815,6 +816,23 @@ http_curl_setup(struct http_curl *hc, const struct http_opts *o, const char *ua,
         blob.flags = CURL_BLOB_COPY;
         cc = curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
     }
+    if (cc == CURLE_OK && o->client_cert_pem != NULL && o->client_key_pem != NULL) {
+        /* Kubernetes client certificates (kubeconfig client-certificate-data). */
+        blob.data = (void *)(uintptr_t)o->client_cert_pem;
+        blob.len = strlen(o->client_cert_pem);
+        blob.flags = CURL_BLOB_COPY;
+        cc = curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &blob);
+        if (cc == CURLE_OK)
+            cc = curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+        if (cc == CURLE_OK) {
+            blob.data = (void *)(uintptr_t)o->client_key_pem;
+            blob.len = strlen(o->client_key_pem);
+            blob.flags = CURL_BLOB_COPY;
+            cc = curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &blob);
+        }
+        if (cc == CURLE_OK)
+            cc = curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+    }
     if (cc == CURLE_OK)
         cc = curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");
     if (cc == CURLE_OK)
@@ -851,6 +869,11 @@ http_transport_curl_new(const struct http_opts *o, struct http_transport *out, s
         goto out;
     if (o->ca_file != NULL && o->ca_pem != NULL) {
         perr_set(err, PERR_USAGE, "a CA file and CA PEM text are mutually exclusive");
+        goto out;
+    }
+    if ((o->client_cert_pem != NULL) != (o->client_key_pem != NULL)) {
+        perr_set(err, PERR_USAGE,
+                 "a TLS client certificate needs its key, and a key its certificate");
         goto out;
     }
     if (o->ca_file != NULL && access(o->ca_file, R_OK) != 0) {

@@ -69,17 +69,20 @@
 /* Construction options.  Strings are copied (or read) during
  * http_transport_curl_new(); none needs to outlive the call. */
 struct http_opts {
-    const char *component;   /* log component, e.g. "http.storage"; NULL = "http" */
-    const char *ca_file;     /* PEM bundle file, or NULL */
-    const char *ca_pem;      /* PEM text in memory (the vSphere secret's cacert), or NULL.
-                                At most one of ca_file/ca_pem; both NULL = system store. */
-    bool insecure;           /* skip peer and host verification (logged at warn) */
-    const char *tls_hint;    /* appended to TLS errors, e.g. "set cacert in the vSphere
-                                secret or GOVMOMI_INSECURE=true"; NULL = a generic hint */
-    long connect_timeout_ms; /* 0 = HTTP_DEFAULT_CONNECT_TIMEOUT_MS */
-    long timeout_ms;         /* whole-request deadline; 0 = HTTP_DEFAULT_TIMEOUT_MS */
-    size_t max_body;         /* response body cap in bytes; 0 = HTTP_DEFAULT_MAX_BODY */
-    const char *user_agent;  /* NULL = "vsphere-copy-offload-populator/<POP_VERSION>" */
+    const char *component;       /* log component, e.g. "http.storage"; NULL = "http" */
+    const char *ca_file;         /* PEM bundle file, or NULL */
+    const char *ca_pem;          /* PEM text in memory (the vSphere secret's cacert), or NULL.
+                                    At most one of ca_file/ca_pem; both NULL = system store. */
+    bool insecure;               /* skip peer and host verification (logged at warn) */
+    const char *tls_hint;        /* appended to TLS errors, e.g. "set cacert in the vSphere
+                                    secret or GOVMOMI_INSECURE=true"; NULL = a generic hint */
+    long connect_timeout_ms;     /* 0 = HTTP_DEFAULT_CONNECT_TIMEOUT_MS */
+    long timeout_ms;             /* whole-request deadline; 0 = HTTP_DEFAULT_TIMEOUT_MS */
+    size_t max_body;             /* response body cap in bytes; 0 = HTTP_DEFAULT_MAX_BODY */
+    const char *user_agent;      /* NULL = "vsphere-copy-offload-populator/<POP_VERSION>" */
+    const char *client_cert_pem; /* TLS client certificate (PEM text), or NULL */
+    const char *client_key_pem;  /* its private key (PEM text, a secret), or NULL; both or
+                                    neither (PERR_USAGE otherwise).  libcurl keeps copies. */
 };
 
 /* One request.  Everything is borrowed for the duration of the call. */

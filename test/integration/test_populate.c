@@ -605,6 +605,146 @@ test_bad_storage_password_touches_nothing(void **state)
     expect_clean("ontap");
 }
 
+/* Pod mode: the PVC, its prime PVC and the PV come from the real kube-apiserver. */
+static void
+cmd_pod(struct cmd *c, const char *pvc, const char *kubeconfig)
+{
+    cmd_default(c, "ontap");
+    /* Drop the manual-mode flags: the last two arguments given by cmd_default. */
+    for (size_t i = 0; i < c->argc; i++) {
+        if (strncmp(c->argv[i], "--target-volume-", 16) == 0) {
+            free((void *)(uintptr_t)c->argv[i]);
+            c->argv[i] = strdup("--cr-name=unused");
+        }
+    }
+    cmd_arg(c, "--target-namespace=%s", world_get(&w, "WORLD_KUBE_NAMESPACE"));
+    cmd_arg(c, "--owner-name=%s", pvc);
+    cmd_arg(c, "--kubeconfig=%s", kubeconfig);
+    cmd_env(c, "HOST_LEASE_NAMESPACE", world_get(&w, "WORLD_KUBE_LEASE_NAMESPACE"));
+}
+
+static void
+test_pod_mode_through_apiserver(void **state)
+{
+    struct cmd c;
+    struct outcome o;
+    char bad_kubeconfig[512];
+
+    (void)state;
+    reset_world();
+    cmd_pod(&c, world_get(&w, "WORLD_KUBE_OWNER_NAME"), world_get(&w, "WORLD_KUBECONFIG"));
+    run_cmd(&c, &o);
+    expect(&o, 0, "target volume pv=");
+    assert_non_null(strstr(buf_cstr(&o.err), "host lease acquired lease=esxi-lock-hostsystem-"));
+    expect_copied("ontap");
+    expect_clean("ontap");
+    outcome_free(&o);
+    cmd_free(&c);
+
+    /* The prime PVC names a PV that does not exist: stopped before any mapping. */
+    cmd_pod(&c, "pvc-missing-pv", world_get(&w, "WORLD_KUBECONFIG"));
+    run_cmd(&c, &o);
+    expect(&o, 1, "volume lookup: failed to fetch the volume details of PVC ");
+    outcome_free(&o);
+    cmd_free(&c);
+    expect_clean("ontap");
+
+    /* A service account without RBAC: a 403 that names what is missing. */
+    snprintf(bad_kubeconfig, sizeof(bad_kubeconfig), "%s/nobody.kubeconfig",
+             world_get(&w, "WORLD_DIR"));
+    assert_int_equal(world_sh(&w,
+                              "sed \"s/$WORLD_KUBE_POPULATOR_TOKEN/$WORLD_KUBE_NOBODY_TOKEN/\" "
+                              "\"$WORLD_KUBECONFIG\" > %s && grep -q \"$WORLD_KUBE_NOBODY_TOKEN\" %s",
+                              bad_kubeconfig, bad_kubeconfig),
+                     0);
+    cmd_pod(&c, world_get(&w, "WORLD_KUBE_OWNER_NAME"), bad_kubeconfig);
+    run_cmd(&c, &o);
+    expect(&o, 1, "forbidden");
+    assert_null(strstr(buf_cstr(&o.err), world_get(&w, "WORLD_KUBE_NOBODY_TOKEN")));
+    outcome_free(&o);
+    cmd_free(&c);
+    expect_clean("ontap");
+}
+
+static pid_t
+spawn_quiet(struct cmd *c, const char *log)
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_int_equal(posix_spawn(&pid, c->argv[0], &fa, NULL, (char *const *)(uintptr_t)c->argv,
+                                 c->envp),
+                     0);
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+static void
+test_two_populators_on_one_host(void **state)
+{
+    struct cmd a;
+    struct cmd b;
+    char loga[512];
+    char logb[512];
+    int wsa = 0;
+    int wsb = 0;
+    pid_t pa;
+    pid_t pb;
+
+    (void)state;
+    reset_world();
+    /* A second LUN on the array for the second copy. */
+    assert_int_equal(world_sh(&w, "curl -sf --cacert \"$WORLD_ARRAY_CA\" -u "
+                                  "\"$WORLD_ONTAP_USERNAME:$WORLD_ONTAP_PASSWORD\" -X POST "
+                                  "-H 'Content-Type: application/json' -d "
+                                  "'{\"name\":\"/vol/trident_pvc_2/lun0\",\"svm\":{\"name\":"
+                                  "\"svm1\"},\"space\":{\"size\":16777216},\"os_type\":"
+                                  "\"vmware\"}' "
+                                  "\"https://$WORLD_ONTAP_HOSTNAME/api/storage/luns\" >/dev/null || "
+                                  "true"),
+                     0);
+    cmd_default(&a, "ontap");
+    cmd_arg(&a, "--kubeconfig=%s", world_get(&w, "WORLD_KUBECONFIG"));
+    cmd_env(&a, "HOST_LEASE_NAMESPACE", world_get(&w, "WORLD_KUBE_LEASE_NAMESPACE"));
+    cmd_default(&b, "ontap");
+    for (size_t i = 0; i < b.argc; i++) {
+        if (strncmp(b.argv[i], "--target-volume-", 16) == 0) {
+            free((void *)(uintptr_t)b.argv[i]);
+            b.argv[i] = strdup("--cr-name=unused");
+        }
+    }
+    cmd_arg(&b, "--target-volume-handle=pvc-2");
+    cmd_arg(&b, "--target-volume-attribute=internalName=trident_pvc_2");
+    cmd_arg(&b, "--kubeconfig=%s", world_get(&w, "WORLD_KUBECONFIG"));
+    cmd_env(&b, "HOST_LEASE_NAMESPACE", world_get(&w, "WORLD_KUBE_LEASE_NAMESPACE"));
+    snprintf(loga, sizeof(loga), "%s/pop-a.log", world_get(&w, "WORLD_DIR"));
+    snprintf(logb, sizeof(logb), "%s/pop-b.log", world_get(&w, "WORLD_DIR"));
+    pa = spawn_quiet(&a, loga);
+    pb = spawn_quiet(&b, logb);
+    assert_int_equal(waitpid(pa, &wsa, 0), pa);
+    assert_int_equal(waitpid(pb, &wsb, 0), pb);
+    if (WEXITSTATUS(wsa) != 0 || WEXITSTATUS(wsb) != 0) {
+        world_sh(&w, "cat %s %s >&2", loga, logb);
+        fail_msg("exit statuses %d and %d", WEXITSTATUS(wsa), WEXITSTATUS(wsb));
+    }
+    /* Both rescanned under a host lease of the same host. */
+    assert_int_equal(world_sh(&w, "grep -q 'host lease acquired lease=esxi-lock-hostsystem-' %s && "
+                                  "grep -q 'host lease acquired lease=esxi-lock-hostsystem-' %s",
+                              loga, logb),
+                     0);
+    /* Both targets hold the disk's bytes. */
+    assert_int_equal(world_sh(&w, "for f in \"$WORLD_ROOT\"/arrays/ontap/vol_trident*; do cmp -n "
+                                  "$(stat -c %%s \"$WORLD_VC_VM_FLAT\") \"$WORLD_VC_VM_FLAT\" "
+                                  "\"$f\" || { ls -la \"$WORLD_ROOT\"/arrays/ontap/; exit 1; }; done"),
+                     0);
+    cmd_free(&a);
+    cmd_free(&b);
+    expect_clean("ontap");
+}
+
 static int
 setup(void **state)
 {
@@ -640,6 +780,8 @@ main(void)
         cmocka_unit_test(test_sigterm_during_clone),
         cmocka_unit_test(test_metrics_scraped_like_the_controller),
         cmocka_unit_test(test_bad_storage_password_touches_nothing),
+        cmocka_unit_test(test_pod_mode_through_apiserver),
+        cmocka_unit_test(test_two_populators_on_one_host),
     };
 
     return cmocka_run_group_tests_name("populate end to end", tests, setup, teardown);
