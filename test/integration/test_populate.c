@@ -475,8 +475,12 @@ test_sigterm_during_clone(void **state)
     cmd_free(&c);
     /* Cleanup ran in full, and task-clean stopped vmkfstools on the host. */
     expect_clean("ontap");
-    assert_int_equal(world_sh(&w, "for i in $(seq 100); do pgrep -f 'vmkfstool[s] -i' >/dev/null || "
-                                  "exit 0; sleep 0.1; done; ps -ef | grep vmkfstools; exit 1"),
+    /* Only this world's clones count: processes whose root is its chroot. */
+    assert_int_equal(world_sh(&w, "r=$(readlink -f \"$WORLD_ROOT\"); for i in $(seq 100); do "
+                                  "n=0; for p in /proc/[0-9]*; do [ \"$(readlink $p/root "
+                                  "2>/dev/null)\" = \"$r\" ] && tr '\\0' ' ' < $p/cmdline "
+                                  "2>/dev/null | grep -q 'vmkfstool[s] -i' && n=1; done; "
+                                  "[ $n = 0 ] && exit 0; sleep 0.1; done; exit 1"),
                      0);
     reset_world();
 }
