@@ -82,7 +82,7 @@ struct config {
     char *esxi_ssh_known_hosts; /* path, or NULL: accept and log the fingerprint */
     long esxi_ssh_port;
     long ssh_timeout_seconds;
-    long rescan_timeout_seconds; /* how long the mapped device may take to appear */
+    long rescan_timeout_seconds;    /* how long the mapped device may take to appear */
     unsigned char *ssh_private_key; /* decoded PEM bytes (secret), SSH method only */
     size_t ssh_private_key_len;
     char *ssh_public_key; /* decoded authorized_keys line, SSH method only */

@@ -32,8 +32,8 @@ draw(struct progress *p, int64_t now)
         bar[i] = i < fill ? '#' : '.';
     bar[30] = '\0';
     if (left >= 0)
-        fprintf(stderr, "\r[%s] %3d%%  %7.1f MiB/s  %ld:%02ld left ", bar, p->pct,
-                rate / 1048576.0, left / 60, left % 60);
+        fprintf(stderr, "\r[%s] %3d%%  %7.1f MiB/s  %ld:%02ld left ", bar, p->pct, rate / 1048576.0,
+                left / 60, left % 60);
     else
         fprintf(stderr, "\r[%s] %3d%%", bar, p->pct);
     fflush(stderr);

@@ -22,12 +22,11 @@ struct progress {
     int64_t last_log_ms;
     int last_logged_pct;
     int pct;
-    bool tty;  /* draw the bar */
+    bool tty; /* draw the bar */
     bool drawn;
 };
 
-void progress_init(struct progress *p, struct metrics *m, unsigned long long total_bytes,
-                   bool tty);
+void progress_init(struct progress *p, struct metrics *m, unsigned long long total_bytes, bool tty);
 void progress_update(struct progress *p, int pct);
 /* Ends the bar line (if one was drawn). */
 void progress_finish(struct progress *p);

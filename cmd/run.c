@@ -30,7 +30,7 @@
 #define CLONE_STALL_MS (15L * 60 * 1000)
 /* How long cleanup waits for a device to go offline. */
 #define DEVICE_OFF_DEADLINE_MS (20L * 1000)
-#define SCRAPE_WAIT_MS 10000L
+#define SCRAPE_WAIT_MS         10000L
 
 struct phase_time {
     const char *name;
@@ -51,8 +51,8 @@ struct run_ctx {
     struct lease *lease_ref; /* held while rescanning; borrowed */
     char *vm;
     char *host;
-    char *group;    /* actual initiator group on the array */
-    char *hostid;   /* "hostsystem-host-17": igroup suffix and lease key */
+    char *group;  /* actual initiator group on the array */
+    char *hostid; /* "hostsystem-host-17": igroup suffix and lease key */
     struct vim_disk disk;
     struct vim_adapters adapters;
     struct storage_lun lun;
@@ -61,7 +61,7 @@ struct run_ctx {
     bool lun_resolved;
     bool mapped_done;
     bool device_seen;
-    bool rescanned; /* a rescan ran after the map: dead paths may need a purge */
+    bool rescanned;       /* a rescan ran after the map: dead paths may need a purge */
     const char *method;   /* vib, ssh, vvol, rdm */
     const char *protocol; /* iscsi, fc, n/a */
     int xcopy_used;
@@ -88,8 +88,8 @@ phase(struct run_ctx *c, const char *name)
     log_debug(RUN_COMP, "phase", "name", name, NULL);
 }
 
-static void
-leftover(struct run_ctx *c, const struct perr *why, const char *fmt, ...) ATTR_PRINTF(3, 4);
+static void leftover(struct run_ctx *c, const struct perr *why, const char *fmt, ...)
+    ATTR_PRINTF(3, 4);
 
 static void
 leftover(struct run_ctx *c, const struct perr *why, const char *fmt, ...)
@@ -135,10 +135,10 @@ open_storage(struct run_ctx *c, struct perr *err)
         return -1;
     if (storage_array_info(c->st, &info, &tmp) < 0)
         log_warn(RUN_COMP, "array information unavailable", "error", tmp.msg, NULL);
-    if (c->metrics != NULL &&
-        metrics_array_info(c->metrics, c->cfg->vendor, info.vendor != NULL ? info.vendor : drv->vendor,
-                           info.product != NULL ? info.product : drv->product, info.model,
-                           info.version, &tmp) < 0)
+    if (c->metrics != NULL && metrics_array_info(c->metrics, c->cfg->vendor,
+                                                 info.vendor != NULL ? info.vendor : drv->vendor,
+                                                 info.product != NULL ? info.product : drv->product,
+                                                 info.model, info.version, &tmp) < 0)
         log_warn(RUN_COMP, "metrics update failed", "error", tmp.msg, NULL);
     log_info(RUN_COMP, "storage array ready", "vendor", c->cfg->vendor, "array",
              c->cfg->storage_hostname, "version", info.version, NULL);
@@ -354,8 +354,8 @@ clone_vmdk(struct run_ctx *c, struct perr *err)
         carrier = c->ssh;
     else
         vib_carrier(c->esx, &carrier);
-    snprintf(src, sizeof(src), "/vmfs/volumes/%s/%s/%s", c->cfg->vmdk_datastore,
-             c->cfg->vmdk_dir, c->cfg->vmdk_file);
+    snprintf(src, sizeof(src), "/vmfs/volumes/%s/%s/%s", c->cfg->vmdk_datastore, c->cfg->vmdk_dir,
+             c->cfg->vmdk_file);
     snprintf(dst, sizeof(dst), "/vmfs/devices/disks/%s", c->mapped.naa);
     rc = clone_run(&carrier, src, dst, CLONE_STALL_MS, &cb, &cr, err);
     c->clone_ms = cr.finished_ms > cr.started_ms ? cr.finished_ms - cr.started_ms : 0;
@@ -431,8 +431,8 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
         rc = storage_ensure_igroup(c->st, name, ids, c->adapters.n, &igroup, err);
         free(ids);
         if (rc < 0) {
-            perr_prefix(err, "failed to add the ESX HBAs of host '%s' to the initiator group: ",
-                        c->host);
+            perr_prefix(
+                err, "failed to add the ESX HBAs of host '%s' to the initiator group: ", c->host);
             rc = -1;
             goto out;
         }
@@ -520,8 +520,8 @@ cleanup_xcopy(struct run_ctx *c)
                 continue;
             perr_clear(&tmp);
             if (storage_map(c->st, c->orig_groups.v[i], &c->lun, &again, &tmp) < 0)
-                leftover(c, &tmp, "LUN '%s' not re-mapped to its original group '%s'",
-                         c->lun.name, c->orig_groups.v[i]);
+                leftover(c, &tmp, "LUN '%s' not re-mapped to its original group '%s'", c->lun.name,
+                         c->orig_groups.v[i]);
             storage_lun_clear(&again);
         }
     }
@@ -575,9 +575,10 @@ print_json_result(struct run_ctx *c, bool ok, const struct perr *err)
     json_object_set_new(o, "method", json_string(c->method != NULL ? c->method : "n/a"));
     json_object_set_new(o, "vendor", json_string(c->cfg->vendor));
     json_object_set_new(o, "storage_protocol", json_string(c->protocol));
-    json_object_set_new(o, "xcopy_used", c->xcopy_used < 0 ? json_null()
-                                                           : json_boolean(c->xcopy_used == 1));
-    json_object_set_new(o, "provisioned_bytes", json_integer((json_int_t)c->disk.provisioned_bytes));
+    json_object_set_new(o, "xcopy_used",
+                        c->xcopy_used < 0 ? json_null() : json_boolean(c->xcopy_used == 1));
+    json_object_set_new(o, "provisioned_bytes",
+                        json_integer((json_int_t)c->disk.provisioned_bytes));
     json_object_set_new(o, "allocated_bytes", json_integer((json_int_t)c->disk.allocated_bytes));
     json_object_set_new(o, "seconds", json_real((double)(mono_now_ms() - c->t0) / 1000.0));
     json_object_set_new(o, "clone_seconds", json_real((double)c->clone_ms / 1000.0));
@@ -605,9 +606,9 @@ finish_metrics(struct run_ctx *c, bool ok)
 
     if (c->metrics == NULL)
         return;
-    if (ok && metrics_source_disk_bytes(c->metrics, c->method, c->protocol, c->cfg->vendor,
-                                        c->disk.provisioned_bytes, c->disk.allocated_bytes,
-                                        &tmp) < 0)
+    if (ok &&
+        metrics_source_disk_bytes(c->metrics, c->method, c->protocol, c->cfg->vendor,
+                                  c->disk.provisioned_bytes, c->disk.allocated_bytes, &tmp) < 0)
         log_warn(RUN_COMP, "metrics update failed", "error", tmp.msg, NULL);
     if (metrics_copy_done(c->metrics, c->method != NULL ? c->method : "n/a", c->protocol,
                           c->cfg->vendor, ok, secs, &tmp) < 0)
@@ -640,7 +641,10 @@ choose_and_copy(struct run_ctx *c, struct perr *err)
            storage_has_cap(c->st, STORAGE_CAP_VVOL_COPY);
     rdm = c->disk.kind == VIM_DISK_RDM && !c->cfg->disable_rdm &&
           storage_has_cap(c->st, STORAGE_CAP_RDM_COPY);
-    c->method = vvol ? "vvol" : rdm ? "rdm" : c->cfg->clone_method == CLONE_METHOD_SSH ? "ssh" : "vib";
+    c->method = vvol                                       ? "vvol"
+                : rdm                                      ? "rdm"
+                : c->cfg->clone_method == CLONE_METHOD_SSH ? "ssh"
+                                                           : "vib";
     log_info(RUN_COMP, "copy method chosen", "method", c->method, "vm", c->vm, "disk",
              c->cfg->source_vmdk, NULL);
     progress_init(&c->prog, c->metrics, c->disk.provisioned_bytes,
@@ -681,7 +685,8 @@ run(const struct config *cfg, struct run_result *res, struct perr *err)
     phase(&c, "storage login");
     if (open_storage(&c, err) < 0)
         goto out;
-    if (cfg->metrics_listen != NULL && metrics_httpd_start(c.metrics, cfg->metrics_listen, &c.httpd, err) < 0)
+    if (cfg->metrics_listen != NULL &&
+        metrics_httpd_start(c.metrics, cfg->metrics_listen, &c.httpd, err) < 0)
         goto out;
     rc = choose_and_copy(&c, err);
     if (rc == 0)

@@ -33,8 +33,8 @@ vim_props_get(struct vim *v, const char *type, const char *moref, const char *co
         buf_add_xml(&p, moref, err) < 0 ||
         buf_adds(&p, "</obj><skip>false</skip></objectSet></specSet><options/>", err) < 0)
         goto out;
-    if (vim_call(v, "RetrievePropertiesEx", "PropertyCollector", v->sc.property_collector,
-                 p.data, out, err) < 0) {
+    if (vim_call(v, "RetrievePropertiesEx", "PropertyCollector", v->sc.property_collector, p.data,
+                 out, err) < 0) {
         perr_prefix(err, "%s '%s': ", type, moref);
         goto out;
     }
@@ -106,8 +106,9 @@ find_by_name(struct vim *v, const char *type, const char *name, char **moref, st
 
     *moref = NULL;
     if (buf_adds(&p, "<container type=\"Folder\">", err) < 0 ||
-        buf_add_xml(&p, v->sc.root_folder, err) < 0 || buf_adds(&p, "</container><type>", err) < 0 ||
-        buf_add_xml(&p, type, err) < 0 || buf_adds(&p, "</type><recursive>true</recursive>", err) < 0)
+        buf_add_xml(&p, v->sc.root_folder, err) < 0 ||
+        buf_adds(&p, "</container><type>", err) < 0 || buf_add_xml(&p, type, err) < 0 ||
+        buf_adds(&p, "</type><recursive>true</recursive>", err) < 0)
         goto out;
     if (vim_call(v, "CreateContainerView", "ViewManager",
                  v->sc.view_manager != NULL ? v->sc.view_manager : "ViewManager", p.data, &view,
@@ -120,7 +121,8 @@ find_by_name(struct vim *v, const char *type, const char *name, char **moref, st
     }
     buf_reset(&p);
     if (buf_adds(&p, "<specSet><propSet><type>", err) < 0 || buf_add_xml(&p, type, err) < 0 ||
-        buf_adds(&p, "</type><pathSet>name</pathSet></propSet><objectSet><obj type=\"ContainerView\">",
+        buf_adds(&p,
+                 "</type><pathSet>name</pathSet></propSet><objectSet><obj type=\"ContainerView\">",
                  err) < 0 ||
         buf_add_xml(&p, view_ref, err) < 0 ||
         buf_adds(&p,
@@ -265,7 +267,8 @@ allocated_bytes(const xmlNode *layout, long key)
         if ((long)text_ull(d, "key") != key)
             continue;
         for (xmlNode *c = vim_xml_child(d, "chain"); c != NULL; c = vim_xml_next_same(c)) {
-            for (xmlNode *fk = vim_xml_child(c, "fileKey"); fk != NULL; fk = vim_xml_next_same(fk)) {
+            for (xmlNode *fk = vim_xml_child(c, "fileKey"); fk != NULL;
+                 fk = vim_xml_next_same(fk)) {
                 char *k = NULL;
                 struct perr tmp = {0};
 
@@ -324,8 +327,7 @@ out:
 }
 
 int
-vim_vm_disk(struct vim *v, const char *vm, const char *vmdk, struct vim_disk *out,
-            struct perr *err)
+vim_vm_disk(struct vim *v, const char *vm, const char *vmdk, struct vim_disk *out, struct perr *err)
 {
     static const char *const paths[] = {"config.hardware.device", "layoutEx", NULL};
     struct vim_resp *r = NULL;
@@ -350,7 +352,8 @@ vim_vm_disk(struct vim *v, const char *vm, const char *vmdk, struct vim_disk *ou
         dtype = vim_xml_xsi_type(d);
         if (dtype != NULL && strcmp(dtype, "VirtualDisk") == 0) {
             /* The disk itself or, for a snapshot child, one of its parents. */
-            for (xmlNode *b = vim_xml_child(d, "backing"); b != NULL; b = vim_xml_child(b, "parent")) {
+            for (xmlNode *b = vim_xml_child(d, "backing"); b != NULL;
+                 b = vim_xml_child(b, "parent")) {
                 char *file = vim_xml_path_text(b, "fileName");
 
                 if (file != NULL && vmdk_matches(file, vmdk)) {
@@ -395,7 +398,8 @@ vim_host_mgmt_ip(struct vim *v, const char *host, char **ip, struct perr *err)
     *ip = NULL;
     if (vim_props_get(v, "HostSystem", host, paths, &r, err) < 0)
         goto out;
-    for (xmlNode *nc = vim_xml_first_element(vim_props_val(r, "config.virtualNicManagerInfo.netConfig"));
+    for (xmlNode *nc =
+             vim_xml_first_element(vim_props_val(r, "config.virtualNicManagerInfo.netConfig"));
          nc != NULL && *ip == NULL; nc = vim_xml_next_same(nc)) {
         char *type = vim_xml_path_text(nc, "nicType");
         bool mgmt = type != NULL && strcmp(type, "management") == 0;
@@ -642,7 +646,8 @@ vim_datastore_adapters(struct vim *v, const char *host, const char *ds_name,
                  h = vim_xml_next_same(h)) {
                 char *t = vim_xml_xsi_type(h);
 
-                if (t != NULL && strcmp(t, pass == 0 ? "HostFibreChannelHba" : "HostInternetScsiHba") == 0)
+                if (t != NULL &&
+                    strcmp(t, pass == 0 ? "HostFibreChannelHba" : "HostInternetScsiHba") == 0)
                     pick = h;
                 free(t);
             }

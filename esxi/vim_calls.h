@@ -36,11 +36,11 @@ enum vim_disk_kind { VIM_DISK_FLAT, VIM_DISK_RDM, VIM_DISK_VVOL };
 
 struct vim_disk {
     enum vim_disk_kind kind;
-    char *file;           /* backing fileName "[ds] dir/file.vmdk" */
-    char *vvol_id;        /* backingObjectId (VVol), or NULL */
-    char *rdm_lun_uuid;   /* lunUuid (RDM), or NULL */
-    char *rdm_device;     /* deviceName (RDM), or NULL */
-    long key;             /* the VirtualDisk device key */
+    char *file;         /* backing fileName "[ds] dir/file.vmdk" */
+    char *vvol_id;      /* backingObjectId (VVol), or NULL */
+    char *rdm_lun_uuid; /* lunUuid (RDM), or NULL */
+    char *rdm_device;   /* deviceName (RDM), or NULL */
+    long key;           /* the VirtualDisk device key */
     unsigned long long provisioned_bytes;
     unsigned long long allocated_bytes; /* datastore allocation; 0 for RDM and VVol */
 };
@@ -54,8 +54,8 @@ void vim_disk_clear(struct vim_disk *d);
 int vim_host_mgmt_ip(struct vim *v, const char *host, char **ip, struct perr *err);
 
 struct vim_adapter {
-    char *name;   /* "vmhba2" */
-    char *id;     /* "iqn.…" / "fc.WWNN:WWPN" / nodeWorldWideName / device name */
+    char *name; /* "vmhba2" */
+    char *id;   /* "iqn.…" / "fc.WWNN:WWPN" / nodeWorldWideName / device name */
     char *driver;
 };
 

@@ -128,9 +128,9 @@ static void
 run_cmd(struct cmd *c, struct outcome *o)
 {
     memset(o, 0, sizeof(*o));
-    assert_int_equal(proc_run(c->argv[0], c->argv, (const char *const *)c->envp, &o->out, &o->err,
-                              &o->status),
-                     0);
+    assert_int_equal(
+        proc_run(c->argv[0], c->argv, (const char *const *)c->envp, &o->out, &o->err, &o->status),
+        0);
     o->result = json_loads(buf_cstr(&o->out), 0, NULL);
 }
 
@@ -194,9 +194,9 @@ expect_clean(const char *vendor)
     snprintf(path, sizeof(path), "%s/vmfs/devices/disks", world_get(&w, "WORLD_ROOT"));
     expect_none(path, "naa.");
     /* The array holds no mapping to our initiator group. */
-    state = json_load_file(world_get(&w, strcmp(vendor, "pure") == 0 ? "WORLD_PURE_STATE"
-                                                                     : "WORLD_ONTAP_STATE"),
-                           0, NULL);
+    state = json_load_file(
+        world_get(&w, strcmp(vendor, "pure") == 0 ? "WORLD_PURE_STATE" : "WORLD_ONTAP_STATE"), 0,
+        NULL);
     assert_non_null(state);
     maps = json_object_get(state, strcmp(vendor, "pure") == 0 ? "connections" : "lun_maps");
     if (json_array_size(maps) != 0) {
@@ -278,7 +278,8 @@ test_copy_pure_through_prism(void **state)
                                       "\"$WORLD_PURE_PRISM_LOG\""),
                          0);
     else
-        printf("SKIP: Prism is not running (../shared/vendor-specs absent): schema check skipped\n");
+        printf(
+            "SKIP: Prism is not running (../shared/vendor-specs absent): schema check skipped\n");
 }
 
 static void
@@ -354,8 +355,9 @@ static const struct failcase failcases[] = {
     {"clone start", "WORLD_FAULTS", "vim.EsxCLI.vmkfstools.clone clifault vmkfstools plugin broken",
      1, "clone: failed to start clone task over vib", NULL},
 
-    {"poll", "WORLD_FAULTS", "vim.EsxCLI.vmkfstools.taskGet soapfault SystemError hostd crashed once",
-     1, "clone: clone task", NULL},
+    {"poll", "WORLD_FAULTS",
+     "vim.EsxCLI.vmkfstools.taskGet soapfault SystemError hostd crashed once", 1,
+     "clone: clone task", NULL},
 
     {"cleanup unmap", "WORLD_ONTAP_FAULTS", "lun_map_delete http 500", 3,
      "left behind: LUN '/vol/trident_pvc_1/lun0' still mapped to initiator group", NULL},
@@ -448,9 +450,8 @@ test_sigterm_during_clone(void **state)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fd, 2);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    assert_int_equal(posix_spawn(&pid, c.argv[0], &fa, NULL, (char *const *)(uintptr_t)c.argv,
-                                 c.envp),
-                     0);
+    assert_int_equal(
+        posix_spawn(&pid, c.argv[0], &fa, NULL, (char *const *)(uintptr_t)c.argv, c.envp), 0);
     posix_spawn_file_actions_destroy(&fa);
     /* Wait until the clone is running on the host, then stop the job. */
     while (!started && !deadline_expired(&d)) {
@@ -533,9 +534,8 @@ test_metrics_scraped_like_the_controller(void **state)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    assert_int_equal(posix_spawn(&pid, c.argv[0], &fa, NULL, (char *const *)(uintptr_t)c.argv,
-                                 c.envp),
-                     0);
+    assert_int_equal(
+        posix_spawn(&pid, c.argv[0], &fa, NULL, (char *const *)(uintptr_t)c.argv, c.envp), 0);
     posix_spawn_file_actions_destroy(&fa);
     /* Scrape as the controller does (TLS, no verification) until completion shows. */
     while (!done && !deadline_expired(&d)) {
@@ -656,11 +656,12 @@ test_pod_mode_through_apiserver(void **state)
     /* A service account without RBAC: a 403 that names what is missing. */
     snprintf(bad_kubeconfig, sizeof(bad_kubeconfig), "%s/nobody.kubeconfig",
              world_get(&w, "WORLD_DIR"));
-    assert_int_equal(world_sh(&w,
-                              "sed \"s/$WORLD_KUBE_POPULATOR_TOKEN/$WORLD_KUBE_NOBODY_TOKEN/\" "
-                              "\"$WORLD_KUBECONFIG\" > %s && grep -q \"$WORLD_KUBE_NOBODY_TOKEN\" %s",
-                              bad_kubeconfig, bad_kubeconfig),
-                     0);
+    assert_int_equal(
+        world_sh(&w,
+                 "sed \"s/$WORLD_KUBE_POPULATOR_TOKEN/$WORLD_KUBE_NOBODY_TOKEN/\" "
+                 "\"$WORLD_KUBECONFIG\" > %s && grep -q \"$WORLD_KUBE_NOBODY_TOKEN\" %s",
+                 bad_kubeconfig, bad_kubeconfig),
+        0);
     cmd_pod(&c, world_get(&w, "WORLD_KUBE_OWNER_NAME"), bad_kubeconfig);
     run_cmd(&c, &o);
     expect(&o, 1, "forbidden");
@@ -679,9 +680,8 @@ spawn_quiet(struct cmd *c, const char *log)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_int_equal(posix_spawn(&pid, c->argv[0], &fa, NULL, (char *const *)(uintptr_t)c->argv,
-                                 c->envp),
-                     0);
+    assert_int_equal(
+        posix_spawn(&pid, c->argv[0], &fa, NULL, (char *const *)(uintptr_t)c->argv, c->envp), 0);
     posix_spawn_file_actions_destroy(&fa);
     return pid;
 }
@@ -701,14 +701,15 @@ test_two_populators_on_one_host(void **state)
     (void)state;
     reset_world();
     /* A second LUN on the array for the second copy. */
-    assert_int_equal(world_sh(&w, "curl -sf --cacert \"$WORLD_ARRAY_CA\" -u "
-                                  "\"$WORLD_ONTAP_USERNAME:$WORLD_ONTAP_PASSWORD\" -X POST "
-                                  "-H 'Content-Type: application/json' -d "
-                                  "'{\"name\":\"/vol/trident_pvc_2/lun0\",\"svm\":{\"name\":"
-                                  "\"svm1\"},\"space\":{\"size\":16777216},\"os_type\":"
-                                  "\"vmware\"}' "
-                                  "\"https://$WORLD_ONTAP_HOSTNAME/api/storage/luns\" >/dev/null || "
-                                  "true"),
+    assert_int_equal(world_sh(&w,
+                              "curl -sf --cacert \"$WORLD_ARRAY_CA\" -u "
+                              "\"$WORLD_ONTAP_USERNAME:$WORLD_ONTAP_PASSWORD\" -X POST "
+                              "-H 'Content-Type: application/json' -d "
+                              "'{\"name\":\"/vol/trident_pvc_2/lun0\",\"svm\":{\"name\":"
+                              "\"svm1\"},\"space\":{\"size\":16777216},\"os_type\":"
+                              "\"vmware\"}' "
+                              "\"https://$WORLD_ONTAP_HOSTNAME/api/storage/luns\" >/dev/null || "
+                              "true"),
                      0);
     cmd_default(&a, "ontap");
     cmd_arg(&a, "--kubeconfig=%s", world_get(&w, "WORLD_KUBECONFIG"));
@@ -735,14 +736,16 @@ test_two_populators_on_one_host(void **state)
         fail_msg("exit statuses %d and %d", WEXITSTATUS(wsa), WEXITSTATUS(wsb));
     }
     /* Both rescanned under a host lease of the same host. */
-    assert_int_equal(world_sh(&w, "grep -q 'host lease acquired lease=esxi-lock-hostsystem-' %s && "
-                                  "grep -q 'host lease acquired lease=esxi-lock-hostsystem-' %s",
+    assert_int_equal(world_sh(&w,
+                              "grep -q 'host lease acquired lease=esxi-lock-hostsystem-' %s && "
+                              "grep -q 'host lease acquired lease=esxi-lock-hostsystem-' %s",
                               loga, logb),
                      0);
     /* Both targets hold the disk's bytes. */
-    assert_int_equal(world_sh(&w, "for f in \"$WORLD_ROOT\"/arrays/ontap/vol_trident*; do cmp -n "
-                                  "$(stat -c %%s \"$WORLD_VC_VM_FLAT\") \"$WORLD_VC_VM_FLAT\" "
-                                  "\"$f\" || { ls -la \"$WORLD_ROOT\"/arrays/ontap/; exit 1; }; done"),
+    assert_int_equal(world_sh(&w,
+                              "for f in \"$WORLD_ROOT\"/arrays/ontap/vol_trident*; do cmp -n "
+                              "$(stat -c %%s \"$WORLD_VC_VM_FLAT\") \"$WORLD_VC_VM_FLAT\" "
+                              "\"$f\" || { ls -la \"$WORLD_ROOT\"/arrays/ontap/; exit 1; }; done"),
                      0);
     cmd_free(&a);
     cmd_free(&b);
