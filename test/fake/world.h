@@ -15,7 +15,8 @@ struct world {
     size_t n;
 };
 
-/* Starts a world in a new temp dir; extra_env ("K=V", NULL-terminated) overrides names.
+/* Starts a world in a new temp dir, without the apiserver unless extra_env has
+ * WORLD_NO_KUBE=0; extra_env ("K=V", NULL-terminated) overrides names.
  * Returns -1 (after printing why) when it cannot start. */
 int world_start(struct world *w, const char *const extra_env[]);
 void world_stop(struct world *w);

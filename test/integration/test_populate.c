@@ -755,12 +755,14 @@ test_two_populators_on_one_host(void **state)
 static int
 setup(void **state)
 {
+    static const char *const with_kube[] = {"WORLD_NO_KUBE=0", NULL};
+
     (void)state;
     if (geteuid() != 0) {
         printf("SKIP: the simulated ESXi runs the wrapper under chroot, which needs root\n");
         return -1;
     }
-    if (world_start(&w, NULL) < 0)
+    if (world_start(&w, with_kube) < 0)
         return -1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return 0;
