@@ -324,6 +324,50 @@ test_copy_ssh_pinned(void **state)
     expect_clean("ontap");
 }
 
+static void
+copy_on_array(const char *vm_key, const char *vmdk_key, const char *source_key, const char *method)
+{
+    struct cmd c;
+    struct outcome o;
+
+    /* Random bytes in the source volume, so the comparison proves the copy. */
+    assert_int_equal(world_sh(&w, "head -c \"$WORLD_VC_DISK_BYTES\" /dev/urandom > "
+                                  "\"$WORLD_ROOT/arrays/pure/$%s\"",
+                              source_key),
+                     0);
+    cmd_default(&c, "pure");
+    for (size_t i = 0; i < c.argc; i++) {
+        if (strncmp(c.argv[i], "--source-", 9) == 0) {
+            free((void *)(uintptr_t)c.argv[i]);
+            c.argv[i] = strdup("--cr-name=unused");
+        }
+    }
+    cmd_arg(&c, "--source-vm-id=%s", world_get(&w, vm_key));
+    cmd_arg(&c, "--source-vmdk=%s", world_get(&w, vmdk_key));
+    run_cmd(&c, &o);
+    expect(&o, 0, "copy complete");
+    assert_string_equal(json_string_value(json_object_get(o.result, "method")), method);
+    assert_true(json_is_false(json_object_get(o.result, "xcopy_used")));
+    /* No host, mapping or ESXi command: the array copied volume to volume. */
+    assert_null(strstr(buf_cstr(&o.err), "LUN mapped"));
+    assert_int_equal(world_sh(&w, "cmp \"$WORLD_ROOT/arrays/pure/$%s\" "
+                                  "\"$WORLD_ROOT/arrays/pure/$WORLD_PURE_VOLUME\"",
+                              source_key),
+                     0);
+    outcome_free(&o);
+    cmd_free(&c);
+    expect_clean("pure");
+}
+
+static void
+test_vvol_and_rdm_array_copies(void **state)
+{
+    (void)state;
+    reset_world();
+    copy_on_array("WORLD_VC_VVOL_VM_ID", "WORLD_VC_VVOL_VMDK", "WORLD_PURE_VVOL_SOURCE", "vvol");
+    copy_on_array("WORLD_VC_RDM_VM_ID", "WORLD_VC_RDM_VMDK", "WORLD_PURE_RDM_SOURCE", "rdm");
+}
+
 struct failcase {
     const char *name;
     const char *fault_file; /* env var naming the faults file */
@@ -784,6 +828,7 @@ main(void)
         cmocka_unit_test(test_copy_ontap),
         cmocka_unit_test(test_copy_pure_through_prism),
         cmocka_unit_test(test_copy_ssh_pinned),
+        cmocka_unit_test(test_vvol_and_rdm_array_copies),
         cmocka_unit_test(test_failures_at_each_step),
         cmocka_unit_test(test_clone_fails_midway),
         cmocka_unit_test(test_sigterm_during_clone),
