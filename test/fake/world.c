@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "esxi/vim.h"
 #include "lib/buf.h"
 
 /* Parses `export KEY='v'\''alue'` lines as the world writes them. */
@@ -93,6 +94,12 @@ world_stop(struct world *w)
              w->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "world: stop of %s reported a problem\n", w->dir);
+    world_env_clear(w);
+}
+
+void
+world_env_clear(struct world *w)
+{
     for (size_t i = 0; i < w->n; i++) {
         free(w->keys[i]);
         free(w->vals[i]);
@@ -103,21 +110,27 @@ world_stop(struct world *w)
 void
 world_reload_env(struct world *w)
 {
-    for (size_t i = 0; i < w->n; i++) {
-        free(w->keys[i]);
-        free(w->vals[i]);
-    }
-    w->n = 0;
+    world_env_clear(w);
     world_load_env(w);
 }
 
 const char *
-world_get(const struct world *w, const char *key)
+world_find(const struct world *w, const char *key)
 {
     for (size_t i = 0; i < w->n; i++) {
         if (strcmp(w->keys[i], key) == 0)
             return w->vals[i];
     }
+    return NULL;
+}
+
+const char *
+world_get(const struct world *w, const char *key)
+{
+    const char *v = world_find(w, key);
+
+    if (v != NULL)
+        return v;
     fprintf(stderr, "world: no variable %s in %s/env\n", key, w->dir);
     abort();
 }
@@ -202,4 +215,20 @@ world_same_file(const char *src, const char *dst)
     if (fb != NULL)
         fclose(fb);
     return same && total > 0;
+}
+
+struct vim *
+world_vim_open(const struct world *w)
+{
+    struct vim_opts o = {0};
+    struct vim *v = NULL;
+    struct perr err = {0};
+
+    o.host = world_get(w, "GOVMOMI_HOSTNAME");
+    o.user = world_get(w, "GOVMOMI_USERNAME");
+    o.password = world_get(w, "GOVMOMI_PASSWORD");
+    o.ca_file = world_get(w, "WORLD_VCENTER_CA");
+    if (vim_open(&o, &v, &err) < 0)
+        fprintf(stderr, "world: login to the simulated vCenter failed: %s\n", err.msg);
+    return v;
 }

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct vim;
+
 struct world {
     char dir[256];
     char *keys[256];
@@ -22,12 +24,19 @@ int world_start(struct world *w, const char *const extra_env[]);
 void world_stop(struct world *w);
 /* Reads DIR/env again (after a piece such as test/sim/ssh/start-sshd appended to it). */
 void world_reload_env(struct world *w);
+/* Forgets the variables read from DIR/env. */
+void world_env_clear(struct world *w);
+/* The value of an env variable of the world, or NULL. */
+const char *world_find(const struct world *w, const char *key);
 /* The value of an env variable of the world; aborts the test when missing. */
 const char *world_get(const struct world *w, const char *key);
 /* Runs a shell command line with the world's env file sourced; returns the exit status. */
 int world_sh(const struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Counts lines of the calls log containing all of the given substrings (NULL-terminated). */
 int world_count_calls(const struct world *w, ...) __attribute__((sentinel));
+/* Logs in to the world's vCenter with TLS verified by its CA; NULL (reason
+ * printed) on failure.  Close with vim_close(). */
+struct vim *world_vim_open(const struct world *w);
 /* True when the non-empty file src is, byte for byte, the start of dst. */
 bool world_same_file(const char *src, const char *dst);
 

@@ -28,74 +28,25 @@
 #include "lib/kube.h"
 #include "lib/lease.h"
 #include "lib/log.h"
+#include "test/fake/world.h"
 
 static const char *skip_reason;
-static char dir[64];
-static char *env_keys[64];
-static char *env_vals[64];
-static size_t env_n;
+/* Only the apiserver piece is started here; test/fake/world.c reads its env. */
+static struct world kw;
+static char *const dir = kw.dir;
 static struct kube *admin;
 static struct kube *pop;
 
 /* ---- the world ---- */
 
-static void
-env_load(void)
-{
-    char path[128];
-    char line[8192];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/env", dir);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    while (fgets(line, sizeof(line), f) != NULL && env_n < 64) {
-        char *p = line;
-        char *eq;
-        struct buf v = {0};
-        struct perr err = {0};
-
-        if (strncmp(p, "export ", 7) == 0)
-            p += 7;
-        eq = strchr(p, '=');
-        if (eq == NULL)
-            continue;
-        *eq = '\0';
-        /* 'quoted' runs and \x escapes, as the scripts write them. */
-        for (char *q = eq + 1; *q != '\0' && *q != '\n';) {
-            if (*q == '\'') {
-                char *end = strchr(q + 1, '\'');
-
-                if (end == NULL)
-                    break;
-                buf_add(&v, q + 1, (size_t)(end - q - 1), &err);
-                q = end + 1;
-            } else if (*q == '\\' && q[1] != '\0') {
-                buf_add(&v, q + 1, 1, &err);
-                q += 2;
-            } else {
-                buf_add(&v, q, 1, &err);
-                q++;
-            }
-        }
-        buf_adds(&v, "", &err);
-        env_keys[env_n] = strdup(p);
-        env_vals[env_n] = buf_steal(&v);
-        env_n++;
-    }
-    fclose(f);
-}
-
 static const char *
 env(const char *key)
 {
-    for (size_t i = 0; i < env_n; i++) {
-        if (strcmp(env_keys[i], key) == 0)
-            return env_vals[i];
-    }
-    fail_msg("no %s in %s/env", key, dir);
-    return NULL;
+    const char *v = world_find(&kw, key);
+
+    if (v == NULL)
+        fail_msg("no %s in %s/env", key, dir);
+    return v;
 }
 
 static struct kube *
@@ -148,7 +99,7 @@ run(const char *cmd)
 static int
 group_setup(void **state)
 {
-    char cmd[512];
+    char cmd[1024];
     struct kube_opts o = {0};
 
     (void)state;
@@ -165,7 +116,7 @@ group_setup(void **state)
             return 0;
         }
     }
-    snprintf(dir, sizeof(dir), "/tmp/pop-kube-XXXXXX");
+    snprintf(kw.dir, sizeof(kw.dir), "/tmp/pop-kube-XXXXXX");
     if (mkdtemp(dir) == NULL)
         return -1;
     snprintf(cmd, sizeof(cmd), "test/sim/kube/start-apiserver %s >%s/start.log 2>&1", dir, dir);
@@ -175,7 +126,7 @@ group_setup(void **state)
         run(cmd);
         return -1;
     }
-    env_load();
+    world_reload_env(&kw);
     admin = open_token(env("WORLD_KUBE_ADMIN_TOKEN"), env("WORLD_KUBE_CA"));
     o.kubeconfig = env("WORLD_KUBECONFIG");
     pop = open_opts(&o);
@@ -185,7 +136,7 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-    char cmd[256];
+    char cmd[1024];
 
     (void)state;
     kube_close(admin);
@@ -195,10 +146,7 @@ group_teardown(void **state)
         if (run(cmd) != 0)
             fprintf(stderr, "test_kube: stopping the API server in %s reported a problem\n", dir);
     }
-    for (size_t i = 0; i < env_n; i++) {
-        free(env_keys[i]);
-        free(env_vals[i]);
-    }
+    world_env_clear(&kw);
     log_reset();
     return 0;
 }

@@ -132,19 +132,13 @@ sshd_stop(const struct world *w)
         fprintf(stderr, "stop-sshd %s reported a problem\n", w->dir);
 }
 
+/* A vCenter session of the world; fails the test when login fails. */
 static struct vim *
 open_world(const struct world *w)
 {
-    struct vim_opts o = {0};
-    struct vim *v = NULL;
-    struct perr err = {0};
+    struct vim *v = world_vim_open(w);
 
-    o.host = world_get(w, "GOVMOMI_HOSTNAME");
-    o.user = world_get(w, "GOVMOMI_USERNAME");
-    o.password = world_get(w, "GOVMOMI_PASSWORD");
-    o.ca_file = world_get(w, "WORLD_VCENTER_CA");
-    if (vim_open(&o, &v, &err) < 0)
-        fail_msg("login failed: %s", err.msg);
+    assert_non_null(v);
     return v;
 }
 
