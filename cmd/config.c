@@ -286,6 +286,17 @@ secret_free(char *s)
     }
 }
 
+/* The value of key in kv[0..n), or NULL. */
+static const char *
+kv_find(const struct kv *kv, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(kv[i].key, key) == 0)
+            return kv[i].value;
+    }
+    return NULL;
+}
+
 static void
 kv_free_array(struct kv *kv, size_t n)
 {
@@ -369,11 +380,9 @@ add_attr(struct raw *r, const char *spec, struct perr *err)
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < r->nattrs; i++) {
-        if (strcmp(r->attrs[i].key, key) == 0) {
-            perr_set(err, PERR_USAGE, "--target-volume-attribute: key '%s' given twice", key);
-            goto out;
-        }
+    if (kv_find(r->attrs, r->nattrs, key) != NULL) {
+        perr_set(err, PERR_USAGE, "--target-volume-attribute: key '%s' given twice", key);
+        goto out;
     }
     grown = realloc(r->attrs, (r->nattrs + 1) * sizeof(*grown));
     if (grown == NULL) {
@@ -1112,21 +1121,13 @@ config_scrub_argv(int argc, char *argv[])
 const char *
 config_vendor_env(const struct config *cfg, const char *key)
 {
-    for (size_t i = 0; i < cfg->n_vendor_env; i++) {
-        if (strcmp(cfg->vendor_env[i].key, key) == 0)
-            return cfg->vendor_env[i].value;
-    }
-    return NULL;
+    return kv_find(cfg->vendor_env, cfg->n_vendor_env, key);
 }
 
 const char *
 config_target_attr(const struct config *cfg, const char *key)
 {
-    for (size_t i = 0; i < cfg->n_target_attrs; i++) {
-        if (strcmp(cfg->target_attrs[i].key, key) == 0)
-            return cfg->target_attrs[i].value;
-    }
-    return NULL;
+    return kv_find(cfg->target_attrs, cfg->n_target_attrs, key);
 }
 
 void
