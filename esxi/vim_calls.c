@@ -441,8 +441,9 @@ out:
     return rc;
 }
 
-void
-vim_adapters_clear(struct vim_adapters *a)
+/* Drops the adapter list, keeping the device and protocol. */
+static void
+adapters_drop(struct vim_adapters *a)
 {
     for (size_t i = 0; i < a->n; i++) {
         free(a->v[i].name);
@@ -450,6 +451,14 @@ vim_adapters_clear(struct vim_adapters *a)
         free(a->v[i].driver);
     }
     free(a->v);
+    a->v = NULL;
+    a->n = 0;
+}
+
+void
+vim_adapters_clear(struct vim_adapters *a)
+{
+    adapters_drop(a);
     free(a->device);
     memset(a, 0, sizeof(*a));
 }
@@ -653,10 +662,8 @@ vim_datastore_adapters(struct vim *v, const char *host, const char *ds_name,
             }
         }
         if (pick != NULL) {
-            vim_adapters_clear(out);
-            out->protocol = "n/a";
-            if (datastore_device(v, host, ds_name, &out->device, err) < 0 ||
-                adapters_add(out, pick, err) < 0)
+            adapters_drop(out);
+            if (adapters_add(out, pick, err) < 0)
                 goto out;
         }
     }
