@@ -60,7 +60,7 @@ SCRIPT_TESTS := test/wrapper/run test/sim/test-vcsimx test/sim/arrays/run
 # The wrapper script is embedded with .incbin: rebuild when it changes.
 $(BUILD)/esxi/wrapper_embed.o: esxi/vmkfstools-wrapper.sh
 
-.PHONY: demo bench check-image all deps check check-unit check-scripts check-valgrind install uninstall lint-man \
+.PHONY: man-vendors demo bench check-image all deps check check-unit check-scripts check-valgrind install uninstall lint-man \
         fmt fmt-check clean vib
 
 all: $(BIN)
@@ -142,6 +142,10 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	bash test/bench/run
+
+# The manual page's VENDORS section from the registry (test_registry checks it).
+man-vendors: $(BUILD)/test/unit/test_registry
+	POP_WRITE_MAN=1 $(BUILD)/test/unit/test_registry
 
 vib: $(BUILD)/vib/vmkfstools-wrapper.vib
 $(BUILD)/vib/vmkfstools-wrapper.vib: esxi/vmkfstools-wrapper.sh esxi/vib/esxcli-vmkfstools.xml esxi/vib/mkvib

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "lib/buf.h"
+#include "storage/storage.h"
 
 /* Option kinds: how a flag takes its value. */
 enum opt_kind {
@@ -235,24 +236,6 @@ static const enum opt_id help_order[] = {
     O_METRICS_PATH,
     O_VERSION,
     O_HELP,
-};
-
-const char *const config_vendor_names[] = {
-    "flashsystem", "vantara",  "ontap",      "primera3par", "pureFlashArray",
-    "powerflex",   "powermax", "powerstore", "infinibox",   NULL,
-};
-
-/* Vendor keys the drivers read from the environment (behaviour §1.1). */
-static const char *const vendor_env_keys[] = {
-    "PURE_CLUSTER_PREFIX",
-    "POWERFLEX_SYSTEM_ID",
-    "POWERMAX_SYMMETRIX_ID",
-    "POWERMAX_PORT_GROUP_NAME",
-    "ONTAP_SVM",
-    "STORAGE_ID",
-    "STORAGE_PORT",
-    "HOSTGROUP_ID_LIST",
-    "COPY_SPEED",
 };
 
 /* Raw string values while parsing: from the environment first, then flags. */
@@ -722,20 +705,29 @@ out:
     return rc;
 }
 
+/* The chosen driver's own keys (storage_driver.env_keys) from the
+ * environment; other vendors' keys are not this run's business. */
 static int
 collect_vendor_env(const char *const envp[], struct config *cfg, struct perr *err)
 {
-    cfg->vendor_env = calloc(ARRAY_LEN(vendor_env_keys), sizeof(*cfg->vendor_env));
+    const struct storage_driver *drv = storage_driver_find(cfg->vendor);
+    size_t n = 0;
+
+    if (drv == NULL || drv->env_keys == NULL)
+        return 0;
+    while (drv->env_keys[n].key != NULL)
+        n++;
+    cfg->vendor_env = calloc(n + 1, sizeof(*cfg->vendor_env));
     if (cfg->vendor_env == NULL)
         return perr_set(err, PERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < ARRAY_LEN(vendor_env_keys); i++) {
-        const char *v = env_get(envp, vendor_env_keys[i]);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = env_get(envp, drv->env_keys[i].key);
         struct kv *kv;
 
         if (v == NULL || *v == '\0')
             continue;
         kv = &cfg->vendor_env[cfg->n_vendor_env];
-        kv->key = strdup(vendor_env_keys[i]);
+        kv->key = strdup(drv->env_keys[i].key);
         kv->value = strdup(v);
         cfg->n_vendor_env++;
         if (kv->key == NULL || kv->value == NULL)
@@ -744,22 +736,22 @@ collect_vendor_env(const char *const envp[], struct config *cfg, struct perr *er
     return 0;
 }
 
+/* Any registered vendor is accepted here, built or not: a vendor this build
+ * lacks is reported by the run (exit 2 either way), as "not supported by
+ * this build yet" rather than "unknown". */
 static int
 check_vendor(const char *v, char **out, struct perr *err)
 {
+    const struct storage_driver *drv = storage_driver_find(v);
     struct buf list = {0};
     struct perr tmp = {0};
 
     *out = NULL;
-    for (size_t i = 0; config_vendor_names[i] != NULL; i++) {
-        /* Exact names always work; other letter cases are accepted too. */
-        if (strcasecmp(v, config_vendor_names[i]) == 0) {
-            *out = strdup(config_vendor_names[i]);
-            return *out != NULL ? 0 : perr_set(err, PERR_NOMEM, "out of memory");
-        }
+    if (drv != NULL) {
+        *out = strdup(drv->name);
+        return *out != NULL ? 0 : perr_set(err, PERR_NOMEM, "out of memory");
     }
-    for (size_t i = 0; config_vendor_names[i] != NULL; i++)
-        buf_addf(&list, &tmp, "%s%s", i > 0 ? ", " : "", config_vendor_names[i]);
+    storage_driver_names(&list, false, &tmp);
     perr_set(err, PERR_USAGE,
              "--storage-vendor-product (STORAGE_VENDOR): unknown storage vendor '%s'; valid: %s", v,
              buf_cstr(&list));
@@ -1167,13 +1159,17 @@ config_usage(FILE *f, const char *argv0)
           "  HOST_LEASE_NAMESPACE         namespace of the host Leases [openshift-mtv]\n"
           "  HOST_LEASE_DURATION_SECONDS  host Lease duration [10]\n"
           "  DISABLE_VVOL_METHOD=true, DISABLE_RDM_METHOD=true  always copy with vmkfstools\n"
-          "  ONTAP_SVM, PURE_CLUSTER_PREFIX, POWERFLEX_SYSTEM_ID, POWERMAX_SYMMETRIX_ID,\n"
-          "  POWERMAX_PORT_GROUP_NAME, STORAGE_ID, STORAGE_PORT, HOSTGROUP_ID_LIST, COPY_SPEED\n"
-          "                               vendor settings\n\nVendors:",
+          "\nVendors (--storage-vendor-product) and their settings:\n",
           f);
-    for (size_t i = 0; config_vendor_names[i] != NULL; i++)
-        fprintf(f, " %s", config_vendor_names[i]);
-    fputs("\n\nExit status: 0 copied and cleaned up; 1 copy failed, cleanup done; 2 bad usage or\n"
+    {
+        struct buf vendors = {0};
+        struct perr tmp = {0};
+
+        if (storage_drivers_help(&vendors, &tmp) == 0)
+            fputs(buf_cstr(&vendors), f);
+        buf_free(&vendors);
+    }
+    fputs("\nExit status: 0 copied and cleaned up; 1 copy failed, cleanup done; 2 bad usage or\n"
           "configuration, nothing touched; 3 failed and some cleanup could not be done.\n"
           "See vsphere-copy-offload-populator(1).\n",
           f);

@@ -127,16 +127,13 @@ void config_free(struct config *cfg);
 /* Overwrites the values of secret flags in argv so they leave the process list. */
 void config_scrub_argv(int argc, char *argv[]);
 
-/* The value of a vendor environment key, or NULL. */
+/* The value of one of the chosen driver's environment keys, or NULL. */
 const char *config_vendor_env(const struct config *cfg, const char *key);
 /* The value of --target-volume-attribute KEY, or NULL. */
 const char *config_target_attr(const struct config *cfg, const char *key);
 
 /* Writes --help to f. */
 void config_usage(FILE *f, const char *argv0);
-
-/* The storage vendor names accepted by --storage-vendor-product, NULL-terminated. */
-extern const char *const config_vendor_names[];
 
 /* Splits "[ds] dir/file.vmdk".  Outputs are owned by the caller; -1 + PERR_USAGE on a bad form. */
 int config_parse_vmdk_path(const char *path, char **ds, char **dir, char **file, struct perr *err);

@@ -106,17 +106,12 @@ leftover(struct run_ctx *c, const struct perr *why, const char *fmt, ...)
         log_warn(RUN_COMP, "cannot record leftover", "error", tmp.msg, NULL);
 }
 
-static const char *
-cfg_env(void *arg, const char *key)
-{
-    return config_vendor_env(arg, key);
-}
-
 static int
 open_storage(struct run_ctx *c, struct perr *err)
 {
     const struct storage_driver *drv = NULL;
     struct storage_config sc = {0};
+    struct storage_kv env[8] = {{0}};
     struct storage_array_info info = {0};
     struct perr tmp = {0};
 
@@ -129,8 +124,12 @@ open_storage(struct run_ctx *c, struct perr *err)
     sc.skip_ssl = c->cfg->storage_skip_ssl_verification;
     sc.ca_file = c->cfg->storage_ca_file;
     sc.timeout_s = c->cfg->storage_http_timeout_seconds;
-    sc.env = cfg_env;
-    sc.env_arg = (void *)(uintptr_t)c->cfg;
+    for (size_t i = 0; i < c->cfg->n_vendor_env && i < ARRAY_LEN(env); i++) {
+        env[i].key = c->cfg->vendor_env[i].key;
+        env[i].value = c->cfg->vendor_env[i].value;
+        sc.nenv = i + 1;
+    }
+    sc.env = env;
     if (storage_open(drv, &sc, &c->st, err) < 0)
         return -1;
     if (storage_array_info(c->st, &info, &tmp) < 0)
@@ -513,17 +512,22 @@ cleanup_xcopy(struct run_ctx *c)
                      c->group);
     }
     if (c->lun_resolved) {
-        for (size_t i = 0; i < c->orig_groups.n; i++) {
-            struct storage_lun again = {0};
+        struct strv restore = {0};
+        struct strv failed = {0};
 
-            if (strcmp(c->orig_groups.v[i], c->group != NULL ? c->group : "") == 0)
-                continue;
-            perr_clear(&tmp);
-            if (storage_map(c->st, c->orig_groups.v[i], &c->lun, &again, &tmp) < 0)
-                leftover(c, &tmp, "LUN '%s' not re-mapped to its original group '%s'", c->lun.name,
-                         c->orig_groups.v[i]);
-            storage_lun_clear(&again);
+        perr_clear(&tmp);
+        for (size_t i = 0; i < c->orig_groups.n; i++) {
+            if (strcmp(c->orig_groups.v[i], c->group != NULL ? c->group : "") != 0 &&
+                strv_add(&restore, c->orig_groups.v[i], &tmp) < 0)
+                break;
         }
+        if (storage_remap(c->st, &restore, &c->lun, &failed, &tmp) < 0 || perr_failed(&tmp)) {
+            for (size_t i = 0; i < failed.n; i++)
+                leftover(c, &tmp, "LUN '%s' not re-mapped to its original group '%s'", c->lun.name,
+                         failed.v[i]);
+        }
+        strv_free(&restore);
+        strv_free(&failed);
     }
     /* Drop the dead paths the unmap left, only on the adapters this copy used. */
     if ((c->device_seen || c->rescanned) && c->esx != NULL) {

@@ -1,9 +1,24 @@
+/*
+ * The REST client: one exchange loop (rest_exchange) that every dialect
+ * feature hangs off, so that retries, re-logins and status mapping behave
+ * the same for every vendor and for the Kubernetes client.
+ *
+ * Why the loop looks the way it does:
+ * - The session is made lazily and renewed by age before a request, because
+ *   some arrays let idle sessions die silently (Vantara) and a copy can run
+ *   for longer than their lifetime.
+ * - A re-login happens at most once per call: an array that refuses a fresh
+ *   session would otherwise loop forever (PowerStore's SDK does).
+ * - Waiting between tries never holds cfg.lock, so a lease renewer sharing
+ *   the client is never starved by another thread's backoff.
+ */
 #include "lib/rest.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/deadline.h"
 #include "lib/jsonx.h"
@@ -27,11 +42,16 @@ struct rest {
     char *username;
     char *password;
     char *basic_header; /* "Authorization: Basic ..." or NULL */
-    char *session;
+    char *session;      /* secret */
+    char *session_id;   /* for the logout URL */
+    char *csrf;         /* latest value of session.csrf_header (secret) */
+    int64_t session_born_ms;
     long timeout_ms;
     long retry_initial_ms;
     unsigned retry_attempts;
     unsigned long requests;
+    unsigned long logins;
+    pthread_mutex_t *lock;
     void *user;
 };
 
@@ -47,6 +67,12 @@ unsigned long
 rest_requests(const struct rest *r)
 {
     return r->requests;
+}
+
+unsigned long
+rest_logins(const struct rest *r)
+{
+    return r->logins;
 }
 
 static void
@@ -76,6 +102,43 @@ dup_opt(const char *s, char **out, struct perr *err)
     if (*out == NULL)
         return perr_set(err, PERR_NOMEM, "out of memory");
     return 0;
+}
+
+json_t *
+rest_json_path(json_t *root, const char *path)
+{
+    const char *s = path;
+
+    if (path == NULL)
+        return NULL;
+    while (root != NULL && *s != '\0') {
+        size_t len = strcspn(s, ".");
+        char key[128];
+
+        if (len == 0 || len >= sizeof(key))
+            return NULL;
+        memcpy(key, s, len);
+        key[len] = '\0';
+        if (json_is_array(root)) {
+            char *end;
+            long idx = strtol(key, &end, 10);
+
+            root = *end == '\0' && idx >= 0 ? json_array_get(root, (size_t)idx) : NULL;
+        } else {
+            root = json_object_get(root, key);
+        }
+        s += len;
+        if (*s == '.')
+            s++;
+    }
+    return root;
+}
+
+/* The string at path, or NULL. */
+static const char *
+rest_json_str(json_t *root, const char *path)
+{
+    return json_string_value(rest_json_path(root, path));
 }
 
 /* ---- templates ---- */
@@ -205,11 +268,20 @@ rest_make_basic(struct rest *r, struct perr *err)
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }
+    /* The encoded form is what a trace would show: never log it. */
+    log_add_secret(r->basic_header + strlen("Authorization: Basic "));
     rc = 0;
 out:
     buf_free_secret(&cred);
     buf_free_secret(&hdr);
     return rc;
+}
+
+static bool
+rest_wants_basic(const struct rest_dialect *d)
+{
+    return d->basic_auth ||
+           (d->session != NULL && (d->session->login_basic || d->session->keep_basic));
 }
 
 int
@@ -234,9 +306,14 @@ rest_new(const struct rest_dialect *dialect, const struct rest_config *cfg, stru
     r->transport = moved;
     memset(&moved, 0, sizeof(moved));
     r->timeout_ms = (cfg->timeout_s > 0 ? cfg->timeout_s : REST_DEFAULT_TIMEOUT_S) * 1000L;
-    r->retry_initial_ms = cfg->retry_initial_ms > 0 ? cfg->retry_initial_ms : REST_DEFAULT_RETRY_MS;
-    r->retry_attempts = cfg->retry_attempts > 0 ? cfg->retry_attempts : REST_DEFAULT_ATTEMPTS;
+    r->retry_initial_ms = cfg->retry_initial_ms > 0       ? cfg->retry_initial_ms
+                          : dialect->retry.initial_ms > 0 ? dialect->retry.initial_ms
+                                                          : REST_DEFAULT_RETRY_MS;
+    r->retry_attempts = cfg->retry_attempts > 0       ? cfg->retry_attempts
+                        : dialect->retry.attempts > 0 ? dialect->retry.attempts
+                                                      : REST_DEFAULT_ATTEMPTS;
     r->user = cfg->user;
+    r->lock = cfg->lock;
     if (dup_opt(cfg->base_url, &r->base_url, err) < 0 ||
         dup_opt(dialect->base_path != NULL ? dialect->base_path : "", &r->base_path, err) < 0 ||
         dup_opt(cfg->array != NULL ? cfg->array : cfg->base_url, &r->array, err) < 0 ||
@@ -250,7 +327,9 @@ rest_new(const struct rest_dialect *dialect, const struct rest_config *cfg, stru
     /* Drop a trailing '/' so that tails starting with '/' join cleanly. */
     for (size_t n = strlen(r->base_url); n > 0 && r->base_url[n - 1] == '/'; n--)
         r->base_url[n - 1] = '\0';
-    if (dialect->basic_auth && rest_make_basic(r, err) < 0)
+    if (r->password != NULL && r->password[0] != '\0')
+        log_add_secret(r->password);
+    if (rest_wants_basic(dialect) && rest_make_basic(r, err) < 0)
         goto out;
     if (r->transport.perform == NULL) {
         struct http_opts o = {
@@ -258,8 +337,10 @@ rest_new(const struct rest_dialect *dialect, const struct rest_config *cfg, stru
             .insecure = cfg->insecure,
             .ca_file = cfg->ca_file,
             .timeout_ms = r->timeout_ms,
-            .tls_hint = "give the array a certificate the system trusts, or set "
-                        "STORAGE_SKIP_SSL_VERIFICATION=true if that risk is accepted",
+            .tls_hint = cfg->tls_hint != NULL
+                            ? cfg->tls_hint
+                            : "give the array a certificate the system trusts, or set "
+                              "STORAGE_SKIP_SSL_VERIFICATION=true if that risk is accepted",
         };
 
         if (http_transport_curl_new(&o, &r->transport, err) < 0)
@@ -289,6 +370,8 @@ rest_free(struct rest *r)
     secret_free(r->password);
     secret_free(r->basic_header);
     secret_free(r->session);
+    secret_free(r->session_id);
+    secret_free(r->csrf);
     free(r);
 }
 
@@ -335,6 +418,7 @@ rest_set_session(struct rest *r, const char *session, struct perr *err)
     }
     secret_free(r->session);
     r->session = s;
+    r->session_born_ms = mono_now_ms();
     return 0;
 }
 
@@ -344,12 +428,21 @@ rest_session(const struct rest *r)
     return r->session;
 }
 
+static bool
+rest_has_login(const struct rest *r)
+{
+    return r->dialect->login != NULL ||
+           (r->dialect->session != NULL && r->dialect->session->login != NULL);
+}
+
 int
 rest_login(struct rest *r, struct perr *err)
 {
-    if (r->dialect->login == NULL)
-        return 0;
-    return r->dialect->login(r, err);
+    if (r->dialect->login != NULL)
+        return r->dialect->login(r, err);
+    if (r->dialect->session != NULL && r->dialect->session->login != NULL)
+        return rest_session_login(r, NULL, err);
+    return 0;
 }
 
 /* ---- one exchange, with re-login and retries ---- */
@@ -373,12 +466,36 @@ rest_status_ok(const struct rest_endpoint *ep, long status)
 }
 
 static bool
-rest_idempotent(const struct rest_endpoint *ep)
+rest_idempotent(const struct rest *r, const struct rest_endpoint *ep)
 {
     const char *m = ep->method;
 
-    return (ep->flags & REST_F_RETRY) != 0 || strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
-           strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0;
+    return r->dialect->retry.any_method || (ep->flags & REST_F_RETRY) != 0 ||
+           strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
+           strcmp(m, "DELETE") == 0;
+}
+
+static bool
+rest_retry_status(const struct rest *r, long status, const char *text)
+{
+    const struct rest_retry *p = &r->dialect->retry;
+
+    if (p->text != NULL && text[0] != '\0' && strcasestr(text, p->text) != NULL)
+        return true;
+    if (p->statuses[0] != 0)
+        return rest_status_in(p->statuses, ARRAY_LEN(p->statuses), status);
+    return status == 429 || (status >= 500 && status <= 599);
+}
+
+static bool
+rest_relogin_status(const struct rest *r, long status)
+{
+    unsigned on = r->dialect->session != NULL ? r->dialect->session->relogin : 0;
+
+    if (on == 0)
+        on = REST_RELOGIN_401;
+    return (status == 401 && (on & REST_RELOGIN_401) != 0) ||
+           (status == 403 && (on & REST_RELOGIN_403) != 0);
 }
 
 static enum perr_code
@@ -398,7 +515,7 @@ rest_code_for_status(long status)
 }
 
 /* Waits before the next try; false when no try is left (or the wait failed,
- * with err set then). */
+ * with err set then).  Never called with r->lock held. */
 static bool
 rest_backoff(struct backoff *bo, const struct deadline *dl, struct perr *err)
 {
@@ -410,38 +527,149 @@ rest_backoff(struct backoff *bo, const struct deadline *dl, struct perr *err)
 }
 
 static int
+rest_add_header(const char **hv, size_t *n, const char *h, struct perr *err)
+{
+    if (*n + 1 >= REST_MAX_HEADERS)
+        return perr_set(err, PERR_INTERNAL, "too many request headers");
+    hv[(*n)++] = h;
+    return 0;
+}
+
+/* The session's send template with its one "%s" replaced by the credential. */
+static int
+rest_fill_send(const char *tmpl, const char *cred, struct strv *out, struct perr *err)
+{
+    const char *p = strstr(tmpl, "%s");
+    struct buf b = {0};
+    int rc;
+
+    if (p == NULL)
+        return perr_set(err, PERR_INTERNAL, "session send template without %%s");
+    rc = buf_add(&b, tmpl, (size_t)(p - tmpl), err) < 0 || buf_adds(&b, cred, err) < 0 ||
+                 buf_adds(&b, p + 2, err) < 0 || strv_add(out, buf_cstr(&b), err) < 0
+             ? -1
+             : 0;
+    buf_free_secret(&b);
+    return rc;
+}
+
+static int
 rest_headers(struct rest *r, const struct rest_request *req, struct strv *auth, const char **hv,
              struct perr *err)
 {
+    const struct rest_session *ss = r->dialect->session;
+    bool authed = (req->ep->flags & REST_F_NO_AUTH) == 0;
     size_t n = 0;
 
     hv[n++] = "Accept: application/json";
-    if ((req->ep->flags & REST_F_NO_AUTH) == 0) {
-        if (r->basic_header != NULL)
-            hv[n++] = r->basic_header;
+    for (size_t i = 0; r->dialect->headers != NULL && r->dialect->headers[i] != NULL; i++) {
+        if (rest_add_header(hv, &n, r->dialect->headers[i], err) < 0)
+            return -1;
+    }
+    if (authed) {
+        if (r->basic_header != NULL && (r->dialect->basic_auth || ss == NULL || ss->keep_basic) &&
+            rest_add_header(hv, &n, r->basic_header, err) < 0)
+            return -1;
+        if (ss != NULL && ss->send != NULL && r->session != NULL &&
+            rest_fill_send(ss->send, r->session, auth, err) < 0)
+            return -1;
+        if (ss != NULL && ss->csrf_header != NULL && r->csrf != NULL &&
+            strv_addf(auth, err, "%s: %s", ss->csrf_header, r->csrf) < 0)
+            return -1;
         if (r->dialect->auth_headers != NULL && r->dialect->auth_headers(r, auth, err) < 0)
             return -1;
-        for (size_t i = 0; i < auth->n && n + 1 < REST_MAX_HEADERS; i++)
-            hv[n++] = auth->v[i];
+        for (size_t i = 0; i < auth->n; i++) {
+            if (rest_add_header(hv, &n, auth->v[i], err) < 0)
+                return -1;
+        }
     }
     for (size_t i = 0; req->headers != NULL && req->headers[i] != NULL; i++) {
-        if (n + 1 >= REST_MAX_HEADERS)
-            return perr_set(err, PERR_INTERNAL, "too many request headers");
-        hv[n++] = req->headers[i];
+        if (rest_add_header(hv, &n, req->headers[i], err) < 0)
+            return -1;
     }
     hv[n] = NULL;
     return 0;
 }
 
 static void
-rest_error_text(const struct http_resp *resp, struct rest_error *e)
+rest_copy_text(char *dst, size_t n, json_t *v)
 {
-    const char *raw = buf_cstr(&resp->body);
-    size_t len = strnlen(raw, REST_RAW_TEXT_MAX);
+    if (json_is_string(v))
+        snprintf(dst, n, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(dst, n, "%lld", (long long)json_integer_value(v));
+}
 
-    if (e->text[0] != '\0' || len == 0)
+/* The vendor's code as a word starting with prefix inside text. */
+static void
+rest_code_in_text(const char *text, const char *prefix, char *dst, size_t n)
+{
+    const char *p = strstr(text, prefix);
+    size_t len;
+
+    if (p == NULL)
         return;
-    snprintf(e->text, sizeof(e->text), "%.*s%s", (int)len, raw, raw[len] != '\0' ? "..." : "");
+    len = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+    snprintf(dst, n, "%.*s", (int)len, p);
+}
+
+/* Fills e from the body with the dialect's tables, then its callback. */
+static void
+rest_read_error(const struct rest *r, json_t *body, const struct http_resp *resp,
+                struct rest_error *e)
+{
+    const struct rest_errors *t = &r->dialect->errors;
+    const char *raw = buf_cstr(&resp->body);
+
+    if (body != NULL) {
+        if (t->message != NULL)
+            rest_copy_text(e->text, sizeof(e->text), rest_json_path(body, t->message));
+        if (e->text[0] == '\0' && t->message_alt != NULL)
+            rest_copy_text(e->text, sizeof(e->text), rest_json_path(body, t->message_alt));
+        if (t->code != NULL)
+            rest_copy_text(e->remote_code, sizeof(e->remote_code), rest_json_path(body, t->code));
+    }
+    if (e->text[0] == '\0') {
+        size_t len = strnlen(raw, REST_RAW_TEXT_MAX);
+
+        if (len > 0 && (body == NULL || r->dialect->error_from_body == NULL))
+            snprintf(e->text, sizeof(e->text), "%.*s%s", (int)len, raw,
+                     raw[len] != '\0' ? "..." : "");
+    }
+    if (e->remote_code[0] == '\0' && t->code_prefix != NULL)
+        rest_code_in_text(e->text[0] != '\0' ? e->text : raw, t->code_prefix, e->remote_code,
+                          sizeof(e->remote_code));
+    for (const struct rest_error_rule *rule = t->rules; rule != NULL && rule->to != PERR_OK;
+         rule++) {
+        if ((rule->status == 0 || rule->status == e->status) &&
+            (rule->code == NULL || strcmp(rule->code, e->remote_code) == 0) &&
+            (rule->text == NULL || strcasestr(e->text, rule->text) != NULL)) {
+            e->code = rule->to;
+            break;
+        }
+    }
+    if (r->dialect->error_from_body != NULL)
+        r->dialect->error_from_body(body, raw, e);
+    if (e->text[0] == '\0') {
+        size_t len = strnlen(raw, REST_RAW_TEXT_MAX);
+
+        if (len > 0)
+            snprintf(e->text, sizeof(e->text), "%.*s%s", (int)len, raw,
+                     raw[len] != '\0' ? "..." : "");
+    }
+}
+
+/* True when a 2xx body carries the dialect's error envelope. */
+static bool
+rest_envelope_error(const struct rest *r, json_t *body)
+{
+    json_t *v = rest_json_path(body, r->dialect->errors.envelope);
+
+    if (r->dialect->errors.envelope == NULL || v == NULL || json_is_null(v))
+        return false;
+    if (json_is_string(v))
+        return json_string_value(v)[0] != '\0';
+    return !json_is_false(v);
 }
 
 static int
@@ -467,8 +695,60 @@ rest_accept(const struct rest_request *req, struct http_resp *resp, const char *
         if (v != NULL && dup_opt(v, &reply->header, err) < 0)
             return -1;
     }
+    {
+        const char *cr = http_resp_header(resp, "Content-Range");
+
+        if (cr != NULL && dup_opt(cr, &reply->range, err) < 0)
+            return -1;
+    }
     reply->status = resp->status;
     return 0;
+}
+
+/* Remembers the latest CSRF token the array handed out. */
+static int
+rest_note_csrf(struct rest *r, const struct http_resp *resp, struct perr *err)
+{
+    const struct rest_session *ss = r->dialect->session;
+    const char *v;
+    char *copy;
+
+    if (ss == NULL || ss->csrf_header == NULL)
+        return 0;
+    v = http_resp_header(resp, ss->csrf_header);
+    if (v == NULL || v[0] == '\0' || (r->csrf != NULL && strcmp(v, r->csrf) == 0))
+        return 0;
+    copy = strdup(v);
+    if (copy == NULL)
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    log_add_secret(copy);
+    secret_free(r->csrf);
+    r->csrf = copy;
+    return 0;
+}
+
+static bool
+rest_session_too_old(const struct rest *r)
+{
+    const struct rest_session *ss = r->dialect->session;
+
+    return ss != NULL && ss->lifetime_s > 0 && r->session != NULL &&
+           mono_now_ms() - r->session_born_ms >= ss->lifetime_s * 1000L;
+}
+
+static int
+rest_perform_locked(struct rest *r, struct http_req *hreq, struct http_resp *resp, struct perr *err)
+{
+    int rc;
+
+    if (r->lock != NULL)
+        pthread_mutex_lock(r->lock);
+    r->requests++;
+    atomic_fetch_add(&rest_total_requests, 1);
+    rc = http_perform(&r->transport, hreq, resp, err);
+    if (r->lock != NULL)
+        pthread_mutex_unlock(r->lock);
+    return rc;
 }
 
 static int
@@ -477,9 +757,10 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
 {
     const struct rest_endpoint *ep = req->ep;
     bool authed = (ep->flags & REST_F_NO_AUTH) == 0;
-    bool idempotent = rest_idempotent(ep);
+    bool idempotent = rest_idempotent(r, ep);
     bool relogged = false;
     struct deadline dl = deadline_in_ms(r->timeout_ms);
+    const struct rest_retry *pol = &r->dialect->retry;
     struct backoff bo;
     struct buf url = {0};
     struct strv auth = {0};
@@ -490,16 +771,23 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
     int rc = -1;
 
     memset(reply, 0, sizeof(*reply));
-    backoff_init(&bo, r->retry_initial_ms, REST_RETRY_MAX_MS, 2.0, 0.2, r->retry_attempts);
+    backoff_init(&bo, r->retry_initial_ms, pol->max_ms > 0 ? pol->max_ms : REST_RETRY_MAX_MS, 2.0,
+                 pol->jitter > 0 ? pol->jitter : 0.2, r->retry_attempts);
     if (buf_addf(&url, err, "%s%s", r->base_url, tail) < 0)
         goto out;
     snprintf(url_path, sizeof(url_path), "%.*s", (int)strcspn(tail, "?"), tail);
-    if (authed && r->dialect->login != NULL && r->session == NULL && rest_login(r, err) < 0)
-        goto out;
+    if (authed && rest_has_login(r) && (r->session == NULL || rest_session_too_old(r))) {
+        if (r->session != NULL)
+            log_debug(REST_COMP, "session lifetime reached, logging in again", "array", r->array,
+                      NULL);
+        if (rest_login(r, err) < 0)
+            goto out;
+    }
     for (;;) {
         struct perr attempt = {0};
         struct rest_error e = {0};
         struct http_req hreq = {0};
+        bool ok;
 
         strv_free_secret(&auth);
         http_resp_free(&resp);
@@ -516,9 +804,7 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
         hreq.timeout_ms = deadline_remaining_ms(&dl);
         if (hreq.timeout_ms <= 0)
             hreq.timeout_ms = 1;
-        r->requests++;
-        atomic_fetch_add(&rest_total_requests, 1);
-        if (http_perform(&r->transport, &hreq, &resp, &attempt) < 0) {
+        if (rest_perform_locked(r, &hreq, &resp, &attempt) < 0) {
             if (idempotent && perr_is_retryable(&attempt)) {
                 log_debug(REST_COMP, "retrying after a transport error", "endpoint", ep->name,
                           "error", attempt.msg, NULL);
@@ -529,28 +815,30 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
                 *err = attempt;
             goto out;
         }
-        if (rest_status_ok(ep, resp.status)) {
+        if (rest_note_csrf(r, &resp, err) < 0)
+            goto out;
+        ok = rest_status_ok(ep, resp.status) ||
+             (pol->success_status != 0 && resp.status == pol->success_status);
+        if (resp.body.len > 0 && (!ok || r->dialect->errors.envelope != NULL) &&
+            jsonx_parse(resp.body.data, resp.body.len, &ebody, &attempt) < 0)
+            ebody = NULL;
+        if (ok && !rest_envelope_error(r, ebody)) {
             rc = rest_accept(req, &resp, url_path, true, reply, err) < 0 ? -1 : 0;
             goto out;
         }
-        if (rest_status_in(ep->already, ARRAY_LEN(ep->already), resp.status)) {
+        if (!ok && rest_status_in(ep->already, ARRAY_LEN(ep->already), resp.status)) {
             rc = rest_accept(req, &resp, url_path, false, reply, err) < 0 ? -1 : 1;
             goto out;
         }
         e.status = resp.status;
         e.code = rest_code_for_status(resp.status);
-        if (resp.body.len > 0 && jsonx_parse(resp.body.data, resp.body.len, &ebody, &attempt) < 0)
-            ebody = NULL;
-        if (r->dialect->error_from_body != NULL)
-            r->dialect->error_from_body(ebody, buf_cstr(&resp.body), &e);
-        rest_error_text(&resp, &e);
+        rest_read_error(r, ebody, &resp, &e);
         if (ep->already_code != PERR_OK && e.code == ep->already_code) {
             rc = rest_accept(req, &resp, url_path, false, reply, err) < 0 ? -1 : 1;
             goto out;
         }
-        if (authed && r->dialect->login != NULL && !relogged &&
-            (resp.status == 401 ||
-             (r->dialect->session_expired != NULL && r->dialect->session_expired(&e)))) {
+        if (authed && rest_has_login(r) && !relogged &&
+            (rest_relogin_status(r, resp.status) || (ok && e.code == PERR_AUTH))) {
             log_debug(REST_COMP, "session expired, logging in again", "endpoint", ep->name, "array",
                       r->array, NULL);
             relogged = true;
@@ -558,18 +846,23 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
                 goto out;
             continue;
         }
-        if (idempotent && (resp.status == 429 || (resp.status >= 500 && resp.status <= 599))) {
+        if (idempotent && rest_retry_status(r, resp.status, e.text)) {
             log_debug(REST_COMP, "retrying after a server error", "endpoint", ep->name, "status",
-                      resp.status >= 500 ? "5xx" : "429", NULL);
+                      resp.status >= 500   ? "5xx"
+                      : resp.status == 429 ? "429"
+                                           : "other",
+                      NULL);
             if (rest_backoff(&bo, &dl, err))
                 continue;
             if (perr_failed(err))
                 goto out;
         }
-        perr_set_remote(err, e.code, resp.status, e.remote_code, "HTTP %ld from %s %s%s%s%s%s%s",
-                        resp.status, ep->method, url_path, e.text[0] != '\0' ? ": " : "", e.text,
-                        e.remote_code[0] != '\0' ? " [code " : "", e.remote_code,
-                        e.remote_code[0] != '\0' ? "]" : "");
+        perr_set_remote(
+            err, e.code, resp.status, e.remote_code, "HTTP %ld from %s %s%s%s%s%s%s", resp.status,
+            ep->method, url_path, e.text[0] != '\0' ? ": " : "", e.text,
+            e.remote_code[0] != '\0' && strstr(e.text, e.remote_code) == NULL ? " [code " : "",
+            e.remote_code[0] != '\0' && strstr(e.text, e.remote_code) == NULL ? e.remote_code : "",
+            e.remote_code[0] != '\0' && strstr(e.text, e.remote_code) == NULL ? "]" : "");
         goto out;
     }
 out:
@@ -582,12 +875,200 @@ out:
     return rc;
 }
 
+/* ---- sessions ---- */
+
+/* "Name: {user}" / "{password}" templates; CR/LF in a value is refused so a
+ * credential can never add a header. */
+static int
+rest_login_header(const struct rest *r, const char *tmpl, struct strv *out, struct perr *err)
+{
+    struct buf b = {0};
+    const char *s = tmpl;
+    int rc = -1;
+
+    while (*s != '\0') {
+        const char *val = NULL;
+        size_t skip = 0;
+
+        if (strncmp(s, "{user}", 6) == 0) {
+            val = r->username != NULL ? r->username : "";
+            skip = 6;
+        } else if (strncmp(s, "{password}", 10) == 0) {
+            val = r->password != NULL ? r->password : "";
+            skip = 10;
+        }
+        if (val == NULL) {
+            if (buf_add(&b, s, 1, err) < 0)
+                goto out;
+            s++;
+            continue;
+        }
+        if (strpbrk(val, "\r\n") != NULL) {
+            perr_set(err, PERR_USAGE, "the storage credentials contain a line break");
+            goto out;
+        }
+        if (buf_adds(&b, val, err) < 0)
+            goto out;
+        s += skip;
+    }
+    rc = strv_add(out, buf_cstr(&b), err);
+out:
+    buf_free_secret(&b);
+    return rc;
+}
+
+static json_t *
+rest_login_body(const struct rest *r, const struct rest_session *ss, struct perr *err)
+{
+    json_t *body;
+
+    if (ss->body_user == NULL && ss->body_password == NULL && ss->body_extra == NULL)
+        return NULL;
+    if (ss->body_extra != NULL) {
+        if (jsonx_parse(ss->body_extra, strlen(ss->body_extra), &body, err) < 0)
+            return NULL;
+    } else {
+        body = json_object();
+    }
+    if (body == NULL ||
+        (ss->body_user != NULL &&
+         json_object_set_new(body, ss->body_user,
+                             json_string(r->username != NULL ? r->username : "")) < 0) ||
+        (ss->body_password != NULL &&
+         json_object_set_new(body, ss->body_password,
+                             json_string(r->password != NULL ? r->password : "")) < 0)) {
+        json_decref(body);
+        perr_set(err, PERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    return body;
+}
+
+int
+rest_session_login(struct rest *r, const char *const *extra, struct perr *err)
+{
+    const struct rest_session *ss = r->dialect->session;
+    struct strv hdrs = {0};
+    const char *hv[16];
+    struct rest_request req = {0};
+    struct rest_reply reply = {0};
+    char *token = NULL;
+    const char *id = NULL;
+    int rc = -1;
+
+    if (ss == NULL || ss->login == NULL)
+        return perr_set(err, PERR_INTERNAL, "dialect without a session login");
+    for (size_t i = 0; ss->login_headers != NULL && ss->login_headers[i] != NULL; i++) {
+        if (rest_login_header(r, ss->login_headers[i], &hdrs, err) < 0)
+            goto out;
+    }
+    if (ss->login_basic && r->basic_header != NULL && strv_add(&hdrs, r->basic_header, err) < 0)
+        goto out;
+    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+        if (strv_add(&hdrs, extra[i], err) < 0)
+            goto out;
+    }
+    if (hdrs.n + 1 > ARRAY_LEN(hv)) {
+        perr_set(err, PERR_INTERNAL, "too many login headers");
+        goto out;
+    }
+    for (size_t i = 0; i < hdrs.n; i++)
+        hv[i] = hdrs.v[i];
+    hv[hdrs.n] = NULL;
+    req.ep = ss->login;
+    req.headers = hv;
+    req.want_header = ss->from == REST_TOKEN_HEADER ? ss->token_name : NULL;
+    req.body = rest_login_body(r, ss, err);
+    if (perr_failed(err))
+        goto out;
+    r->logins++;
+    if (rest_do(r, &req, &reply, err) != 0) {
+        if (!perr_failed(err))
+            perr_set(err, PERR_AUTH, "login refused");
+        perr_prefix(err, "login to %s failed: ", r->array);
+        goto out;
+    }
+    switch (ss->from) {
+    case REST_TOKEN_HEADER:
+        token = reply.header;
+        reply.header = NULL;
+        break;
+    case REST_TOKEN_JSON:
+        if (rest_json_str(reply.json, ss->token_name) != NULL)
+            token = strdup(rest_json_str(reply.json, ss->token_name));
+        break;
+    case REST_TOKEN_STRING:
+        if (json_is_string(reply.json))
+            token = strdup(json_string_value(reply.json));
+        break;
+    case REST_TOKEN_COOKIE:
+        if (http_cookie_get(&r->transport, ss->token_name, &token, err) < 0)
+            goto out;
+        break;
+    }
+    /* A login that "succeeds" without a credential is a failure: the next
+     * request would only be refused with a less helpful message. */
+    if (token == NULL || token[0] == '\0') {
+        perr_set(err, PERR_PROTOCOL, "login to %s answered without a session (%s)", r->array,
+                 ss->token_name != NULL ? ss->token_name : "body");
+        goto out;
+    }
+    if (rest_set_session(r, token, err) < 0)
+        goto out;
+    if (ss->id_path != NULL) {
+        json_t *v = rest_json_path(reply.json, ss->id_path);
+        char num[32];
+
+        secret_free(r->session_id);
+        r->session_id = NULL;
+        if (json_is_integer(v)) {
+            snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+            id = num;
+        } else {
+            id = json_string_value(v);
+        }
+        if (id != NULL && dup_opt(id, &r->session_id, err) < 0)
+            goto out;
+    }
+    log_debug(REST_COMP, "session opened", "array", r->array, NULL);
+    rc = 0;
+out:
+    secret_free(token);
+    rest_reply_free(&reply);
+    strv_free_secret(&hdrs);
+    return rc;
+}
+
+void
+rest_logout(struct rest *r)
+{
+    const struct rest_session *ss = r != NULL ? r->dialect->session : NULL;
+    struct perr err = {0};
+
+    if (ss == NULL || ss->logout == NULL || r->session == NULL)
+        return;
+    if (rest_call(r, ss->logout,
+                  (struct rest_var[]){
+                      {"session", r->session}, {"session_id", r->session_id}, {NULL, NULL}},
+                  NULL, NULL, &err) < 0)
+        log_debug(REST_COMP, "logout failed", "array", r->array, "error", err.msg, NULL);
+    rest_set_session(r, NULL, &err);
+}
+
 /* ---- calls, with pagination ---- */
+
+static int
+rest_add_query(struct buf *tail, const char *name, long value, struct perr *err)
+{
+    return buf_addf(tail, err, "%s%s=%ld", strchr(buf_cstr(tail), '?') != NULL ? "&" : "?", name,
+                    value);
+}
 
 static int
 rest_tail(struct rest *r, const struct rest_request *req, struct buf *tail, struct perr *err)
 {
     const struct rest_endpoint *ep = req->ep;
+    const struct rest_pager *pg = &r->dialect->pager;
 
     if ((ep->flags & REST_F_ROOT) == 0 && buf_adds(tail, r->base_path, err) < 0)
         return -1;
@@ -603,21 +1084,123 @@ rest_tail(struct rest *r, const struct rest_request *req, struct buf *tail, stru
             tail->data[mark] = '\0';
         }
     }
+    if ((ep->flags & REST_F_PAGED) == 0)
+        return 0;
+    if (pg->kind == REST_PAGER_RANGE)
+        return rest_add_query(tail, pg->size_param, pg->size, err) < 0 ||
+                       rest_add_query(tail, pg->param, 0, err) < 0
+                   ? -1
+                   : 0;
+    if (pg->kind == REST_PAGER_PAGES)
+        return rest_add_query(tail, pg->param, 1, err) < 0 ||
+                       rest_add_query(tail, pg->size_param, pg->size, err) < 0
+                   ? -1
+                   : 0;
     return 0;
+}
+
+/* cur with the query item name=value set (replacing an earlier one). */
+static int
+rest_requery(const char *cur, const char *name, const char *value, struct buf *next,
+             struct perr *err)
+{
+    const char *q = strchr(cur, '?');
+    size_t nlen = strlen(name);
+    bool any = false;
+
+    if (buf_add(next, cur, q != NULL ? (size_t)(q - cur) : strlen(cur), err) < 0 ||
+        buf_adds(next, "?", err) < 0)
+        return -1;
+    for (const char *s = q != NULL ? q + 1 : ""; *s != '\0';) {
+        size_t len = strcspn(s, "&");
+
+        if (!(strncmp(s, name, nlen) == 0 && s[nlen] == '=')) {
+            if ((any && buf_adds(next, "&", err) < 0) || buf_add(next, s, len, err) < 0)
+                return -1;
+            any = true;
+        }
+        s += len;
+        if (*s == '&')
+            s++;
+    }
+    if ((any && buf_adds(next, "&", err) < 0) || buf_addf(next, err, "%s=", name) < 0 ||
+        buf_add_url(next, value, err) < 0)
+        return -1;
+    return 1;
+}
+
+/* The next page's URL tail into next (1), or 0 after the last page. */
+static int
+rest_next_page(const struct rest_pager *pg, const struct rest_reply *page, json_t *first,
+               const char *cur, long *pageno, struct buf *next, struct perr *err)
+{
+    char num[32];
+
+    switch (pg->kind) {
+    case REST_PAGER_NONE:
+        return 0;
+    case REST_PAGER_NEXT_LINK: {
+        const char *href = rest_json_str(page->json, pg->link);
+
+        if (href == NULL || href[0] == '\0')
+            return 0;
+        return buf_adds(next, href, err) < 0 ? -1 : 1;
+    }
+    case REST_PAGER_TOKEN: {
+        const char *tok = rest_json_str(page->json, pg->token);
+
+        if (tok == NULL || tok[0] == '\0' ||
+            (pg->more != NULL && json_is_false(rest_json_path(page->json, pg->more))))
+            return 0;
+        return rest_requery(cur, pg->param, tok, next, err);
+    }
+    case REST_PAGER_RANGE: {
+        long long a;
+        long long b;
+        long long total;
+
+        if (page->status != 206 || page->range == NULL)
+            return 0;
+        if (sscanf(page->range, "%lld-%lld/%lld", &a, &b, &total) != 3 || b < a || a < 0)
+            return perr_set(err, PERR_PROTOCOL, "bad Content-Range '%s'", page->range);
+        if (b + 1 >= total)
+            return 0;
+        snprintf(num, sizeof(num), "%lld", b + 1);
+        return rest_requery(cur, pg->param, num, next, err);
+    }
+    case REST_PAGER_PAGES: {
+        json_t *tv = rest_json_path(first, pg->total);
+
+        if (!json_is_integer(tv) || *pageno >= json_integer_value(tv))
+            return 0;
+        (*pageno)++;
+        snprintf(num, sizeof(num), "%ld", *pageno);
+        return rest_requery(cur, pg->param, num, next, err);
+    }
+    }
+    return 0;
+}
+
+static json_t *
+rest_items(const struct rest_pager *pg, json_t *doc)
+{
+    return pg->items != NULL ? rest_json_path(doc, pg->items) : doc;
 }
 
 static int
 rest_follow_pages(struct rest *r, const struct rest_request *req, const char *first_tail,
                   struct rest_reply *reply, struct perr *err)
 {
-    const char *key = r->dialect->items_key;
-    json_t *all = key != NULL ? json_object_get(reply->json, key) : NULL;
-    json_t *last = json_incref(reply->json);
+    const struct rest_pager *pg = &r->dialect->pager;
+    json_t *all = rest_items(pg, reply->json);
+    struct rest_reply last = {.status = reply->status, .json = json_incref(reply->json)};
     struct buf cur = {0};
     struct buf next = {0};
+    long pageno = 1;
     int rc = -1;
 
-    if (buf_adds(&cur, first_tail, err) < 0)
+    if (buf_adds(&cur, first_tail, err) < 0 ||
+        (reply->range != NULL && dup_opt(reply->range, &last.range, err) < 0))
         goto out;
     for (int page = 1;; page++) {
         struct rest_request nreq = {.ep = req->ep, .headers = req->headers};
@@ -626,7 +1209,7 @@ rest_follow_pages(struct rest *r, const struct rest_request *req, const char *fi
         int more;
 
         buf_reset(&next);
-        more = r->dialect->next_page(last, buf_cstr(&cur), &next, err);
+        more = rest_next_page(pg, &last, reply->json, buf_cstr(&cur), &pageno, &next, err);
         if (more < 0)
             goto out;
         if (more == 0)
@@ -642,16 +1225,14 @@ rest_follow_pages(struct rest *r, const struct rest_request *req, const char *fi
                 perr_set(err, PERR_PROTOCOL, "unexpected status on a later page");
             goto out;
         }
-        items = key != NULL ? json_object_get(pr.json, key) : NULL;
+        items = rest_items(pg, pr.json);
         if (json_is_array(all) && json_is_array(items) && json_array_extend(all, items) < 0) {
             rest_reply_free(&pr);
             perr_set(err, PERR_NOMEM, "out of memory");
             goto out;
         }
-        json_decref(last);
-        last = pr.json;
-        pr.json = NULL;
-        rest_reply_free(&pr);
+        rest_reply_free(&last);
+        last = pr;
         buf_reset(&cur);
         if (buf_add(&cur, next.data, next.len, err) < 0)
             goto out;
@@ -664,7 +1245,7 @@ rest_follow_pages(struct rest *r, const struct rest_request *req, const char *fi
     }
     rc = 0;
 out:
-    json_decref(last);
+    rest_reply_free(&last);
     buf_free(&cur);
     buf_free(&next);
     return rc;
@@ -688,8 +1269,9 @@ rest_do(struct rest *r, struct rest_request *req, struct rest_reply *reply, stru
     if (rest_tail(r, req, &tail, err) < 0)
         goto out;
     rc = rest_exchange(r, req, buf_cstr(&tail), body, body != NULL ? strlen(body) : 0, reply, err);
-    if (rc == 0 && (req->ep->flags & REST_F_PAGED) != 0 && r->dialect->next_page != NULL &&
-        reply->json != NULL && rest_follow_pages(r, req, buf_cstr(&tail), reply, err) < 0) {
+    if (rc == 0 && (req->ep->flags & REST_F_PAGED) != 0 &&
+        r->dialect->pager.kind != REST_PAGER_NONE && reply->json != NULL &&
+        rest_follow_pages(r, req, buf_cstr(&tail), reply, err) < 0) {
         rest_reply_free(reply);
         rc = -1;
     }
@@ -710,6 +1292,7 @@ rest_reply_free(struct rest_reply *reply)
         return;
     json_decref(reply->json);
     secret_free(reply->header);
+    free(reply->range);
     memset(reply, 0, sizeof(*reply));
 }
 
@@ -729,5 +1312,101 @@ rest_call(struct rest *r, const struct rest_endpoint *ep, const struct rest_var 
         reply.json = NULL;
     }
     rest_reply_free(&reply);
+    return rc;
+}
+
+/* ---- async jobs ---- */
+
+static bool
+rest_value_in(const char *v, const char *const *list)
+{
+    for (size_t i = 0; v != NULL && list != NULL && list[i] != NULL; i++) {
+        if (strcasecmp(v, list[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+int
+rest_job_wait(struct rest *r, const struct rest_job *job, json_t *accepted, rest_progress_fn fn,
+              void *arg, json_t **final, struct perr *err)
+{
+    struct deadline dl = deadline_in_ms((job->timeout_s > 0 ? job->timeout_s : 600) * 1000L);
+    struct backoff bo;
+    json_t *doc = json_incref(accepted);
+    json_t *idv = job->id_path != NULL ? rest_json_path(accepted, job->id_path) : NULL;
+    char id[64] = "";
+    unsigned last_pct = 0;
+    int rc = -1;
+
+    if (final != NULL)
+        *final = NULL;
+    backoff_init(&bo, job->first_ms > 0 ? job->first_ms : 200, job->max_ms > 0 ? job->max_ms : 5000,
+                 2.0, 0.1, 0);
+    rest_copy_text(id, sizeof(id), idv);
+    if (id[0] == '\0') {
+        perr_set(err, PERR_PROTOCOL, "the array answered without a job id (%s)",
+                 job->id_path != NULL ? job->id_path : "?");
+        goto out;
+    }
+    for (;;) {
+        const char *state = rest_json_str(doc, job->state_path);
+        const char *fstate =
+            rest_json_str(doc, job->failed_path != NULL ? job->failed_path : job->state_path);
+        json_t *pv = job->progress_path != NULL ? rest_json_path(doc, job->progress_path) : NULL;
+
+        if (fn != NULL && json_is_number(pv)) {
+            double pct = json_number_value(pv);
+            unsigned p = pct < 0 ? 0 : pct > 100 ? 100 : (unsigned)pct;
+
+            if (p > last_pct) {
+                last_pct = p;
+                fn(arg, p);
+            }
+        }
+        if (rest_value_in(fstate, job->failed)) {
+            const char *why = NULL;
+            json_t *ev = rest_json_path(doc, job->error_path);
+            char *dump = NULL;
+
+            if (json_is_string(ev))
+                why = json_string_value(ev);
+            else if (ev != NULL)
+                why = dump = json_dumps(ev, JSON_COMPACT);
+            perr_set(err, PERR_REMOTE, "job %s failed: %s", id, why != NULL ? why : fstate);
+            free(dump);
+            goto out;
+        }
+        if (rest_value_in(state, job->done))
+            break;
+        {
+            long delay = backoff_next_ms(&bo);
+
+            if (deadline_remaining_ms(&dl) <= 0) {
+                perr_set(err, PERR_TIMEOUT, "job %s not done after %lds (state '%s')", id,
+                         job->timeout_s > 0 ? job->timeout_s : 600L, state != NULL ? state : "?");
+                goto out;
+            }
+            if (delay > deadline_remaining_ms(&dl))
+                delay = deadline_remaining_ms(&dl);
+            if (wait_ms(delay, &dl, err) < 0)
+                goto out;
+        }
+        json_decref(doc);
+        doc = NULL;
+        if (rest_call(r, job->get, (struct rest_var[]){{"id", id}, {NULL, NULL}}, NULL, &doc,
+                      err) != 0) {
+            if (!perr_failed(err))
+                perr_set(err, PERR_PROTOCOL, "unexpected answer polling job %s", id);
+            goto out;
+        }
+    }
+    if (final != NULL) {
+        *final = doc;
+        doc = NULL;
+    }
+    rc = 0;
+out:
+    json_decref(doc);
     return rc;
 }

@@ -1,3 +1,7 @@
+/*
+ * Vendor-neutral NAA and initiator helpers; each vendor's rule (its OUI,
+ * its serial length) is data in its driver descriptor.
+ */
 #include "storage/naa.h"
 
 #include <ctype.h>
@@ -6,12 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define NAA_ONTAP_PREFIX "naa.600a0980"
-#define NAA_PURE_OUI     "624a9370"
-#define NAA_PURE_PREFIX  "naa." NAA_PURE_OUI
-#define ONTAP_SERIAL_LEN 12
-#define PURE_SERIAL_LEN  24
-#define DISKS_DIR        "/vmfs/devices/disks/"
+#include "lib/buf.h"
+
+#define DISKS_DIR "/vmfs/devices/disks/"
 
 enum initiator_proto
 initiator_proto(const char *id)
@@ -216,40 +217,108 @@ naa_dup(const char *prefix, const char *tail, char **out, struct perr *err)
     return 0;
 }
 
+/* Every NAA the arrays here produce is a 16-byte (32 hex digit) id. */
+#define NAA_HEX_LEN 32
+
+static int
+naa_check_oui(const char *oui, struct perr *err)
+{
+    if (oui == NULL || strlen(oui) >= NAA_HEX_LEN || !all_hex(oui, strlen(oui)))
+        return perr_set(err, PERR_INTERNAL, "bad NAA OUI '%s'", oui != NULL ? oui : "");
+    return 0;
+}
+
 int
-naa_from_ontap_serial(const char *serial, char **out, struct perr *err)
+naa_from_ascii_serial(const char *oui, const char *serial, char **out, struct perr *err)
 {
     static const char digits[] = "0123456789abcdef";
-    char hex[ONTAP_SERIAL_LEN * 2 + 1];
+    char hex[NAA_HEX_LEN + 1];
     size_t len = serial != NULL ? strlen(serial) : 0;
+    size_t ol = oui != NULL ? strlen(oui) : 0;
 
     *out = NULL;
-    if (len != ONTAP_SERIAL_LEN)
-        return perr_set(err, PERR_PROTOCOL, "ONTAP serial number '%s' is not %d characters long",
-                        serial != NULL ? serial : "", ONTAP_SERIAL_LEN);
+    if (naa_check_oui(oui, err) < 0)
+        return -1;
+    if (len == 0 || ol + 2 * len != NAA_HEX_LEN)
+        return perr_set(err, PERR_PROTOCOL, "serial number '%s' is not %zu characters long",
+                        serial != NULL ? serial : "", (NAA_HEX_LEN - ol) / 2);
+    memcpy(hex, oui, ol);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)serial[i];
 
         if (c < 0x21 || c > 0x7e)
-            return perr_set(err, PERR_PROTOCOL,
-                            "ONTAP serial number '%s' has a non-printable character", serial);
-        hex[2 * i] = digits[c >> 4];
-        hex[2 * i + 1] = digits[c & 0xf];
+            return perr_set(err, PERR_PROTOCOL, "serial number '%s' has a non-printable character",
+                            serial);
+        hex[ol + 2 * i] = digits[c >> 4];
+        hex[ol + 2 * i + 1] = digits[c & 0xf];
     }
-    hex[2 * len] = '\0';
-    return naa_dup(NAA_ONTAP_PREFIX, hex, out, err);
+    hex[NAA_HEX_LEN] = '\0';
+    return naa_dup("naa.", hex, out, err);
 }
 
 int
-naa_from_pure_serial(const char *serial, char **out, struct perr *err)
+naa_from_hex_serial(const char *oui, const char *serial, char **out, struct perr *err)
 {
     size_t len = serial != NULL ? strlen(serial) : 0;
+    struct buf b = {0};
+    int rc;
 
     *out = NULL;
-    if (len != PURE_SERIAL_LEN || !all_hex(serial, len))
-        return perr_set(err, PERR_PROTOCOL, "Pure volume serial '%s' is not %d hex digits",
-                        serial != NULL ? serial : "", PURE_SERIAL_LEN);
-    return naa_dup(NAA_PURE_PREFIX, serial, out, err);
+    if (naa_check_oui(oui, err) < 0)
+        return -1;
+    if (strlen(oui) + len != NAA_HEX_LEN || !all_hex(serial, len))
+        return perr_set(err, PERR_PROTOCOL, "serial number '%s' is not %zu hex digits",
+                        serial != NULL ? serial : "", NAA_HEX_LEN - strlen(oui));
+    rc = buf_addf(&b, err, "%s%s", oui, serial) < 0 ? -1 : naa_dup("naa.", buf_cstr(&b), out, err);
+    buf_free(&b);
+    return rc;
+}
+
+int
+naa_from_wwn(const char *wwn, char **out, struct perr *err)
+{
+    char hex[NAA_HEX_LEN + 1];
+    size_t n = 0;
+    const char *s = wwn != NULL ? wwn : "";
+
+    *out = NULL;
+    if (strncasecmp(s, "naa.", 4) == 0)
+        s += 4;
+    for (; *s != '\0'; s++) {
+        if (*s == ':' || *s == '-' || *s == ' ')
+            continue;
+        if (!isxdigit((unsigned char)*s) || n == NAA_HEX_LEN)
+            return perr_set(err, PERR_PROTOCOL, "WWN '%s' is not 16 or 32 hex digits",
+                            wwn != NULL ? wwn : "");
+        hex[n++] = *s;
+    }
+    hex[n] = '\0';
+    if (n != 16 && n != NAA_HEX_LEN)
+        return perr_set(err, PERR_PROTOCOL, "WWN '%s' is not 16 or 32 hex digits",
+                        wwn != NULL ? wwn : "");
+    return naa_dup("naa.", hex, out, err);
+}
+
+int
+naa_from_vml(const char *vml, char **out, struct perr *err)
+{
+    const char *s = vml;
+
+    *out = NULL;
+    if (s == NULL)
+        return perr_set(err, PERR_USAGE, "no device name");
+    if (strncmp(s, DISKS_DIR, strlen(DISKS_DIR)) == 0)
+        s += strlen(DISKS_DIR);
+    if (strlen(s) < 4 + 10 + NAA_HEX_LEN || strncasecmp(s, "vml.", 4) != 0 ||
+        !all_hex(s + 4, 10 + NAA_HEX_LEN))
+        return perr_set(err, PERR_USAGE, "device '%s' is not a vml. name with an NAA id", s);
+    {
+        char hex[NAA_HEX_LEN + 1];
+
+        memcpy(hex, s + 4 + 10, NAA_HEX_LEN);
+        hex[NAA_HEX_LEN] = '\0';
+        return naa_dup("naa.", hex, out, err);
+    }
 }
 
 static int
@@ -263,36 +332,46 @@ serial_dup_upper(const char *s, size_t len, char **out, struct perr *err)
 }
 
 int
-naa_pure_serial_from_device(const char *device, char **out, struct perr *err)
+naa_serial_from_device(const char *device, const char *oui, const char *what, char **out,
+                       struct perr *err)
 {
-    const char *name = device;
+    const char *name = device != NULL ? device : "";
+    char *vnaa = NULL;
     const char *p;
     size_t len;
+    int rc = -1;
 
     *out = NULL;
     if (strncmp(name, DISKS_DIR, strlen(DISKS_DIR)) == 0)
         name += strlen(DISKS_DIR);
     if (strncasecmp(name, "vml.", 4) == 0) {
-        /* A vml alias embeds the 16-byte NAA id after a short header. */
-        for (p = name; (p = strcasestr(p, NAA_PURE_OUI)) != NULL; p++) {
-            const char *s = p + strlen(NAA_PURE_OUI);
+        struct perr tmp = {0};
 
-            if (strlen(s) >= PURE_SERIAL_LEN && all_hex(s, PURE_SERIAL_LEN))
-                return serial_dup_upper(s, PURE_SERIAL_LEN, out, err);
+        /* A vml alias carries the 16-byte NAA id at a fixed place. */
+        if (naa_from_vml(name, &vnaa, &tmp) < 0) {
+            perr_set(err, PERR_USAGE, "device '%s' does not appear to be a %s device", device,
+                     what);
+            goto out;
         }
-        return perr_set(err, PERR_USAGE,
-                        "device '%s' does not appear to be a Pure FlashArray device", device);
+        name = vnaa;
     }
-    if (strncasecmp(name, NAA_PURE_PREFIX, strlen(NAA_PURE_PREFIX)) != 0)
-        return perr_set(err, PERR_USAGE,
-                        "device '%s' does not appear to be a Pure FlashArray device", device);
-    p = name + strlen(NAA_PURE_PREFIX);
+    if (strlen(name) < 4 || strncasecmp(name, "naa.", 4) != 0 ||
+        strncasecmp(name + 4, oui, strlen(oui)) != 0) {
+        perr_set(err, PERR_USAGE, "device '%s' does not appear to be a %s device", device, what);
+        goto out;
+    }
+    p = name + 4 + strlen(oui);
     len = strlen(p);
-    if (len == 0)
-        return perr_set(err, PERR_USAGE, "could not extract serial from device '%s'", device);
     for (size_t i = 0; i < len; i++) {
         if (!isalnum((unsigned char)p[i]))
-            return perr_set(err, PERR_USAGE, "could not extract serial from device '%s'", device);
+            len = 0;
     }
-    return serial_dup_upper(p, len, out, err);
+    if (len == 0) {
+        perr_set(err, PERR_USAGE, "could not extract serial from device '%s'", device);
+        goto out;
+    }
+    rc = serial_dup_upper(p, len, out, err);
+out:
+    free(vnaa);
+    return rc;
 }

@@ -89,30 +89,36 @@ bool wwn_equal(const char *a, const char *b);
 bool initiator_equal(const char *a, const char *b);
 
 /*
- * NetApp ONTAP: "naa.600a0980" + the lower-case hex of each byte of the
- * 12-character ASCII serial number (32 hex digits in all).
- * Example: "wFZ7p?QYvV8d" -> "naa.600a098077465a37703f515976563864".
- * A serial that is not exactly 12 printable ASCII characters is PERR_PROTOCOL.
- * *out is malloc'd (free()); NULL on failure.
+ * Device names (all malloc'd into *out, NULL on failure, lower case):
+ *
+ * naa_from_ascii_serial: "naa." + oui + the hex of each byte of a printable
+ *   ASCII serial, 32 hex digits in all (ONTAP: oui "600a0980", 12
+ *   characters: "wFZ7p?QYvV8d" -> "naa.600a098077465a37703f515976563864").
+ * naa_from_hex_serial: "naa." + oui + a hex serial, 32 hex digits in all
+ *   (Pure: "624a9370" + 24; InfiniBox: "6" + 31).
+ * naa_from_wwn: a 16- or 32-digit WWN/UID, with or without "naa." and
+ *   separators, as "naa." + its hex (PowerMax, PowerStore, Primera,
+ *   FlashSystem, Vantara).
+ * naa_from_vml: the NAA id inside a "vml." alias (hex characters 10..42
+ *   after "vml."), PERR_USAGE when the name has none.
+ * Malformed array values are PERR_PROTOCOL quoting the value.
  */
-int naa_from_ontap_serial(const char *serial, char **out, struct perr *err);
+int naa_from_ascii_serial(const char *oui, const char *serial, char **out, struct perr *err);
+int naa_from_hex_serial(const char *oui, const char *serial, char **out, struct perr *err);
+int naa_from_wwn(const char *wwn, char **out, struct perr *err);
+int naa_from_vml(const char *vml, char **out, struct perr *err);
 
 /*
- * Pure FlashArray: "naa.624a9370" + the serial in lower case.  The serial must
- * be 24 hex digits (any case).  *out is malloc'd; NULL on failure.
+ * The reverse, for RDM copies: the serial (upper case) behind an ESXi device
+ * name whose NAA starts with oui.  Accepted inputs:
+ *   "naa.<oui><serial>"                      (any case)
+ *   "/vmfs/devices/disks/naa.<oui><serial>"  (the RDM backing path)
+ *   "vml.<10 hex><oui><serial>..."           (a vml alias, with or without the path)
+ * The serial must be non-empty letters and digits.  Errors (PERR_USAGE):
+ * "device '...' does not appear to be a <what> device", "could not extract
+ * serial from device '...'".
  */
-int naa_from_pure_serial(const char *serial, char **out, struct perr *err);
-
-/*
- * The reverse, for RDM copies: the Pure serial (upper case, as the array's
- * filter wants it) behind an ESXi device name.  Accepted inputs:
- *   "naa.624a9370<serial>"                      (any case)
- *   "/vmfs/devices/disks/naa.624a9370<serial>"  (the RDM backing path)
- *   "vml.…624a9370<24 hex>…"                    (a vml alias carries the NAA id)
- * For the first two forms the serial is everything after the prefix and must
- * be non-empty letters and digits.  Errors (PERR_USAGE): "does not appear to be
- * a Pure FlashArray device", "could not extract serial".  *out is malloc'd.
- */
-int naa_pure_serial_from_device(const char *device, char **out, struct perr *err);
+int naa_serial_from_device(const char *device, const char *oui, const char *what, char **out,
+                           struct perr *err);
 
 #endif

@@ -11,7 +11,7 @@
 #include "lib/jsonx.h"
 #include "lib/log.h"
 #include "lib/rest.h"
-#include "storage/naa.h"
+#include "storage/reconcile.h"
 #include "storage/storage.h"
 
 #define ONTAP_COMP "storage.ontap"
@@ -23,43 +23,13 @@ struct ontap {
 
 /* ---- dialect ---- */
 
-/* Error body: {"error":{"message":"...","code":"<digits>","target":"..."}}. */
-static void
-ontap_error_from_body(json_t *body, const char *raw, struct rest_error *e)
-{
-    json_t *eo = json_object_get(body, "error");
-    const char *msg = jsonx_string_or(eo, "message", NULL);
-    const char *code = jsonx_string_or(eo, "code", NULL);
-
-    (void)raw;
-    if (msg != NULL)
-        snprintf(e->text, sizeof(e->text), "%s", msg);
-    if (code != NULL)
-        snprintf(e->remote_code, sizeof(e->remote_code), "%s", code);
-}
-
 /* Collections carry {"_links":{"next":{"href":"/api/...?...&start.uuid=..."}}}
- * while more records remain; the href repeats the whole query. */
-static int
-ontap_next_page(json_t *page, const char *cur, struct buf *next, struct perr *err)
-{
-    json_t *links = json_object_get(page, "_links");
-    const char *href = jsonx_string_or(json_object_get(links, "next"), "href", NULL);
-
-    (void)cur;
-    if (href == NULL || href[0] == '\0')
-        return 0;
-    if (buf_adds(next, href, err) < 0)
-        return -1;
-    return 1;
-}
-
+ * while more records remain; errors are {"error":{"message","code","target"}}. */
 static const struct rest_dialect ontap_dialect = {
     .base_path = "/api",
-    .items_key = "records",
     .basic_auth = true,
-    .error_from_body = ontap_error_from_body,
-    .next_page = ontap_next_page,
+    .errors = {.message = "error.message", .code = "error.code"},
+    .pager = {.kind = REST_PAGER_NEXT_LINK, .items = "records", .link = "_links.next.href"},
 };
 
 /* ---- endpoints (ONTAP 9.8+ REST) ---- */
@@ -246,30 +216,32 @@ ontap_lun_get(struct storage *st, const char *path, json_t **rec, struct perr *e
 {
     struct ontap *o = ontap_of(st);
     json_t *reply = NULL;
-    json_t *records;
+    json_t *row;
     int rc = -1;
 
     *rec = NULL;
     if (rest_call(storage_rest(st), &ontap_ep_luns,
                   (struct rest_var[]){{"svm", o->svm_uuid}, {"name", path}, {NULL, NULL}}, NULL,
                   &reply, err) < 0 ||
-        ontap_records(reply, "LUN list", &records, err) < 0)
+        json_one_row(json_object_get(reply, "records"), "LUN", path, true, &row, err) < 0)
         goto out;
-    if (json_array_size(records) == 0) {
+    if (row == NULL) {
         perr_set(err, PERR_NOT_FOUND, "LUN '%s' not found in SVM '%s'", path, o->svm_name);
         goto out;
     }
-    if (json_array_size(records) > 1) {
-        perr_set(err, PERR_PROTOCOL, "LUN path '%s' matched %zu LUNs", path,
-                 json_array_size(records));
-        goto out;
-    }
-    *rec = json_incref(json_array_get(records, 0));
+    *rec = json_incref(row);
     rc = 0;
 out:
     json_decref(reply);
     return rc;
 }
+
+static const struct lun_fields ontap_lun_fields = {
+    .name = "name",
+    .id = "uuid",
+    .serial = "serial_number",
+    .naa_from = "serial_number",
+};
 
 static int
 ontap_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage_lun *out,
@@ -279,12 +251,8 @@ ontap_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage
     json_t *rec = NULL;
     int rc = -1;
 
-    if (ontap_lun_path(pv, &path, err) < 0 || ontap_lun_get(st, buf_cstr(&path), &rec, err) < 0)
-        goto out;
-    if (jsonx_strdup(rec, "name", &out->name, err) < 0 ||
-        jsonx_strdup(rec, "uuid", &out->id, err) < 0 ||
-        jsonx_strdup(rec, "serial_number", &out->serial, err) < 0 ||
-        naa_from_ontap_serial(out->serial, &out->naa, err) < 0)
+    if (ontap_lun_path(pv, &path, err) < 0 || ontap_lun_get(st, buf_cstr(&path), &rec, err) < 0 ||
+        lun_from_json(&storage_ontap, rec, &ontap_lun_fields, out, err) < 0)
         goto out;
     log_debug(ONTAP_COMP, "lun resolved", "lun", out->name, "naa", out->naa, NULL);
     rc = 0;
@@ -301,178 +269,177 @@ out:
 /*
  * The igroup protocol comes from the first initiator with a known kind (the
  * Go populator's rule, so igroups it made are reused): FC -> "fcp", iSCSI ->
- * "iscsi", none -> "mixed".  Only initiators of that protocol are added, so
- * a LUN is never presented over two protocols; FC ones as upper-case
- * colon-separated WWPNs, the rest unchanged.
+ * "iscsi".  Only initiators of that protocol go in, so a LUN is never
+ * presented over two protocols; FC ones as upper-case colon-separated WWPNs.
  */
-static int
-ontap_initiators(const char *const *inits, size_t n, const char **proto, struct strv *out,
-                 struct perr *err)
+static enum initiator_proto
+ontap_protocol(const char *const *inits, size_t n)
 {
-    enum initiator_proto want = INITIATOR_UNKNOWN;
-
-    for (size_t i = 0; i < n && want == INITIATOR_UNKNOWN; i++)
-        want = initiator_proto(inits[i]);
-    *proto = want == INITIATOR_FC ? "fcp" : want == INITIATOR_ISCSI ? "iscsi" : "mixed";
     for (size_t i = 0; i < n; i++) {
-        char wwpn[WWN_BUF_SIZE];
-        struct perr tmp = {0};
+        enum initiator_proto p = initiator_proto(inits[i]);
 
-        if (want != INITIATOR_UNKNOWN && initiator_proto(inits[i]) != want) {
-            log_debug(ONTAP_COMP, "initiator of another protocol skipped", "initiator", inits[i],
-                      NULL);
-            continue;
-        }
-        if (want == INITIATOR_FC) {
-            if (initiator_fc_wwpn(inits[i], WWN_UPPER_COLON, wwpn, sizeof(wwpn), &tmp) < 0) {
-                log_debug(ONTAP_COMP, "FC initiator skipped", "error", tmp.msg, NULL);
-                continue;
-            }
-            if (strv_add(out, wwpn, err) < 0)
-                return -1;
-        } else if (strv_add(out, inits[i], err) < 0) {
-            return -1;
-        }
+        if (p != INITIATOR_UNKNOWN)
+            return p;
     }
-    if (out->n == 0)
-        return perr_set(err, PERR_USAGE, "no usable FC or iSCSI initiator among the %zu given", n);
-    return 0;
+    return INITIATOR_UNKNOWN;
 }
 
-/* The igroup's record (new reference) or NULL when it does not exist. */
+/* The igroup called name (its record, or NULL).  ONTAP igroups are found by
+ * name only: the name carries the protocol, and an igroup of another name
+ * holding the initiators is someone else's. */
 static int
-ontap_igroup_get(struct storage *st, const char *name, json_t **rec, struct perr *err)
+ontap_igroup_find(struct storage *st, void *ctx, const char *name, const struct initiator_set *want,
+                  json_t **rec, struct perr *err)
 {
     struct ontap *o = ontap_of(st);
     json_t *reply = NULL;
-    json_t *records;
+    json_t *row;
     int rc = -1;
 
+    (void)ctx;
+    (void)want;
     *rec = NULL;
     if (rest_call(storage_rest(st), &ontap_ep_igroups,
                   (struct rest_var[]){{"svm", o->svm_uuid}, {"name", name}, {NULL, NULL}}, NULL,
                   &reply, err) < 0 ||
-        ontap_records(reply, "igroup list", &records, err) < 0)
+        json_one_row(json_object_get(reply, "records"), "igroup", name, true, &row, err) < 0)
         goto out;
-    if (json_array_size(records) > 1) {
-        perr_set(err, PERR_PROTOCOL, "igroup name matched %zu igroups", json_array_size(records));
-        goto out;
-    }
-    *rec = json_incref(json_array_get(records, 0));
+    *rec = json_incref(row);
     rc = 0;
 out:
     json_decref(reply);
     return rc;
 }
 
-/* Creates the igroup with its initiators.  Returns 1 when it already existed
- * (HTTP 409; *reply then holds the array's error body, if any). */
+/* The initiators as ONTAP stores them: iSCSI as given, FC upper-colon. */
 static int
-ontap_igroup_create(struct storage *st, const char *name, const char *proto,
-                    const struct strv *inits, json_t **reply, struct perr *err)
+ontap_initiator_names(const struct initiator_set *set, struct strv *out, struct perr *err)
+{
+    for (size_t i = 0; i < set->iscsi.n; i++) {
+        if (strv_add(out, set->iscsi.v[i], err) < 0)
+            return -1;
+    }
+    return initiators_fc_format(set, WWN_UPPER_COLON, out, err);
+}
+
+static int
+ontap_igroup_create(struct storage *st, void *ctx, const char *name,
+                    const struct initiator_set *want, json_t **rec, struct perr *err)
 {
     struct ontap *o = ontap_of(st);
+    const char *proto = *(const char **)ctx;
+    struct strv names = {0};
     json_t *list = json_array();
-    json_t *body;
+    json_t *body = NULL;
+    int rc = -1;
 
-    for (size_t i = 0; list != NULL && i < inits->n; i++) {
-        if (json_array_append_new(list, json_pack("{s:s}", "name", inits->v[i])) < 0) {
-            json_decref(list);
-            list = NULL;
-        }
+    *rec = NULL;
+    if (list == NULL || ontap_initiator_names(want, &names, err) < 0)
+        goto out;
+    for (size_t i = 0; i < names.n; i++) {
+        if (json_array_append_new(list, json_pack("{s:s}", "name", names.v[i])) < 0)
+            goto nomem;
     }
-    if (list == NULL)
-        return perr_set(err, PERR_NOMEM, "out of memory");
-    body = json_pack("{s:s, s:s, s:s, s:{s:s}, s:o}", "name", name, "protocol", proto, "os_type",
+    body = json_pack("{s:s, s:s, s:s, s:{s:s}, s:O}", "name", name, "protocol", proto, "os_type",
                      "vmware", "svm", "uuid", o->svm_uuid, "initiators", list);
     if (body == NULL)
-        return perr_set(err, PERR_NOMEM, "out of memory");
-    return rest_call(storage_rest(st), &ontap_ep_igroup_create, NULL, body, reply, err);
+        goto nomem;
+    rc = rest_call(storage_rest(st), &ontap_ep_igroup_create, NULL, body, NULL, err);
+    goto out;
+nomem:
+    perr_set(err, PERR_NOMEM, "out of memory");
+out:
+    json_decref(list);
+    strv_free(&names);
+    return rc;
 }
 
 static bool
-ontap_igroup_has(json_t *rec, const char *initiator)
+ontap_igroup_holds(void *ctx, json_t *rec, const char *initiator, enum initiator_proto kind)
 {
     json_t *list = json_object_get(rec, "initiators");
     size_t i;
     json_t *v;
 
+    (void)ctx;
     json_array_foreach(list, i, v)
     {
-        if (initiator_equal(jsonx_string_or(v, "name", NULL), initiator))
+        const char *have = jsonx_string_or(v, "name", NULL);
+
+        if (kind == INITIATOR_FC ? wwn_equal(have, initiator) : initiator_equal(have, initiator))
             return true;
     }
     return false;
 }
 
 static int
-ontap_ensure_igroup(struct storage *st, const char *name, const char *const *initiators,
-                    size_t ninitiators, char **actual, struct perr *err)
+ontap_igroup_add(struct storage *st, void *ctx, json_t *rec, const struct initiator_set *missing,
+                 struct perr *err)
 {
-    struct strv want = {0};
-    struct buf ig = {0};
-    const char *proto = NULL;
-    json_t *rec = NULL;
-    json_t *dup = NULL;
-    const char *uuid;
+    const char *uuid = jsonx_string_or(rec, "uuid", NULL);
+    struct strv names = {0};
     int rc = -1;
-    int created;
 
-    if (ontap_initiators(initiators, ninitiators, &proto, &want, err) < 0 ||
-        buf_addf(&ig, err, "%s-%s", name, proto) < 0 ||
-        ontap_igroup_get(st, buf_cstr(&ig), &rec, err) < 0)
-        goto out;
-    if (rec == NULL) {
-        created = ontap_igroup_create(st, buf_cstr(&ig), proto, &want, &dup, err);
-        if (created < 0)
-            goto out;
-        if (created == 0) {
-            log_debug(ONTAP_COMP, "igroup created", "igroup", buf_cstr(&ig), NULL);
-            goto done;
-        }
-        /* Someone else created it meanwhile: add what it lacks. */
-        if (ontap_igroup_get(st, buf_cstr(&ig), &rec, err) < 0)
-            goto out;
-        if (rec == NULL) {
-            /* A 409 for a group that does not exist: report the array's words. */
-            json_t *eo = json_object_get(dup, "error");
-
-            perr_set_remote(err, PERR_CONFLICT, 409, jsonx_string_or(eo, "code", ""),
-                            "create answered HTTP 409 (%s) but the igroup is not listed",
-                            jsonx_string_or(eo, "message", "no message"));
-            goto out;
-        }
-    }
-    uuid = jsonx_string_or(rec, "uuid", NULL);
+    (void)ctx;
     if (uuid == NULL) {
         perr_set(err, PERR_PROTOCOL, "igroup record has no uuid");
         goto out;
     }
-    for (size_t i = 0; i < want.n; i++) {
-        if (ontap_igroup_has(rec, want.v[i]))
-            continue;
+    if (ontap_initiator_names(missing, &names, err) < 0)
+        goto out;
+    for (size_t i = 0; i < names.n; i++) {
         if (rest_call(storage_rest(st), &ontap_ep_initiator_add,
                       (struct rest_var[]){{"igroup", uuid}, {NULL, NULL}},
-                      json_pack("{s:s}", "name", want.v[i]), NULL, err) < 0) {
-            perr_prefix(err, "initiator '%s': ", want.v[i]);
+                      json_pack("{s:s}", "name", names.v[i]), NULL, err) < 0) {
+            perr_prefix(err, "initiator '%s': ", names.v[i]);
             goto out;
         }
-        log_debug(ONTAP_COMP, "initiator added", "igroup", buf_cstr(&ig), "initiator", want.v[i],
-                  NULL);
-    }
-done:
-    *actual = buf_steal(&ig);
-    if (*actual == NULL) {
-        perr_set(err, PERR_NOMEM, "out of memory");
-        goto out;
     }
     rc = 0;
 out:
+    strv_free(&names);
+    return rc;
+}
+
+static const char *
+ontap_igroup_name(json_t *rec)
+{
+    return jsonx_string_or(rec, "name", NULL);
+}
+
+static const struct group_ops ontap_group_ops = {
+    .find = ontap_igroup_find,
+    .create = ontap_igroup_create,
+    .holds = ontap_igroup_holds,
+    .add = ontap_igroup_add,
+    .name = ontap_igroup_name,
+};
+
+static int
+ontap_ensure_igroup(struct storage *st, const char *name, const char *const *initiators,
+                    size_t ninitiators, char **actual, struct perr *err)
+{
+    enum initiator_proto p = ontap_protocol(initiators, ninitiators);
+    const char *proto = p == INITIATOR_FC ? "fcp" : "iscsi";
+    struct initiator_set set = {0};
+    struct buf ig = {0};
+    int rc = -1;
+
+    if (initiators_split(initiators, ninitiators, INITIATOR_KIND(p), ONTAP_COMP, &set, err) < 0 ||
+        buf_addf(&ig, err, "%s-%s", name, proto) < 0)
+        goto out;
+    /* Only the chosen protocol's initiators go in. */
+    if (p == INITIATOR_FC) {
+        strv_free(&set.iscsi);
+    } else {
+        strv_free(&set.fc);
+        strv_free(&set.fc_wwnn);
+    }
+    rc = group_ensure(st, &ontap_group_ops, &proto, buf_cstr(&ig), &set, actual, err);
+out:
     if (rc < 0)
         perr_prefix(err, "igroup '%s': ", ig.len > 0 ? buf_cstr(&ig) : name);
-    json_decref(rec);
-    json_decref(dup);
-    strv_free(&want);
+    initiator_set_free(&set);
     buf_free(&ig);
     return rc;
 }
@@ -642,15 +609,21 @@ static const struct storage_ops ontap_ops = {
     .array_info = ontap_array_info,
 };
 
-static const char *const ontap_env_keys[] = {"ONTAP_SVM", NULL};
+static const struct storage_env_key ontap_env_keys[] = {
+    {"ONTAP_SVM", "the SVM that holds the LUNs (needed when the array has several)"},
+    {NULL, NULL},
+};
 
 const struct storage_driver storage_ontap = {
     .name = "ontap",
     .vendor = "NetApp",
     .product = "ONTAP",
+    .summary = "ONTAP REST with HTTP Basic auth; Trident ontap-san and ontap-san-economy volumes",
     .caps = STORAGE_CAP_ISCSI | STORAGE_CAP_FC,
+    .env_keys = ontap_env_keys,
+    .url = {.rule = STORAGE_URL_HOST},
+    .naa = {.rule = STORAGE_NAA_ASCII_SERIAL, .oui = "600a0980", .serial_len = 12},
     .priv_size = sizeof(struct ontap),
     .rest = &ontap_dialect,
-    .env_keys = ontap_env_keys,
     .ops = &ontap_ops,
 };

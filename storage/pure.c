@@ -25,7 +25,7 @@
 #include "lib/jsonx.h"
 #include "lib/log.h"
 #include "lib/rest.h"
-#include "storage/naa.h"
+#include "storage/reconcile.h"
 #include "storage/storage.h"
 
 #define PURE_COMP           "storage.pure"
@@ -185,76 +185,31 @@ static const struct rest_endpoint pure_ep_controllers = {
  * Pure has no error codes; the message decides: "does not exist" is a
  * missing object, "already exists" an existing one (both come as HTTP 400).
  */
+static const struct rest_error_rule pure_error_rules[] = {
+    {.status = 400, .text = "does not exist", .to = PERR_NOT_FOUND},
+    {.status = 400, .text = "already exists", .to = PERR_CONFLICT},
+    {.status = 404, .text = "does not exist", .to = PERR_NOT_FOUND},
+    {.status = 409, .text = "already exists", .to = PERR_CONFLICT},
+    {.status = 422, .text = "does not exist", .to = PERR_NOT_FOUND},
+    {.status = 422, .text = "already exists", .to = PERR_CONFLICT},
+    {0},
+};
+
+/* The auth calls' other shapes, and the object an error names. */
 static void
-pure_error_from_body(json_t *body, const char *raw, struct rest_error *e)
+pure_error_more(json_t *body, const char *raw, struct rest_error *e)
 {
-    json_t *first = json_array_get(json_object_get(body, "errors"), 0);
-    const char *msg = jsonx_string_or(first, "message", NULL);
-    const char *ctx = jsonx_string_or(first, "context", NULL);
+    const char *ctx =
+        jsonx_string_or(json_array_get(json_object_get(body, "errors"), 0), "context", NULL);
+    const char *alt = jsonx_string_or(body, "error", jsonx_string_or(body, "message", NULL));
+    size_t len;
 
     (void)raw;
-    if (msg == NULL)
-        msg = jsonx_string_or(body, "error_description", NULL);
-    if (msg == NULL)
-        msg = jsonx_string_or(body, "error", NULL);
-    if (msg == NULL)
-        msg = jsonx_string_or(body, "message", NULL);
-    if (msg == NULL)
-        return;
-    if (ctx != NULL && ctx[0] != '\0')
-        snprintf(e->text, sizeof(e->text), "%s (context '%s')", msg, ctx);
-    else
-        snprintf(e->text, sizeof(e->text), "%s", msg);
-    if (e->status >= 400 && e->status < 500 && e->status != 401 && e->status != 403) {
-        if (strcasestr(msg, "does not exist") != NULL)
-            e->code = PERR_NOT_FOUND;
-        else if (strcasestr(msg, "already exists") != NULL)
-            e->code = PERR_CONFLICT;
-    }
-}
-
-static int
-pure_auth_headers(struct rest *r, struct strv *hdrs, struct perr *err)
-{
-    const char *s = rest_session(r);
-
-    if (s == NULL)
-        return perr_set(err, PERR_AUTH, "no FlashArray session");
-    return strv_addf(hdrs, err, "x-auth-token: %s", s);
-}
-
-/* Pages carry continuation_token while more items remain; the next request is
- * the same one with continuation_token=<token> (replacing an earlier one). */
-static int
-pure_next_page(json_t *page, const char *cur, struct buf *next, struct perr *err)
-{
-    const char *tok = jsonx_string_or(page, "continuation_token", NULL);
-    const char *q = strchr(cur, '?');
-    const char *s;
-    bool any = false;
-
-    if (tok == NULL || tok[0] == '\0' ||
-        json_is_false(json_object_get(page, "more_items_remaining")))
-        return 0;
-    if (buf_add(next, cur, q != NULL ? (size_t)(q - cur) : strlen(cur), err) < 0 ||
-        buf_adds(next, "?", err) < 0)
-        return -1;
-    for (s = q != NULL ? q + 1 : ""; *s != '\0';) {
-        size_t len = strcspn(s, "&");
-
-        if (strncmp(s, "continuation_token=", 19) != 0) {
-            if ((any && buf_adds(next, "&", err) < 0) || buf_add(next, s, len, err) < 0)
-                return -1;
-            any = true;
-        }
-        s += len;
-        if (*s == '&')
-            s++;
-    }
-    if ((any && buf_adds(next, "&", err) < 0) || buf_adds(next, "continuation_token=", err) < 0 ||
-        buf_add_url(next, tok, err) < 0)
-        return -1;
-    return 1;
+    if (e->text[0] == '\0' && alt != NULL)
+        snprintf(e->text, sizeof(e->text), "%s", alt);
+    len = strlen(e->text);
+    if (ctx != NULL && ctx[0] != '\0' && len > 0)
+        snprintf(e->text + len, sizeof(e->text) - len, " (context '%s')", ctx);
 }
 
 /* Trades the configured user name and password for an API token (REST 1.x). */
@@ -288,13 +243,13 @@ out:
     return rc;
 }
 
+/* The API token (traded for the credentials when none is configured) buys
+ * the session; the table does the rest. */
 static int
 pure_login(struct rest *r, struct perr *err)
 {
     struct pure *p = pure_of(storage_from_rest(r));
     struct buf hdr = {0};
-    struct rest_reply reply = {0};
-    struct rest_request req = {.ep = &pure_ep_login, .want_header = "x-auth-token"};
     const char *hv[2] = {NULL, NULL};
     int rc = -1;
 
@@ -303,32 +258,42 @@ pure_login(struct rest *r, struct perr *err)
     if (buf_addf(&hdr, err, "api-token: %s", p->api_token) < 0)
         goto out;
     hv[0] = buf_cstr(&hdr);
-    req.headers = hv;
-    if (rest_do(r, &req, &reply, err) < 0) {
-        perr_prefix(err, "login with the API token failed: ");
-        goto out;
-    }
-    if (reply.header == NULL || reply.header[0] == '\0') {
-        perr_set(err, PERR_PROTOCOL, "no x-auth-token header in the login reply");
-        goto out;
-    }
-    if (rest_set_session(r, reply.header, err) < 0)
+    if (rest_session_login(r, hv, err) < 0)
         goto out;
     log_debug(PURE_COMP, "session opened", "api", p->api_v2, NULL);
     rc = 0;
 out:
-    rest_reply_free(&reply);
     buf_free_secret(&hdr);
     return rc;
 }
 
+static const struct rest_session pure_session = {
+    .login = &pure_ep_login,
+    .from = REST_TOKEN_HEADER,
+    .token_name = "x-auth-token",
+    .send = "x-auth-token: %s",
+    .relogin = REST_RELOGIN_401,
+};
+
 static const struct rest_dialect pure_dialect = {
     .base_path = NULL,
-    .items_key = "items",
+    .session = &pure_session,
+    .errors =
+        {
+            .message = "errors.0.message",
+            .message_alt = "error_description",
+            .rules = pure_error_rules,
+        },
+    .pager =
+        {
+            .kind = REST_PAGER_TOKEN,
+            .items = "items",
+            .token = "continuation_token",
+            .more = "more_items_remaining",
+            .param = "continuation_token",
+        },
     .login = pure_login,
-    .auth_headers = pure_auth_headers,
-    .error_from_body = pure_error_from_body,
-    .next_page = pure_next_page,
+    .error_from_body = pure_error_more,
 };
 
 /* ---- open / close ---- */
@@ -474,18 +439,12 @@ pure_volume_find_opt(struct storage *st, const char *ids, const char *names, jso
     return -1;
 }
 
-static int
-pure_lun_from_volume(json_t *vol, struct storage_lun *out, struct perr *err)
-{
-    if (jsonx_strdup(vol, "name", &out->name, err) < 0 ||
-        jsonx_strdup(vol, "id", &out->id, err) < 0 ||
-        jsonx_strdup(vol, "serial", &out->serial, err) < 0 ||
-        naa_from_pure_serial(out->serial, &out->naa, err) < 0) {
-        storage_lun_clear(out);
-        return -1;
-    }
-    return 0;
-}
+static const struct lun_fields pure_lun_fields = {
+    .name = "name",
+    .id = "id",
+    .serial = "serial",
+    .naa_from = "serial",
+};
 
 /*
  * The volume handle of a Pure CSI / Portworx FlashArray Direct Access PV is
@@ -525,7 +484,7 @@ pure_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage_
                             miss.msg[0] != '\0' ? ": " : "", miss.msg);
         goto out;
     }
-    if (pure_lun_from_volume(vol, out, err) < 0)
+    if (lun_from_json(&storage_pure, vol, &pure_lun_fields, out, err) < 0)
         goto out;
     log_debug(PURE_COMP, "volume resolved", "volume", out->name, "naa", out->naa, NULL);
     rc = 0;
@@ -539,46 +498,21 @@ out:
 
 /* ---- hosts ---- */
 
-/* Splits the ESXi initiators into the IQNs and WWPNs a Pure host holds. */
-static int
-pure_split_initiators(const char *const *inits, size_t n, struct strv *iqns, struct strv *wwns,
-                      struct perr *err)
-{
-    for (size_t i = 0; i < n; i++) {
-        char wwpn[WWN_BUF_SIZE];
-        struct perr tmp = {0};
-
-        switch (initiator_proto(inits[i])) {
-        case INITIATOR_FC:
-            if (initiator_fc_wwpn(inits[i], WWN_UPPER_COLON, wwpn, sizeof(wwpn), &tmp) < 0) {
-                log_debug(PURE_COMP, "FC initiator skipped", "error", tmp.msg, NULL);
-                break;
-            }
-            if (strv_add(wwns, wwpn, err) < 0)
-                return -1;
-            break;
-        case INITIATOR_ISCSI:
-            if (strncasecmp(inits[i], "nqn.", 4) == 0) {
-                log_debug(PURE_COMP, "NVMe initiator skipped", "initiator", inits[i], NULL);
-                break;
-            }
-            if (strv_add(iqns, inits[i], err) < 0)
-                return -1;
-            break;
-        case INITIATOR_UNKNOWN:
-            log_debug(PURE_COMP, "initiator of unknown kind skipped", "initiator", inits[i], NULL);
-            break;
-        }
-    }
-    if (iqns->n + wwns->n == 0)
-        return perr_set(err, PERR_USAGE, "no usable FC or iSCSI initiator among the %zu given", n);
-    return 0;
-}
+/*
+ * A Pure host is the group: found by the ESXi initiators it holds (an
+ * initiator can be on one host only), else by name, else created with
+ * personality esxi.  ctx holds the host list of the last find, because an
+ * initiator that another host holds cannot be added (moving it would break
+ * that host).
+ */
+struct pure_hosts {
+    json_t *reply; /* the last GET hosts */
+};
 
 static bool
-pure_host_has(json_t *host, const char *key, const char *initiator)
+pure_host_has(json_t *host, enum initiator_proto kind, const char *initiator)
 {
-    json_t *list = json_object_get(host, key);
+    json_t *list = json_object_get(host, kind == INITIATOR_FC ? "wwns" : "iqns");
     size_t i;
     json_t *v;
 
@@ -587,187 +521,183 @@ pure_host_has(json_t *host, const char *key, const char *initiator)
         const char *s = json_string_value(v);
 
         if (s != NULL &&
-            (strcmp(key, "wwns") == 0 ? wwn_equal(s, initiator) : strcasecmp(s, initiator) == 0))
+            (kind == INITIATOR_FC ? wwn_equal(s, initiator) : strcasecmp(s, initiator) == 0))
             return true;
     }
     return false;
 }
 
-/* The first host holding any of the initiators (WWNs first, then IQNs), or NULL. */
-static json_t *
-pure_host_match(json_t *hosts, const struct strv *iqns, const struct strv *wwns)
+static bool
+pure_any_host_has(json_t *hosts, enum initiator_proto kind, const char *initiator)
 {
     size_t i;
     json_t *h;
 
     json_array_foreach(hosts, i, h)
     {
-        for (size_t k = 0; k < wwns->n; k++) {
-            if (pure_host_has(h, "wwns", wwns->v[k]))
-                return h;
-        }
-        for (size_t k = 0; k < iqns->n; k++) {
-            if (pure_host_has(h, "iqns", iqns->v[k]))
-                return h;
-        }
+        if (pure_host_has(h, kind, initiator))
+            return true;
     }
-    return NULL;
+    return false;
 }
 
-static json_t *
-pure_host_named(json_t *hosts, const char *name)
-{
-    size_t i;
-    json_t *h;
-
-    json_array_foreach(hosts, i, h)
-    {
-        const char *n = jsonx_string_or(h, "name", NULL);
-
-        if (n != NULL && strcmp(n, name) == 0)
-            return h;
-    }
-    return NULL;
-}
-
-/* Initiators of list (kind key) that no host holds yet, as a JSON array. */
-static json_t *
-pure_missing(json_t *hosts, const char *key, const struct strv *list)
-{
-    json_t *out = json_array();
-
-    for (size_t k = 0; out != NULL && k < list->n; k++) {
-        size_t i;
-        json_t *h;
-        bool held = false;
-
-        json_array_foreach(hosts, i, h)
-        {
-            if (pure_host_has(h, key, list->v[k])) {
-                held = true;
-                break;
-            }
-        }
-        if (!held && json_array_append_new(out, json_string(list->v[k])) < 0) {
-            json_decref(out);
-            out = NULL;
-        }
-    }
-    return out;
-}
-
-/* Sets body[key] = arr when arr is non-empty; consumes arr. */
 static int
-pure_set_list(json_t *body, const char *key, json_t *arr, struct perr *err)
+pure_host_find(struct storage *st, void *ctx, const char *name, const struct initiator_set *want,
+               json_t **rec, struct perr *err)
 {
-    if (arr == NULL)
-        return perr_set(err, PERR_NOMEM, "out of memory");
-    if (json_array_size(arr) == 0) {
-        json_decref(arr);
-        return 0;
+    struct pure_hosts *ph = ctx;
+    json_t *hosts;
+    size_t i;
+    json_t *h;
+
+    *rec = NULL;
+    json_decref(ph->reply);
+    ph->reply = NULL;
+    if (rest_call(storage_rest(st), &pure_ep_hosts, NULL, NULL, &ph->reply, err) < 0)
+        return -1;
+    hosts = json_object_get(ph->reply, "items");
+    json_array_foreach(hosts, i, h)
+    {
+        for (size_t k = 0; k < want->fc.n && *rec == NULL; k++) {
+            if (pure_host_has(h, INITIATOR_FC, want->fc.v[k]))
+                *rec = h;
+        }
+        for (size_t k = 0; k < want->iscsi.n && *rec == NULL; k++) {
+            if (pure_host_has(h, INITIATOR_ISCSI, want->iscsi.v[k]))
+                *rec = h;
+        }
+        if (*rec != NULL)
+            break;
     }
-    if (json_object_set_new(body, key, arr) < 0)
-        return perr_set(err, PERR_NOMEM, "out of memory");
+    json_array_foreach(hosts, i, h)
+    {
+        if (*rec != NULL)
+            break;
+        if (strcmp(jsonx_string_or(h, "name", ""), name) == 0)
+            *rec = h;
+    }
+    json_incref(*rec);
     return 0;
 }
+
+/* body[key] = the initiators of one kind no host holds, when there are any. */
+static int
+pure_put_list(json_t *body, const char *key, json_t *hosts, const struct initiator_set *set,
+              enum initiator_proto kind, struct perr *err)
+{
+    struct strv fc = {0};
+    const struct strv *list = &set->iscsi;
+    json_t *arr = json_array();
+    int rc = -1;
+
+    if (arr == NULL)
+        goto nomem;
+    if (kind == INITIATOR_FC) {
+        if (initiators_fc_format(set, WWN_UPPER_COLON, &fc, err) < 0)
+            goto out;
+        list = &fc;
+    }
+    for (size_t i = 0; i < list->n; i++) {
+        if (!pure_any_host_has(hosts, kind, list->v[i]) &&
+            json_array_append_new(arr, json_string(list->v[i])) < 0)
+            goto nomem;
+    }
+    rc = json_array_size(arr) == 0 || json_object_set(body, key, arr) == 0 ? 0 : -1;
+    if (rc < 0)
+        goto nomem;
+    goto out;
+nomem:
+    perr_set(err, PERR_NOMEM, "out of memory");
+out:
+    json_decref(arr);
+    strv_free(&fc);
+    return rc;
+}
+
+static int
+pure_host_create(struct storage *st, void *ctx, const char *name, const struct initiator_set *want,
+                 json_t **rec, struct perr *err)
+{
+    struct pure_hosts *ph = ctx;
+    json_t *hosts = json_object_get(ph->reply, "items");
+    json_t *body = json_pack("{s:s}", "personality", "esxi");
+
+    *rec = NULL;
+    if (body == NULL)
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    if (pure_put_list(body, "iqns", hosts, want, INITIATOR_ISCSI, err) < 0 ||
+        pure_put_list(body, "wwns", hosts, want, INITIATOR_FC, err) < 0) {
+        json_decref(body);
+        return -1;
+    }
+    return rest_call(storage_rest(st), &pure_ep_host_create,
+                     (struct rest_var[]){{"names", name}, {NULL, NULL}}, body, NULL, err);
+}
+
+static bool
+pure_host_holds(void *ctx, json_t *rec, const char *initiator, enum initiator_proto kind)
+{
+    (void)ctx;
+    return pure_host_has(rec, kind, initiator);
+}
+
+static int
+pure_host_add(struct storage *st, void *ctx, json_t *rec, const struct initiator_set *missing,
+              struct perr *err)
+{
+    struct pure_hosts *ph = ctx;
+    json_t *hosts = json_object_get(ph->reply, "items");
+    json_t *body = json_object();
+
+    if (body == NULL)
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    if (pure_put_list(body, "add_iqns", hosts, missing, INITIATOR_ISCSI, err) < 0 ||
+        pure_put_list(body, "add_wwns", hosts, missing, INITIATOR_FC, err) < 0) {
+        json_decref(body);
+        return -1;
+    }
+    if (json_object_size(body) == 0) {
+        json_decref(body);
+        return 0;
+    }
+    return rest_call(storage_rest(st), &pure_ep_host_patch,
+                     (struct rest_var[]){{"names", jsonx_string_or(rec, "name", "")}, {NULL, NULL}},
+                     body, NULL, err);
+}
+
+static const char *
+pure_host_name(json_t *rec)
+{
+    return jsonx_string_or(rec, "name", NULL);
+}
+
+static const struct group_ops pure_group_ops = {
+    .find = pure_host_find,
+    .create = pure_host_create,
+    .holds = pure_host_holds,
+    .add = pure_host_add,
+    .name = pure_host_name,
+};
 
 static int
 pure_ensure_igroup(struct storage *st, const char *name, const char *const *initiators,
                    size_t ninitiators, char **actual, struct perr *err)
 {
-    struct strv iqns = {0};
-    struct strv wwns = {0};
-    json_t *reply = NULL;
-    json_t *hosts;
-    json_t *host;
-    json_t *body = NULL;
-    struct rest_var cvars[] = {{"names", name}, {NULL, NULL}};
-    struct rest_request creq = {.ep = &pure_ep_host_create, .vars = cvars};
-    struct rest_reply crep = {0};
-    const char *hname = name;
+    struct initiator_set set = {0};
+    struct pure_hosts ph = {0};
     int rc = -1;
-    int created;
 
-    if (pure_split_initiators(initiators, ninitiators, &iqns, &wwns, err) < 0 ||
-        rest_call(storage_rest(st), &pure_ep_hosts, NULL, NULL, &reply, err) < 0)
-        goto out;
-    hosts = json_object_get(reply, "items");
-    host = pure_host_match(hosts, &iqns, &wwns);
-    if (host == NULL)
-        host = pure_host_named(hosts, name);
-    if (host != NULL) {
-        hname = jsonx_string_or(host, "name", NULL);
-        if (hname == NULL) {
-            perr_set(err, PERR_PROTOCOL, "host without a name in the host list");
-            goto out;
-        }
-    } else {
-        body = json_pack("{s:s}", "personality", "esxi");
-        if (body == NULL ||
-            pure_set_list(body, "iqns", pure_missing(hosts, "iqns", &iqns), err) < 0 ||
-            pure_set_list(body, "wwns", pure_missing(hosts, "wwns", &wwns), err) < 0) {
-            perr_set(err, PERR_NOMEM, "out of memory");
-            goto out;
-        }
-        creq.body = body;
-        body = NULL;
-        created = rest_do(storage_rest(st), &creq, &crep, err);
-        if (created < 0)
-            goto out;
-        if (created == 0) {
-            log_debug(PURE_COMP, "host created", "host", name, NULL);
-            goto done;
-        }
-        /* "Already exists": someone made it meanwhile; the update below
-         * adds our initiators to it. */
-    }
-    /* An existing host: add the initiators no host holds yet (an initiator
-     * another host holds cannot be moved without breaking that host). */
-    body = json_object();
-    if (body == NULL ||
-        pure_set_list(body, "add_iqns", pure_missing(hosts, "iqns", &iqns), err) < 0 ||
-        pure_set_list(body, "add_wwns", pure_missing(hosts, "wwns", &wwns), err) < 0) {
-        perr_set(err, PERR_NOMEM, "out of memory");
-        goto out;
-    }
-    if (json_object_size(body) > 0) {
-        struct perr tmp = {0};
-
-        if (rest_call(storage_rest(st), &pure_ep_host_patch,
-                      (struct rest_var[]){{"names", hname}, {NULL, NULL}}, body, NULL, &tmp) < 0) {
-            body = NULL;
-            if (crep.status != 0 && tmp.code == PERR_NOT_FOUND) {
-                /* The create said "already exists" and the host is not
-                 * there: a conflict, in the array's words. */
-                json_t *first = json_array_get(json_object_get(crep.json, "errors"), 0);
-
-                perr_set_remote(err, PERR_CONFLICT, crep.status, "",
-                                "create answered HTTP %ld (%s) but the host does not exist (%s)",
-                                crep.status, jsonx_string_or(first, "message", "no message"),
-                                tmp.msg);
-            } else if (!perr_failed(err)) {
-                *err = tmp;
-            }
-            goto out;
-        }
-        body = NULL;
-        log_debug(PURE_COMP, "host initiators added", "host", hname, NULL);
-    }
-done:
-    *actual = strdup(hname);
-    if (*actual == NULL) {
-        perr_set(err, PERR_NOMEM, "out of memory");
+    if (initiators_split(initiators, ninitiators,
+                         INITIATOR_KIND(INITIATOR_FC) | INITIATOR_KIND(INITIATOR_ISCSI), PURE_COMP,
+                         &set, err) < 0 ||
+        group_ensure(st, &pure_group_ops, &ph, name, &set, actual, err) < 0) {
+        perr_prefix(err, "host '%s': ", name);
         goto out;
     }
     rc = 0;
 out:
-    if (rc < 0)
-        perr_prefix(err, "host '%s': ", hname != NULL ? hname : name);
-    json_decref(body);
-    json_decref(reply);
-    rest_reply_free(&crep);
-    strv_free(&iqns);
-    strv_free(&wwns);
+    json_decref(ph.reply);
+    initiator_set_free(&set);
     return rc;
 }
 
@@ -946,7 +876,8 @@ pure_rdm_copy(struct storage *st, const struct storage_copy_req *req, storage_pr
         perr_set(err, PERR_INTERNAL, "RDM copy without a device name");
         goto out;
     }
-    if (naa_pure_serial_from_device(req->rdm_device, &serial, err) < 0 ||
+    if (naa_serial_from_device(req->rdm_device, storage_pure.naa.oui, "Pure FlashArray", &serial,
+                               err) < 0 ||
         pure_filter_value_ok("serial", serial, err) < 0 ||
         buf_addf(&filter, err, "serial='%s'", serial) < 0 ||
         pure_volume_find(st, NULL, NULL, buf_cstr(&filter), &vol, err) < 0)
@@ -1022,15 +953,23 @@ static const struct storage_ops pure_ops = {
     .rdm_copy = pure_rdm_copy,
 };
 
-static const char *const pure_env_keys[] = {"PURE_CLUSTER_PREFIX", NULL};
+static const struct storage_env_key pure_env_keys[] = {
+    {"PURE_CLUSTER_PREFIX",
+     "Portworx cluster prefix: volumes are also found by the name <prefix>-<PV name>"},
+    {NULL, NULL},
+};
 
 const struct storage_driver storage_pure = {
     .name = "pureFlashArray",
     .vendor = "Pure Storage",
     .product = "FlashArray",
+    .summary = "FlashArray REST 2.x (API token or user and password); VVol and RDM copies on "
+               "the array",
     .caps = STORAGE_CAP_ISCSI | STORAGE_CAP_FC | STORAGE_CAP_VVOL_COPY | STORAGE_CAP_RDM_COPY,
+    .env_keys = pure_env_keys,
+    .url = {.rule = STORAGE_URL_HOST},
+    .naa = {.rule = STORAGE_NAA_HEX_SERIAL, .oui = "624a9370", .serial_len = 24},
     .priv_size = sizeof(struct pure),
     .rest = &pure_dialect,
-    .env_keys = pure_env_keys,
     .ops = &pure_ops,
 };

@@ -10,12 +10,6 @@
 
 #define STORAGE_ENV_MAX 8
 
-const struct storage_driver *const storage_drivers[] = {
-    &storage_ontap,
-    &storage_pure,
-    NULL,
-};
-
 struct storage_env_kv {
     char *key;
     char *value;
@@ -101,74 +95,21 @@ storage_pv_attr(const struct storage_pv *pv, const char *key)
     return NULL;
 }
 
-/* ---- registry ---- */
-
-const struct storage_driver *
-storage_driver_find(const char *name)
-{
-    if (name == NULL)
-        return NULL;
-    for (size_t i = 0; storage_drivers[i] != NULL; i++) {
-        if (strcasecmp(storage_drivers[i]->name, name) == 0)
-            return storage_drivers[i];
-    }
-    return NULL;
-}
-
-int
-storage_driver_names(struct buf *out, struct perr *err)
-{
-    for (size_t i = 0; storage_drivers[i] != NULL; i++) {
-        if (buf_addf(out, err, "%s%s", i > 0 ? ", " : "", storage_drivers[i]->name) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-int
-storage_driver_lookup(const char *name, const struct storage_driver **out, struct perr *err)
-{
-    struct buf names = {0};
-    struct perr tmp = {0};
-
-    *out = storage_driver_find(name);
-    if (*out != NULL)
-        return 0;
-    storage_driver_names(&names, &tmp);
-    perr_set(err, PERR_UNSUPPORTED,
-             "storage vendor '%s' is not supported by this build yet (available: %s)",
-             name != NULL ? name : "", buf_cstr(&names));
-    buf_free(&names);
-    return -1;
-}
-
 /* ---- lifetime ---- */
-
-static int
-storage_base_url(const char *hostname, struct buf *out, struct perr *err)
-{
-    if (hostname == NULL || hostname[0] == '\0')
-        return perr_set(err, PERR_USAGE, "no storage hostname given (STORAGE_HOSTNAME)");
-    if (strncasecmp(hostname, "https://", 8) == 0 || strncasecmp(hostname, "http://", 7) == 0)
-        return buf_adds(out, hostname, err);
-    return buf_addf(out, err, "https://%s", hostname);
-}
 
 static int
 storage_copy_env(struct storage *st, const struct storage_config *cfg, struct perr *err)
 {
-    const char *const *keys = st->drv->env_keys;
-
-    for (size_t i = 0; keys != NULL && keys[i] != NULL && cfg->env != NULL; i++) {
-        const char *v = cfg->env(cfg->env_arg, keys[i]);
+    for (size_t i = 0; i < cfg->nenv; i++) {
         struct storage_env_kv *kv;
 
-        if (v == NULL)
+        if (cfg->env[i].key == NULL || cfg->env[i].value == NULL)
             continue;
         if (st->nenv == STORAGE_ENV_MAX)
             return perr_set(err, PERR_INTERNAL, "too many vendor environment keys");
         kv = &st->env[st->nenv++];
-        if (dup_opt(keys[i], &kv->key, err) < 0 || dup_opt(v, &kv->value, err) < 0)
+        if (dup_opt(cfg->env[i].key, &kv->key, err) < 0 ||
+            dup_opt(cfg->env[i].value, &kv->value, err) < 0)
             return -1;
     }
     return 0;
@@ -183,6 +124,11 @@ storage_open(const struct storage_driver *drv, const struct storage_config *cfg,
     int rc = -1;
 
     *out = NULL;
+    if (!storage_driver_built(drv)) {
+        storage_driver_lookup(drv->name, &drv, err);
+        http_transport_free(cfg->transport);
+        return -1;
+    }
     st = calloc(1, sizeof(*st));
     if (st == NULL) {
         perr_set(err, PERR_NOMEM, "out of memory");
@@ -214,7 +160,7 @@ storage_open(const struct storage_driver *drv, const struct storage_config *cfg,
         };
 
         snprintf(comp, sizeof(comp), "http.%s", drv->name);
-        if (storage_base_url(cfg->hostname, &url, err) < 0)
+        if (storage_base_url(drv, cfg->hostname, cfg->env, cfg->nenv, &url, err) < 0)
             goto out;
         rc_cfg.base_url = buf_cstr(&url);
         if (rest_new(drv->rest, &rc_cfg, &st->rest, err) < 0)
@@ -245,6 +191,7 @@ storage_free(struct storage *st)
         return;
     if (st->drv->ops->close != NULL)
         st->drv->ops->close(st);
+    rest_logout(st->rest);
     rest_free(st->rest);
     free(st->priv);
     free(st->hostname);
@@ -417,4 +364,49 @@ storage_rdm_copy(struct storage *st, const struct storage_copy_req *req,
         return storage_unsupported(st, "rdm_copy", err);
     storage_begin(st, "rdm_copy");
     return storage_end(st, "rdm_copy", st->drv->ops->rdm_copy(st, req, progress, arg, err), err);
+}
+
+int
+storage_target_ports(struct storage *st, struct strv *fc, struct strv *iscsi, struct perr *err)
+{
+    int rc;
+
+    memset(fc, 0, sizeof(*fc));
+    memset(iscsi, 0, sizeof(*iscsi));
+    if (st->drv->ops->target_ports == NULL)
+        return storage_unsupported(st, "target_ports", err);
+    storage_begin(st, "target_ports");
+    rc = st->drv->ops->target_ports(st, fc, iscsi, err);
+    if (rc < 0) {
+        strv_free(fc);
+        strv_free(iscsi);
+    }
+    return storage_end(st, "target_ports", rc, err);
+}
+
+/* The restore step maps back groups that normally still hold the volume (we
+ * removed only our own group), so "already mapped" is the common case and
+ * never a failure: drivers' map() treats it as success, and an array that
+ * answers CONFLICT anyway is treated the same here. */
+int
+storage_remap(struct storage *st, const struct strv *groups, const struct storage_lun *lun,
+              struct strv *failed, struct perr *err)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < groups->n; i++) {
+        struct storage_lun again = {0};
+        struct perr e = {0};
+        struct perr nomem = {0};
+
+        if (storage_map(st, groups->v[i], lun, &again, &e) < 0 && e.code != PERR_CONFLICT) {
+            if (failed != NULL)
+                strv_add(failed, groups->v[i], &nomem);
+            if (!perr_failed(err))
+                *err = e;
+            rc = -1;
+        }
+        storage_lun_clear(&again);
+    }
+    return rc;
 }

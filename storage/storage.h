@@ -1,11 +1,15 @@
 /*
  * THE storage driver contract.
  *
- * One `const struct storage_driver` per array vendor: metadata (command-line
- * name, display vendor/product for the metrics, capability bits, size of the
- * per-instance state) plus a table of operations.  The drivers are listed once
- * in the NULL-terminated storage_drivers[] (storage.c); adding a vendor touches
- * one file and one line there.
+ * One `const struct storage_driver` per array vendor, in storage/<vendor>.c:
+ * everything vendor-specific the rest of the program needs (command-line
+ * name and aliases, display vendor/product, capability bits, the vendor's
+ * environment keys with their help, the base-URL rule, the NAA rule, the
+ * REST dialect) plus a table of operations.  The drivers are listed once, in
+ * the NULL-terminated storage_drivers[] (storage.c); the configuration, the
+ * --help text, the manual page's vendor section and the "available: ..."
+ * error are all derived from it.  A vendor whose ops are NULL is known (its
+ * name and keys are accepted) but not built yet.
  *
  * Callers (cmd/) never call an operation pointer directly: they go through the
  * storage_*() wrappers below, which
@@ -22,7 +26,8 @@
  *   storage_map(G, lun)                   -> mapped lun; rescan ESXi for lun.naa
  *   ... clone on ESXi ...
  *   storage_unmap(G, lun)                 always, from the caller's cleanup
- *   storage_map(g, lun) for g in orig     restore (normally a no-op)
+ *   storage_map(g, lun) for g in orig     restore (normally a no-op; a group
+ *                                         that is still mapped is success)
  *
  * Contract every driver keeps:
  * - Idempotent: ensure_igroup on an existing group only adds the initiators it
@@ -96,6 +101,12 @@ struct storage_pv {
 /* Value of a CSI attribute, or NULL.  Borrowed from pv. */
 const char *storage_pv_attr(const struct storage_pv *pv, const char *key);
 
+/* One vendor environment key and its value (borrowed). */
+struct storage_kv {
+    const char *key;
+    const char *value;
+};
+
 /* How to reach the array.  Everything is copied by storage_open(). */
 struct storage_config {
     const char *hostname; /* STORAGE_HOSTNAME: "host", "host:port" or "https://host[:port]" */
@@ -105,10 +116,10 @@ struct storage_config {
     bool skip_ssl;        /* STORAGE_SKIP_SSL_VERIFICATION: honoured by every driver */
     const char *ca_file; /* PEM bundle the array's certificate must chain to; NULL = system store */
     long timeout_s;      /* STORAGE_HTTP_TIMEOUT_SECONDS; <= 0 = STORAGE_DEFAULT_TIMEOUT_S */
-    /* Vendor keys from the environment (ONTAP_SVM, PURE_CLUSTER_PREFIX, ...):
-     * returns the value or NULL.  Called only during storage_open(); NULL = none. */
-    const char *(*env)(void *arg, const char *key);
-    void *env_arg;
+    /* The driver's environment keys that are set (ONTAP_SVM, ...), as the
+     * configuration collected them from storage_driver.env_keys. */
+    const struct storage_kv *env;
+    size_t nenv;
     /* Test seams.  transport: used instead of libcurl when set, and moved into
      * the storage handle (the caller's struct is zeroed), also on failure.
      * retry_initial_ms: first retry delay (0 = the REST layer's default). */
@@ -130,9 +141,10 @@ struct vim; /* the vSphere session (esxi/vim.h), for drivers that need it */
 
 /* Source and target of an array-side copy.  Borrowed. */
 struct storage_copy_req {
-    struct vim *vim;        /* live vSphere session; may be NULL */
-    const char *vvol_id;    /* vvol_copy: the disk's VVol backing object id */
-    const char *rdm_device; /* rdm_copy: "naa.…", "/vmfs/devices/disks/naa.…" or "vml.…" */
+    struct vim *vim;          /* live vSphere session; may be NULL */
+    const char *vvol_id;      /* vvol_copy: the disk's VVol backing object id */
+    const char *rdm_device;   /* rdm_copy: "naa.…", "/vmfs/devices/disks/naa.…" or "vml.…" */
+    const char *rdm_lun_uuid; /* rdm_copy: vSphere's LUN UUID of the RDM (may be NULL) */
     const struct storage_lun *target; /* from storage_resolve_pv() */
 };
 
@@ -172,6 +184,12 @@ struct storage_ops {
     /* Required.  Vendor, product, model, version for the metrics. */
     int (*array_info)(struct storage *st, struct storage_array_info *out, struct perr *err);
 
+    /* Optional: the array's own target ports, so the flow can prefer the ESXi
+     * adapters that reach them: FC port WWNs (16 hex digits, any spelling) and
+     * iSCSI target IQNs, appended to cleared *fc and *iscsi.  NULL = the flow
+     * keeps choosing the source datastore's active adapters. */
+    int (*target_ports)(struct storage *st, struct strv *fc, struct strv *iscsi, struct perr *err);
+
     /* Optional (NULL unless the matching STORAGE_CAP_* bit is set): copy the
      * whole source volume onto the target volume on the array.  progress may
      * be NULL. */
@@ -181,30 +199,106 @@ struct storage_ops {
                     storage_progress_fn progress, void *arg, struct perr *err);
 };
 
+/* One vendor environment key (a key of the forklift storage Secret). */
+struct storage_env_key {
+    const char *key;  /* "ONTAP_SVM" */
+    const char *help; /* one line for --help and the manual page */
+};
+
+/*
+ * How STORAGE_HOSTNAME becomes the base URL (storage_base_url()).  Every
+ * rule refuses an empty host; "https://" is added when no scheme is given.
+ *   STORAGE_URL_HOST       "host[:port]" or "https://host[:port]" as given
+ *   STORAGE_URL_STRIP_API  the same, minus one trailing "/api" path (and
+ *                          nothing else: a host "api-gw" stays)
+ *   STORAGE_URL_SUFFIX     the same, minus trailing '/', plus path
+ *   STORAGE_URL_BARE_HOST  the host part only, plus ":" port, plus path
+ *                          (FlashSystem: https://host:7443/rest/v1)
+ *   STORAGE_URL_FIRST_IPV4 the first IPv4 address in the value, plus ":" and
+ *                          the value of env key port_key (or port), plus path
+ */
+enum storage_url_rule {
+    STORAGE_URL_HOST = 0,
+    STORAGE_URL_STRIP_API,
+    STORAGE_URL_SUFFIX,
+    STORAGE_URL_BARE_HOST,
+    STORAGE_URL_FIRST_IPV4,
+};
+
+struct storage_url {
+    enum storage_url_rule rule;
+    const char *path;     /* appended ("/api/rest"), or NULL */
+    const char *port;     /* default port ("7443"), or NULL */
+    const char *port_key; /* env key giving the port ("STORAGE_PORT"), or NULL */
+};
+
+/*
+ * How a volume's ESXi device name follows from what the array reports
+ * (storage_naa()); every result is lower case.
+ *   STORAGE_NAA_ASCII_SERIAL  "naa." oui + hex of each serial byte (ONTAP)
+ *   STORAGE_NAA_HEX_SERIAL    "naa." oui + the hex serial (Pure, InfiniBox)
+ *   STORAGE_NAA_WWN           "naa." + the WWN/UID without separators, or the
+ *                             value itself when it already starts "naa."
+ *   STORAGE_NAA_DRIVER        computed by the driver (PowerFlex "eui.")
+ */
+enum storage_naa_rule {
+    STORAGE_NAA_DRIVER = 0,
+    STORAGE_NAA_ASCII_SERIAL,
+    STORAGE_NAA_HEX_SERIAL,
+    STORAGE_NAA_WWN,
+};
+
+struct storage_naa {
+    enum storage_naa_rule rule;
+    const char *oui;   /* "600a0980", "624a9370", "6" */
+    size_t serial_len; /* exact serial length; 0 = any that fills 32 hex digits */
+};
+
 struct storage_driver {
-    const char *name;                /* command-line value: "ontap", "pureFlashArray" */
-    const char *vendor;              /* metrics display vendor: "NetApp", "Pure Storage" */
-    const char *product;             /* metrics display product: "ONTAP", "FlashArray" */
-    unsigned caps;                   /* enum storage_cap bits */
+    const char *name;                       /* command-line value: "ontap", "pureFlashArray" */
+    const char *const *aliases;             /* other accepted names, NULL-terminated, or NULL */
+    const char *vendor;                     /* metrics display vendor: "NetApp", "Pure Storage" */
+    const char *product;                    /* metrics display product: "ONTAP", "FlashArray" */
+    const char *summary;                    /* one line for --help and the manual page */
+    unsigned caps;                          /* enum storage_cap bits */
+    const struct storage_env_key *env_keys; /* ends with {NULL}; NULL = none */
+    struct storage_url url;
+    struct storage_naa naa;
     size_t priv_size;                /* per-instance state, allocated zeroed by storage_open() */
     const struct rest_dialect *rest; /* REST conventions; NULL = no REST client */
-    const char *const *env_keys;     /* vendor environment keys copied at open, NULL-terminated */
-    const struct storage_ops *ops;
+    const struct storage_ops *ops;   /* NULL = known vendor, not built yet */
 };
 
 /* ---- registry ---- */
 
 extern const struct storage_driver *const storage_drivers[]; /* NULL-terminated */
 
-/* The driver called name (ASCII case ignored), or NULL. */
+/* The driver called name or one of its aliases (ASCII case ignored), built
+ * or not, or NULL. */
 const struct storage_driver *storage_driver_find(const char *name);
-/* Appends "ontap, pureFlashArray" (registered names, comma-separated) to out. */
-int storage_driver_names(struct buf *out, struct perr *err);
-/* storage_driver_find() with the error for the caller: a vendor the command
- * line accepts but this build has no driver for is PERR_UNSUPPORTED,
- * "storage vendor 'powermax' is not supported by this build yet (available:
- * ontap, pureFlashArray)". */
+/* True when the driver has operations in this build. */
+bool storage_driver_built(const struct storage_driver *drv);
+/* Appends the registered names, comma-separated, to out: all of them, or
+ * only the built ones. */
+int storage_driver_names(struct buf *out, bool built_only, struct perr *err);
+/* storage_driver_find() with the error for the caller: an unknown name is
+ * PERR_USAGE ("unknown storage vendor 'x'; valid: ..."); a known vendor this
+ * build has no driver for is PERR_UNSUPPORTED, "storage vendor 'powermax' is
+ * not supported by this build yet (available: ontap, pureFlashArray)". */
 int storage_driver_lookup(const char *name, const struct storage_driver **out, struct perr *err);
+/* The manual page's vendor list (mdoc), derived from the registry. */
+int storage_drivers_man(struct buf *out, struct perr *err);
+/* The --help text's vendor section, derived from the registry. */
+int storage_drivers_help(struct buf *out, struct perr *err);
+
+/* The base URL of the array from STORAGE_HOSTNAME under the driver's rule
+ * (struct storage_url); env gives the vendor keys (for port_key).  A bad
+ * value is PERR_USAGE naming STORAGE_HOSTNAME (or the port key). */
+int storage_base_url(const struct storage_driver *drv, const char *hostname,
+                     const struct storage_kv *env, size_t nenv, struct buf *out, struct perr *err);
+/* The device name for a serial/WWN under the driver's NAA rule; *out is
+ * malloc'd.  PERR_PROTOCOL naming the value when it does not fit. */
+int storage_naa(const struct storage_driver *drv, const char *value, char **out, struct perr *err);
 
 /* ---- lifetime ---- */
 
@@ -236,6 +330,14 @@ int storage_vvol_copy(struct storage *st, const struct storage_copy_req *req,
 int storage_rdm_copy(struct storage *st, const struct storage_copy_req *req,
                      storage_progress_fn progress, void *arg, struct perr *err);
 
+/* PERR_UNSUPPORTED when the driver cannot list its ports. */
+int storage_target_ports(struct storage *st, struct strv *fc, struct strv *iscsi, struct perr *err);
+/* Re-maps lun to each of groups (the cleanup's restore step).  A group that
+ * is still mapped is success; the first failure is returned after every
+ * group was tried; *failed (may be NULL) gets the groups that failed. */
+int storage_remap(struct storage *st, const struct strv *groups, const struct storage_lun *lun,
+                  struct strv *failed, struct perr *err);
+
 /* ---- for drivers only ---- */
 
 /* The zeroed private state of priv_size bytes. */
@@ -253,5 +355,12 @@ struct storage *storage_from_rest(struct rest *r);
 /* Drivers (defined in storage/<vendor>.c). */
 extern const struct storage_driver storage_ontap;
 extern const struct storage_driver storage_pure;
+extern const struct storage_driver storage_powerflex;
+extern const struct storage_driver storage_powermax;
+extern const struct storage_driver storage_powerstore;
+extern const struct storage_driver storage_primera3par;
+extern const struct storage_driver storage_infinibox;
+extern const struct storage_driver storage_flashsystem;
+extern const struct storage_driver storage_vantara;
 
 #endif

@@ -64,23 +64,12 @@ var(const struct array *a, const char *what)
     return world_get(&W, key);
 }
 
-static const char *
-arr_env(void *arg, const char *key)
-{
-    const struct array *a = arg;
-
-    if (!a->pure && strcmp(key, "ONTAP_SVM") == 0)
-        return world_get(&W, "WORLD_ONTAP_SVM");
-    if (a->pure && strcmp(key, "PURE_CLUSTER_PREFIX") == 0)
-        return world_get(&W, "WORLD_PURE_CLUSTER_PREFIX");
-    return NULL;
-}
-
 static int
 arr_open_at(const struct array *a, const char *host, enum tls_mode tls, struct storage **st,
             struct perr *err)
 {
     struct storage_config c = {0};
+    struct storage_kv env[4];
 
     c.hostname = host;
     if (!a->pure) {
@@ -96,8 +85,17 @@ arr_open_at(const struct array *a, const char *host, enum tls_mode tls, struct s
     c.skip_ssl = tls == TLS_SKIP;
     c.timeout_s = 10;
     c.retry_initial_ms = 1;
-    c.env = arr_env;
-    c.env_arg = (void *)(uintptr_t)a;
+    /* A vendor key K comes from the world's WORLD_K. */
+    for (size_t i = 0; a->drv->env_keys != NULL && a->drv->env_keys[i].key != NULL && i < 4; i++) {
+        char wk[96];
+
+        snprintf(wk, sizeof(wk), "WORLD_%s", a->drv->env_keys[i].key);
+        env[c.nenv].key = a->drv->env_keys[i].key;
+        env[c.nenv].value = world_get(&W, wk);
+        if (env[c.nenv].value != NULL)
+            c.nenv++;
+    }
+    c.env = env;
     return storage_open(a->drv, &c, st, err);
 }
 

@@ -331,8 +331,9 @@ copy_on_array(const char *vm_key, const char *vmdk_key, const char *source_key, 
     struct outcome o;
 
     /* Random bytes in the source volume, so the comparison proves the copy. */
-    assert_int_equal(world_sh(&w, "head -c \"$WORLD_VC_DISK_BYTES\" /dev/urandom > "
-                                  "\"$WORLD_ROOT/arrays/pure/$%s\"",
+    assert_int_equal(world_sh(&w,
+                              "head -c \"$WORLD_VC_DISK_BYTES\" /dev/urandom > "
+                              "\"$WORLD_ROOT/arrays/pure/$%s\"",
                               source_key),
                      0);
     cmd_default(&c, "pure");
@@ -350,8 +351,9 @@ copy_on_array(const char *vm_key, const char *vmdk_key, const char *source_key, 
     assert_true(json_is_false(json_object_get(o.result, "xcopy_used")));
     /* No host, mapping or ESXi command: the array copied volume to volume. */
     assert_null(strstr(buf_cstr(&o.err), "LUN mapped"));
-    assert_int_equal(world_sh(&w, "cmp \"$WORLD_ROOT/arrays/pure/$%s\" "
-                                  "\"$WORLD_ROOT/arrays/pure/$WORLD_PURE_VOLUME\"",
+    assert_int_equal(world_sh(&w,
+                              "cmp \"$WORLD_ROOT/arrays/pure/$%s\" "
+                              "\"$WORLD_ROOT/arrays/pure/$WORLD_PURE_VOLUME\"",
                               source_key),
                      0);
     outcome_free(&o);

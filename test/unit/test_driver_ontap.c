@@ -55,12 +55,6 @@ static const struct fake_exchange open_svm1[] = {
     {"GET", SVM_Q, NULL, BASIC, 200, SVM_R, NULL, 0},
 };
 
-static const char *
-env_of(void *arg, const char *key)
-{
-    return strcmp(key, "ONTAP_SVM") == 0 ? arg : NULL;
-}
-
 struct fixture {
     struct fake_transport *ft;
     struct storage *st;
@@ -77,11 +71,13 @@ open_with(struct fixture *f, const char *svm, const struct fake_exchange *ex, si
         .username = "admin",
         .password = "secret",
         .timeout_s = 5,
-        .env = env_of,
-        .env_arg = (void *)(uintptr_t)svm,
         .retry_initial_ms = 1,
     };
 
+    struct storage_kv env[] = {{"ONTAP_SVM", svm}};
+
+    cfg.env = env;
+    cfg.nenv = svm != NULL ? 1 : 0;
     f->ft = fake_transport_new();
     fake_transport_add(f->ft, ex, n);
     t = fake_transport_http(f->ft);
@@ -555,45 +551,6 @@ test_open_svm_rules(void **state)
 /* ---- registry and dispatch ---- */
 
 static void
-test_registry(void **state)
-{
-    const struct storage_driver *drv = NULL;
-    struct buf names = {0};
-    struct perr err = {0};
-
-    (void)state;
-    assert_ptr_equal(storage_driver_find("ontap"), &storage_ontap);
-    assert_ptr_equal(storage_driver_find("pureFlashArray"), &storage_pure);
-    assert_ptr_equal(storage_driver_find("PUREFLASHARRAY"), &storage_pure);
-    assert_null(storage_driver_find("powermax"));
-    assert_null(storage_driver_find(NULL));
-    assert_int_equal(storage_driver_names(&names, &err), 0);
-    assert_string_equal(buf_cstr(&names), "ontap, pureFlashArray");
-    buf_free(&names);
-    assert_int_equal(storage_driver_lookup("ontap", &drv, &err), 0);
-    assert_ptr_equal(drv, &storage_ontap);
-    assert_int_equal(storage_driver_lookup("powermax", &drv, &err), -1);
-    assert_null(drv);
-    assert_int_equal(err.code, PERR_UNSUPPORTED);
-    assert_string_equal(err.msg, "storage vendor 'powermax' is not supported by this build yet "
-                                 "(available: ontap, pureFlashArray)");
-    for (size_t i = 0; storage_drivers[i] != NULL; i++) {
-        const struct storage_driver *d = storage_drivers[i];
-
-        assert_non_null(d->vendor);
-        assert_non_null(d->product);
-        assert_non_null(d->ops->resolve_pv);
-        assert_non_null(d->ops->ensure_igroup);
-        assert_non_null(d->ops->map);
-        assert_non_null(d->ops->unmap);
-        assert_non_null(d->ops->mapped_groups);
-        /* Optional ops are declared by capability bits, and only then. */
-        assert_int_equal(d->ops->vvol_copy != NULL, (d->caps & STORAGE_CAP_VVOL_COPY) != 0);
-        assert_int_equal(d->ops->rdm_copy != NULL, (d->caps & STORAGE_CAP_RDM_COPY) != 0);
-    }
-}
-
-static void
 test_unsupported_ops(void **state)
 {
     struct fixture f = opened();
@@ -626,7 +583,6 @@ main(void)
         cmocka_unit_test(test_5xx_then_success_and_malformed),
         cmocka_unit_test(test_map_unmap_races),
         cmocka_unit_test(test_open_svm_rules),
-        cmocka_unit_test(test_registry),
         cmocka_unit_test(test_unsupported_ops),
     };
 

@@ -193,13 +193,13 @@ test_naa_ontap(void **state)
     struct perr err = {0};
 
     (void)state;
-    assert_int_equal(naa_from_ontap_serial(cases[0].serial, &naa, &err), 0);
+    assert_int_equal(naa_from_ascii_serial("600a0980", cases[0].serial, &naa, &err), 0);
     assert_string_equal(naa, cases[0].naa);
     assert_int_equal(strlen(naa), 4 + 32);
     free(naa);
 
     /* Every byte, hex of its ASCII code, lower case. */
-    assert_int_equal(naa_from_ontap_serial("ABCDEFGHIJKL", &naa, &err), 0);
+    assert_int_equal(naa_from_ascii_serial("600a0980", "ABCDEFGHIJKL", &naa, &err), 0);
     assert_string_equal(naa, "naa.600a0980414243444546474849"
                              "4a4b4c");
     free(naa);
@@ -209,7 +209,7 @@ test_naa_ontap(void **state)
         struct perr e = {0};
 
         naa = (char *)"x";
-        assert_int_equal(naa_from_ontap_serial(bad[i], &naa, &e), -1);
+        assert_int_equal(naa_from_ascii_serial("600a0980", bad[i], &naa, &e), -1);
         assert_null(naa);
         assert_int_equal(e.code, PERR_PROTOCOL);
     }
@@ -222,11 +222,11 @@ test_naa_pure(void **state)
     struct perr err = {0};
 
     (void)state;
-    assert_int_equal(naa_from_pure_serial("A1B2C3D4E5F60718293A4B5C", &naa, &err), 0);
+    assert_int_equal(naa_from_hex_serial("624a9370", "A1B2C3D4E5F60718293A4B5C", &naa, &err), 0);
     assert_string_equal(naa, "naa.624a9370a1b2c3d4e5f60718293a4b5c");
     assert_int_equal(strlen(naa), 4 + 32);
     free(naa);
-    assert_int_equal(naa_from_pure_serial("a1b2c3d4e5f60718293a4b5c", &naa, &err), 0);
+    assert_int_equal(naa_from_hex_serial("624a9370", "a1b2c3d4e5f60718293a4b5c", &naa, &err), 0);
     assert_string_equal(naa, "naa.624a9370a1b2c3d4e5f60718293a4b5c");
     free(naa);
 
@@ -235,7 +235,7 @@ test_naa_pure(void **state)
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         struct perr e = {0};
 
-        assert_int_equal(naa_from_pure_serial(bad[i], &naa, &e), -1);
+        assert_int_equal(naa_from_hex_serial("624a9370", bad[i], &naa, &e), -1);
         assert_null(naa);
         assert_int_equal(e.code, PERR_PROTOCOL);
     }
@@ -271,7 +271,8 @@ test_pure_serial_from_device(void **state)
         char *serial = NULL;
         struct perr err = {0};
 
-        assert_int_equal(naa_pure_serial_from_device(good[i].dev, &serial, &err), 0);
+        assert_int_equal(
+            naa_serial_from_device(good[i].dev, "624a9370", "Pure FlashArray", &serial, &err), 0);
         assert_string_equal(serial, good[i].serial);
         free(serial);
     }
@@ -279,11 +280,39 @@ test_pure_serial_from_device(void **state)
         char *serial = NULL;
         struct perr err = {0};
 
-        assert_int_equal(naa_pure_serial_from_device(bad[i].dev, &serial, &err), -1);
+        assert_int_equal(
+            naa_serial_from_device(bad[i].dev, "624a9370", "Pure FlashArray", &serial, &err), -1);
         assert_null(serial);
         assert_int_equal(err.code, PERR_USAGE);
         assert_non_null(strstr(err.msg, bad[i].msg));
     }
+}
+
+static void
+test_naa_wwn_vml(void **state)
+{
+    char *naa = NULL;
+    struct perr err = {0};
+
+    (void)state;
+    assert_int_equal(naa_from_wwn("60:00:09:70:00:01:97:90:00:46:53:30:30:33:45:45", &naa, &err),
+                     0);
+    assert_string_equal(naa, "naa.60000970000197900046533030334545");
+    free(naa);
+    assert_int_equal(naa_from_wwn("NAA.5000C500A1B2C3D4", &naa, &err), 0);
+    assert_string_equal(naa, "naa.5000c500a1b2c3d4");
+    free(naa);
+    assert_int_equal(naa_from_wwn("600509", &naa, &err), -1);
+    assert_int_equal(err.code, PERR_PROTOCOL);
+    assert_null(naa);
+    perr_clear(&err);
+    /* vendor-corrections §1 (Primera): hex characters 10..42 are the NAA. */
+    assert_int_equal(
+        naa_from_vml("vml.020000000060002ac0000000000000021e00021f6b565634303030", &naa, &err), 0);
+    assert_string_equal(naa, "naa.60002ac0000000000000021e00021f6b");
+    free(naa);
+    assert_int_equal(naa_from_vml("vml.0200", &naa, &err), -1);
+    assert_int_equal(err.code, PERR_USAGE);
 }
 
 int
@@ -296,6 +325,7 @@ main(void)
         cmocka_unit_test(test_fc_wwpn_forms),
         cmocka_unit_test(test_fc_wwpn_errors),
         cmocka_unit_test(test_wwn_format_and_equal),
+        cmocka_unit_test(test_naa_wwn_vml),
         cmocka_unit_test(test_naa_ontap),
         cmocka_unit_test(test_naa_pure),
         cmocka_unit_test(test_pure_serial_from_device),

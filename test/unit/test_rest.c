@@ -68,31 +68,18 @@ t_error_from_body(json_t *body, const char *raw, struct rest_error *e)
         snprintf(e->remote_code, sizeof(e->remote_code), "%s", jsonx_string_or(eo, "id", ""));
 }
 
-static bool
-t_session_expired(const struct rest_error *e)
-{
-    return e->status == 440;
-}
-
-static int
-t_next_page(json_t *page, const char *cur, struct buf *next, struct perr *err)
-{
-    const char *href = jsonx_string_or(json_object_get(page, "next"), "href", NULL);
-
-    (void)cur;
-    if (href == NULL)
-        return 0;
-    return buf_adds(next, href, err) < 0 ? -1 : 1;
-}
+/* A session re-made on 401 and on 403 (PowerStore's signal). */
+static const struct rest_session t_session = {
+    .relogin = REST_RELOGIN_401 | REST_RELOGIN_403,
+};
 
 static const struct rest_dialect dialect_session = {
     .base_path = "/api",
-    .items_key = "records",
+    .session = &t_session,
+    .pager = {.kind = REST_PAGER_NEXT_LINK, .items = "records", .link = "next.href"},
     .login = t_login,
     .auth_headers = t_auth_headers,
     .error_from_body = t_error_from_body,
-    .session_expired = t_session_expired,
-    .next_page = t_next_page,
 };
 
 static const struct rest_dialect dialect_basic = {
@@ -296,7 +283,7 @@ test_relogin_on_vendor_signal(void **state)
 {
     static const struct fake_exchange ex[] = {
         {"POST", "/api/login", NULL, NULL, 200, "{}", "x-token: s1", 0},
-        {"DELETE", "/api/things/x", NULL, "x-token: s1", 440, NULL, NULL, 0},
+        {"DELETE", "/api/things/x", NULL, "x-token: s1", 403, NULL, NULL, 0},
         {"POST", "/api/login", NULL, NULL, 200, "{}", "x-token: s2", 0},
         {"DELETE", "/api/things/x", NULL, "x-token: s2", 200, NULL, NULL, 0},
     };
