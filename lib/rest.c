@@ -826,15 +826,14 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
             rc = rest_accept(req, &resp, url_path, true, reply, err) < 0 ? -1 : 0;
             goto out;
         }
-        if (!ok && rest_status_in(ep->already, ARRAY_LEN(ep->already), resp.status)) {
-            rc = rest_accept(req, &resp, url_path, false, reply, err) < 0 ? -1 : 1;
-            goto out;
-        }
         e.status = resp.status;
         e.code = rest_code_for_status(resp.status);
         rest_read_error(r, ebody, &resp, &e);
-        if (ep->already_code != PERR_OK && e.code == ep->already_code) {
+        if ((!ok && rest_status_in(ep->already, ARRAY_LEN(ep->already), resp.status)) ||
+            (ep->already_code != PERR_OK && e.code == ep->already_code)) {
             rc = rest_accept(req, &resp, url_path, false, reply, err) < 0 ? -1 : 1;
+            snprintf(reply->text, sizeof(reply->text), "%s", e.text);
+            snprintf(reply->code, sizeof(reply->code), "%s", e.remote_code);
             goto out;
         }
         if (authed && rest_has_login(r) && !relogged &&

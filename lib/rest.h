@@ -322,6 +322,10 @@ struct rest_reply {
     json_t *json; /* parsed body (all pages merged), NULL when empty */
     char *header; /* value of want_header, NULL when absent */
     char *range;  /* Content-Range of the (first) response, NULL when absent */
+    /* For an "already done" answer (rest_do() returned 1): the vendor's
+     * message and code, "" when it gave none. */
+    char text[512];
+    char code[64];
 };
 
 /* Performs req.  Returns 0 on an accepted status, 1 when the endpoint's

@@ -7,7 +7,6 @@
 
 #include "storage/storage.h"
 
-
 const struct storage_driver storage_infinibox = {
     .name = "infinibox",
     .vendor = "Infinidat",

@@ -324,31 +324,34 @@ ontap_initiator_names(const struct initiator_set *set, struct strv *out, struct 
 
 static int
 ontap_igroup_create(struct storage *st, void *ctx, const char *name,
-                    const struct initiator_set *want, json_t **rec, struct perr *err)
+                    const struct initiator_set *want, struct perr *already, struct perr *err)
 {
     struct ontap *o = ontap_of(st);
     const char *proto = *(const char **)ctx;
     struct strv names = {0};
+    struct rest_request req = {.ep = &ontap_ep_igroup_create};
+    struct rest_reply reply = {0};
     json_t *list = json_array();
-    json_t *body = NULL;
     int rc = -1;
 
-    *rec = NULL;
     if (list == NULL || ontap_initiator_names(want, &names, err) < 0)
         goto out;
     for (size_t i = 0; i < names.n; i++) {
         if (json_array_append_new(list, json_pack("{s:s}", "name", names.v[i])) < 0)
             goto nomem;
     }
-    body = json_pack("{s:s, s:s, s:s, s:{s:s}, s:O}", "name", name, "protocol", proto, "os_type",
-                     "vmware", "svm", "uuid", o->svm_uuid, "initiators", list);
-    if (body == NULL)
+    req.body = json_pack("{s:s, s:s, s:s, s:{s:s}, s:O}", "name", name, "protocol", proto,
+                         "os_type", "vmware", "svm", "uuid", o->svm_uuid, "initiators", list);
+    if (req.body == NULL)
         goto nomem;
-    rc = rest_call(storage_rest(st), &ontap_ep_igroup_create, NULL, body, NULL, err);
+    rc = rest_do(storage_rest(st), &req, &reply, err);
+    if (rc == 1)
+        group_already(&reply, already);
     goto out;
 nomem:
     perr_set(err, PERR_NOMEM, "out of memory");
 out:
+    rest_reply_free(&reply);
     json_decref(list);
     strv_free(&names);
     return rc;

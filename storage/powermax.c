@@ -9,7 +9,8 @@
 
 static const struct storage_env_key powermax_env_keys[] = {
     {"POWERMAX_SYMMETRIX_ID", "the array (Symmetrix) id"},
-    {"POWERMAX_PORT_GROUP_NAME", "the port group of the masking view; its protocol picks the initiators"},
+    {"POWERMAX_PORT_GROUP_NAME",
+     "the port group of the masking view; its protocol picks the initiators"},
     {NULL, NULL},
 };
 
@@ -17,7 +18,8 @@ const struct storage_driver storage_powermax = {
     .name = "powermax",
     .vendor = "Dell",
     .product = "PowerMax",
-    .summary = "Unisphere REST 100 with HTTP Basic auth; a temporary storage group and masking view",
+    .summary =
+        "Unisphere REST 100 with HTTP Basic auth; a temporary storage group and masking view",
     .caps = STORAGE_CAP_ISCSI | STORAGE_CAP_FC,
     .env_keys = powermax_env_keys,
     .url = {.rule = STORAGE_URL_STRIP_API},

@@ -616,22 +616,33 @@ out:
 
 static int
 pure_host_create(struct storage *st, void *ctx, const char *name, const struct initiator_set *want,
-                 json_t **rec, struct perr *err)
+                 struct perr *already, struct perr *err)
 {
     struct pure_hosts *ph = ctx;
     json_t *hosts = json_object_get(ph->reply, "items");
-    json_t *body = json_pack("{s:s}", "personality", "esxi");
+    struct rest_request req = {
+        .ep = &pure_ep_host_create,
+        .vars = (struct rest_var[]){{"names", name}, {NULL, NULL}},
+    };
+    struct rest_reply reply = {0};
+    int rc = -1;
 
-    *rec = NULL;
-    if (body == NULL)
-        return perr_set(err, PERR_NOMEM, "out of memory");
-    if (pure_put_list(body, "iqns", hosts, want, INITIATOR_ISCSI, err) < 0 ||
-        pure_put_list(body, "wwns", hosts, want, INITIATOR_FC, err) < 0) {
-        json_decref(body);
-        return -1;
+    req.body = json_pack("{s:s}", "personality", "esxi");
+    if (req.body == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
     }
-    return rest_call(storage_rest(st), &pure_ep_host_create,
-                     (struct rest_var[]){{"names", name}, {NULL, NULL}}, body, NULL, err);
+    if (pure_put_list(req.body, "iqns", hosts, want, INITIATOR_ISCSI, err) < 0 ||
+        pure_put_list(req.body, "wwns", hosts, want, INITIATOR_FC, err) < 0) {
+        json_decref(req.body);
+        goto out;
+    }
+    rc = rest_do(storage_rest(st), &req, &reply, err);
+    if (rc == 1)
+        group_already(&reply, already);
+out:
+    rest_reply_free(&reply);
+    return rc;
 }
 
 static bool

@@ -52,7 +52,8 @@ initiators_split(const char *const *ids, size_t n, unsigned kinds, const char *c
                 log_debug(comp, "FC initiator skipped", "error", tmp.msg, NULL);
                 break;
             }
-            if (strncasecmp(ids[i], "fc.", 3) == 0 && initiator_parse_fc(ids[i], wwnn, NULL, &tmp) == 0)
+            if (strncasecmp(ids[i], "fc.", 3) == 0 &&
+                initiator_parse_fc(ids[i], wwnn, NULL, &tmp) == 0)
                 wwn_format(wwnn, WWN_LOWER_PLAIN, wwnn, sizeof(wwnn));
             if (strv_contains(&out->fc, wwpn))
                 break;
@@ -123,6 +124,7 @@ group_ensure(struct storage *st, const struct group_ops *ops, void *ctx, const c
              const struct initiator_set *want, char **actual, struct perr *err)
 {
     struct initiator_set missing = {0};
+    struct perr already = {0};
     json_t *rec = NULL;
     const char *got = name;
     int rc = -1;
@@ -132,7 +134,7 @@ group_ensure(struct storage *st, const struct group_ops *ops, void *ctx, const c
     if (ops->find(st, ctx, name, want, &rec, err) < 0)
         goto out;
     if (rec == NULL) {
-        created = ops->create(st, ctx, name, want, &rec, err);
+        created = ops->create(st, ctx, name, want, &already, err);
         if (created < 0)
             goto out;
         if (created == 0) {
@@ -140,13 +142,12 @@ group_ensure(struct storage *st, const struct group_ops *ops, void *ctx, const c
             goto done;
         }
         /* Someone else created it meanwhile: read it back, add what it lacks. */
-        json_decref(rec);
-        rec = NULL;
         if (ops->find(st, ctx, name, want, &rec, err) < 0)
             goto out;
         if (rec == NULL) {
-            perr_set(err, PERR_CONFLICT,
-                     "the array says the group already exists, but it is not listed");
+            perr_set_remote(err, PERR_CONFLICT, already.http_status, already.remote_code,
+                            "%s, but the group is not listed",
+                            perr_failed(&already) ? already.msg : "create: already exists");
             goto out;
         }
     }
@@ -238,4 +239,12 @@ out:
     if (rc < 0)
         storage_lun_clear(out);
     return rc;
+}
+
+void
+group_already(const struct rest_reply *reply, struct perr *already)
+{
+    perr_set_remote(already, PERR_CONFLICT, reply->status, reply->code,
+                    "create answered HTTP %ld (%s)", reply->status,
+                    reply->text[0] != '\0' ? reply->text : "already exists");
 }

@@ -20,6 +20,8 @@
 #include "storage/naa.h"
 #include "storage/storage.h"
 
+struct rest_reply;
+
 /*
  * The ESXi initiators split by kind.  fc holds WWPNs as 16 lower-case hex
  * digits (fc_wwnn the matching node names, "" when unknown); iscsi holds
@@ -50,21 +52,23 @@ size_t initiator_set_count(const struct initiator_set *set, unsigned kinds);
  * opaque group record (its JSON):
  *   find    the group holding any of the initiators, else the one called
  *           name; *rec NULL when there is none (not an error)
- *   create  make it with the initiators; 0 created (*rec may stay NULL), 1
- *           "already exists" (someone else made it meanwhile)
+ *   create  make it with the initiators; 0 created, 1 "already exists"
+ *           (someone else made it meanwhile; *already then holds the
+ *           array's answer: PERR_CONFLICT, its status, code and text)
  *   holds   true when rec holds the initiator (kind: INITIATOR_FC WWPN in
  *           16 hex / INITIATOR_ISCSI name)
  *   add     add the initiators missing from rec (never called empty)
  *   name    the group's actual name
  * ensure: find -> (none) create -> (already exists) find again -> add only
  * what is missing; never removes anything.  A create that says "already
- * exists" for a group find cannot see is PERR_CONFLICT.  ctx is the driver's.
+ * exists" for a group find cannot see is that answer (PERR_CONFLICT, in the
+ * array's words).  ctx is the driver's.
  */
 struct group_ops {
     int (*find)(struct storage *st, void *ctx, const char *name, const struct initiator_set *want,
                 json_t **rec, struct perr *err);
-    int (*create)(struct storage *st, void *ctx, const char *name,
-                  const struct initiator_set *want, json_t **rec, struct perr *err);
+    int (*create)(struct storage *st, void *ctx, const char *name, const struct initiator_set *want,
+                  struct perr *already, struct perr *err);
     bool (*holds)(void *ctx, json_t *rec, const char *initiator, enum initiator_proto kind);
     int (*add)(struct storage *st, void *ctx, json_t *rec, const struct initiator_set *missing,
                struct perr *err);
@@ -98,3 +102,6 @@ int lun_from_json(const struct storage_driver *drv, json_t *rec, const struct lu
                   struct storage_lun *out, struct perr *err);
 
 #endif
+
+/* Fills *already from an "already done" reply (rest_do() returned 1). */
+void group_already(const struct rest_reply *reply, struct perr *already);

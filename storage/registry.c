@@ -14,10 +14,11 @@
 
 /* The one list of vendors, in the order --help and the manual show them. */
 const struct storage_driver *const storage_drivers[] = {
-    &storage_ontap,      &storage_pure,        &storage_powerflex,
-    &storage_powermax,   &storage_powerstore,  &storage_primera3par,
-    &storage_infinibox,  &storage_flashsystem, &storage_vantara,
-    NULL,
+    &storage_ontap,      &storage_pure,
+    &storage_powerflex,  &storage_powermax,
+    &storage_powerstore, &storage_primera3par,
+    &storage_infinibox,  &storage_flashsystem,
+    &storage_vantara,    NULL,
 };
 
 static bool
@@ -161,8 +162,7 @@ storage_drivers_help(struct buf *out, struct perr *err)
                      storage_driver_built(d) ? "" : " (not in this build yet)") < 0)
             return -1;
         for (size_t k = 0; d->env_keys != NULL && d->env_keys[k].key != NULL; k++) {
-            if (buf_addf(out, err, "      %-26s %s\n", d->env_keys[k].key, d->env_keys[k].help) <
-                0)
+            if (buf_addf(out, err, "      %-26s %s\n", d->env_keys[k].key, d->env_keys[k].help) < 0)
                 return -1;
         }
     }

@@ -121,9 +121,11 @@ test_base_url(void **state)
         {&storage_infinibox, "https://ibox01/", NULL, "https://ibox01/api/rest"},
         {&storage_infinibox, "https://ibox01", NULL, "https://ibox01/api/rest"},
         {&storage_primera3par, "https://10.0.0.1:8080", NULL, "https://10.0.0.1:8080"},
-        {&storage_flashsystem, "fs9500.example.com", NULL, "https://fs9500.example.com:7443/rest/v1"},
+        {&storage_flashsystem, "fs9500.example.com", NULL,
+         "https://fs9500.example.com:7443/rest/v1"},
         {&storage_flashsystem, "https://fs9500:7443/", NULL, "https://fs9500:7443/rest/v1"},
-        {&storage_vantara, "https://10.1.2.3/", port, "https://10.1.2.3:23451/ConfigurationManager/v1"},
+        {&storage_vantara, "https://10.1.2.3/", port,
+         "https://10.1.2.3:23451/ConfigurationManager/v1"},
         {&storage_vantara, "vsp 10.1.2.3", port, NULL},
         {&storage_vantara, "vsp-10.1.2.300,10.1.2.4", port,
          "https://10.1.2.4:23451/ConfigurationManager/v1"},
@@ -265,9 +267,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lookup),    cmocka_unit_test(test_descriptors),
-        cmocka_unit_test(test_base_url),  cmocka_unit_test(test_naa_rules),
-        cmocka_unit_test(test_help),      cmocka_unit_test(test_man_page),
+        cmocka_unit_test(test_lookup),   cmocka_unit_test(test_descriptors),
+        cmocka_unit_test(test_base_url), cmocka_unit_test(test_naa_rules),
+        cmocka_unit_test(test_help),     cmocka_unit_test(test_man_page),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
