@@ -404,18 +404,11 @@ out:
     return rc;
 }
 
-static const char *
-ontap_igroup_name(json_t *rec)
-{
-    return jsonx_string_or(rec, "name", NULL);
-}
-
 static const struct group_ops ontap_group_ops = {
     .find = ontap_igroup_find,
     .create = ontap_igroup_create,
     .holds = ontap_igroup_holds,
     .add = ontap_igroup_add,
-    .name = ontap_igroup_name,
 };
 
 static int
@@ -587,10 +580,8 @@ ontap_array_info(struct storage *st, struct storage_array_info *out, struct perr
                      &gen, "major", &maj, "minor", &min) < 0 ||
         buf_addf(&v, err, "%lld.%lld.%lld", (long long)gen, (long long)maj, (long long)min) < 0)
         goto out;
-    out->vendor = strdup(storage_ontap.vendor);
-    out->product = strdup(storage_ontap.product);
     out->version = buf_steal(&v);
-    if (out->vendor == NULL || out->product == NULL || out->version == NULL) {
+    if (out->version == NULL) {
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }

@@ -676,18 +676,11 @@ pure_host_add(struct storage *st, void *ctx, json_t *rec, const struct initiator
                      body, NULL, err);
 }
 
-static const char *
-pure_host_name(json_t *rec)
-{
-    return jsonx_string_or(rec, "name", NULL);
-}
-
 static const struct group_ops pure_group_ops = {
     .find = pure_host_find,
     .create = pure_host_create,
     .holds = pure_host_holds,
     .add = pure_host_add,
-    .name = pure_host_name,
 };
 
 static int
@@ -935,12 +928,9 @@ pure_array_info(struct storage *st, struct storage_array_info *out, struct perr 
             break;
         model = NULL;
     }
-    out->vendor = strdup(storage_pure.vendor);
-    out->product = strdup(storage_pure.product);
     out->version = version != NULL ? strdup(version) : NULL;
     out->model = model != NULL ? strdup(model) : NULL;
-    if (out->vendor == NULL || out->product == NULL || (version != NULL && out->version == NULL) ||
-        (model != NULL && out->model == NULL)) {
+    if ((version != NULL && out->version == NULL) || (model != NULL && out->model == NULL)) {
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }

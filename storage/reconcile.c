@@ -151,7 +151,7 @@ group_ensure(struct storage *st, const struct group_ops *ops, void *ctx, const c
             goto out;
         }
     }
-    got = ops->name(rec);
+    got = json_string_value(rest_json_path(rec, ops->name != NULL ? ops->name : "name"));
     if (got == NULL) {
         perr_set(err, PERR_PROTOCOL, "group record without a name");
         goto out;

@@ -58,7 +58,7 @@ size_t initiator_set_count(const struct initiator_set *set, unsigned kinds);
  *   holds   true when rec holds the initiator (kind: INITIATOR_FC WWPN in
  *           16 hex / INITIATOR_ISCSI name)
  *   add     add the initiators missing from rec (never called empty)
- *   name    the group's actual name
+ *   name    the JSON path of the group's actual name (NULL = "name")
  * ensure: find -> (none) create -> (already exists) find again -> add only
  * what is missing; never removes anything.  A create that says "already
  * exists" for a group find cannot see is that answer (PERR_CONFLICT, in the
@@ -72,7 +72,7 @@ struct group_ops {
     bool (*holds)(void *ctx, json_t *rec, const char *initiator, enum initiator_proto kind);
     int (*add)(struct storage *st, void *ctx, json_t *rec, const struct initiator_set *missing,
                struct perr *err);
-    const char *(*name)(json_t *rec);
+    const char *name;
 };
 
 int group_ensure(struct storage *st, const struct group_ops *ops, void *ctx, const char *name,

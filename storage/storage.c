@@ -341,6 +341,10 @@ storage_array_info(struct storage *st, struct storage_array_info *out, struct pe
         return storage_unsupported(st, "array_info", err);
     storage_begin(st, "array_info");
     rc = st->drv->ops->array_info(st, out, err);
+    /* The descriptor's display names unless the array told better ones. */
+    if (rc == 0 && ((out->vendor == NULL && dup_opt(st->drv->vendor, &out->vendor, err) < 0) ||
+                    (out->product == NULL && dup_opt(st->drv->product, &out->product, err) < 0)))
+        rc = -1;
     if (rc < 0)
         storage_array_info_clear(out);
     return storage_end(st, "array_info", rc, err);

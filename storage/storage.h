@@ -181,7 +181,8 @@ struct storage_ops {
      * cleared *out); empty when unmapped. */
     int (*mapped_groups)(struct storage *st, const struct storage_lun *lun, struct strv *out,
                          struct perr *err);
-    /* Required.  Vendor, product, model, version for the metrics. */
+    /* Required.  Model and version for the metrics (vendor and product too
+     * when the array names itself; otherwise the descriptor's are used). */
     int (*array_info)(struct storage *st, struct storage_array_info *out, struct perr *err);
 
     /* Optional: the array's own target ports, so the flow can prefer the ESXi
