@@ -387,8 +387,7 @@ test_session_token_from_cookie(void **state)
     assert_string_equal(rest_session(f.r), "c5");
     assert_int_equal(rest_login(f.r, &err), -1);
     assert_int_equal(err.code, PERR_PROTOCOL);
-    assert_string_equal(err.msg,
-                        "login to array.example answered without a session (auth_cookie)");
+    assert_string_equal(err.msg, "login to array.example answered without a session (auth_cookie)");
     done(&f);
 }
 
@@ -617,8 +616,7 @@ static const struct rest_session ss_relogin_403 = {
     .relogin = REST_RELOGIN_401 | REST_RELOGIN_403,
 };
 
-static const struct rest_dialect d_relogin_403 = {.base_path = "/api",
-                                                  .session = &ss_relogin_403};
+static const struct rest_dialect d_relogin_403 = {.base_path = "/api", .session = &ss_relogin_403};
 
 static void
 test_relogin_on_403_when_asked(void **state)
@@ -713,9 +711,8 @@ test_login_refused_is_auth_error(void **state)
     /* The login itself is never re-tried by logging in. */
     assert_int_equal(get(&f, &ep_get, "a", NULL, &err), -1);
     assert_int_equal(err.code, PERR_AUTH);
-    assert_string_equal(err.msg,
-                        "login to array.example failed: HTTP 401 from POST /api/session: "
-                        "bad password");
+    assert_string_equal(err.msg, "login to array.example failed: HTTP 401 from POST /api/session: "
+                                 "bad password");
     assert_int_equal(rest_logins(f.r), 1);
     done(&f);
 }
@@ -997,15 +994,13 @@ test_error_rule_already_code(void **state)
     FAKE_SCRIPT(f.ft, ex);
     assert_int_equal(get(&f, &ep_delete, "v1", NULL, &err), 1);
     assert_false(perr_failed(&err));
-    assert_int_equal(rest_call(f.r, &ep_post_dup_ok, NULL, json_pack("{s:s}", "name", "v1"), &out,
-                               &err),
-                     1);
+    assert_int_equal(
+        rest_call(f.r, &ep_post_dup_ok, NULL, json_pack("{s:s}", "name", "v1"), &out, &err), 1);
     assert_false(perr_failed(&err));
     assert_string_equal(json_string_value(rest_json_path(out, "errors.0.code")), "E_DUP");
     json_decref(out);
-    assert_int_equal(rest_call(f.r, &ep_post_dup_ok, NULL, json_pack("{s:s}", "name", "v1"), NULL,
-                               &err),
-                     -1);
+    assert_int_equal(
+        rest_call(f.r, &ep_post_dup_ok, NULL, json_pack("{s:s}", "name", "v1"), NULL, &err), -1);
     assert_int_equal(err.code, PERR_NOT_FOUND);
     done(&f);
 }
@@ -1040,8 +1035,8 @@ test_error_envelope(void **state)
          NULL, 0},
         {"GET", "/api/things/c", NULL, NULL, 200, "{\"result\":{\"id\":7},\"error\":null}", NULL,
          0},
-        {"GET", "/api/things/d", NULL, NULL, 200, "{\"result\":{\"id\":8},\"error\":{\"code\":\"\"}}",
-         NULL, 0},
+        {"GET", "/api/things/d", NULL, NULL, 200,
+         "{\"result\":{\"id\":8},\"error\":{\"code\":\"\"}}", NULL, 0},
         {"GET", "/api/things/e", NULL, NULL, 200, "{\"result\":[]}", NULL, 0},
     };
     struct fixture f;
@@ -1167,8 +1162,8 @@ static void
 test_retry_on_text(void **state)
 {
     static const struct fake_exchange ex[] = {
-        {"GET", "/api/things/a", NULL, NULL, 400, "{\"message\":\"503 service unavailable, later\"}",
-         NULL, 0},
+        {"GET", "/api/things/a", NULL, NULL, 400,
+         "{\"message\":\"503 service unavailable, later\"}", NULL, 0},
         {"GET", "/api/things/a", NULL, NULL, 400, "Service Unavailable", NULL, 0},
         {"GET", "/api/things/a", NULL, NULL, 200, "{}", NULL, 0},
         {"GET", "/api/things/b", NULL, NULL, 400, "{\"message\":\"bad name\"}", NULL, 0},
@@ -1248,8 +1243,8 @@ test_pager_token(void **state)
         /* a page without a token ends too */
         {"GET", "/api/things?fields=name", NULL, NULL, 200,
          "{\"items\":[1],\"continuation_token\":\"z\"}", NULL, 0},
-        {"GET", "/api/things?fields=name&continuation_token=z", NULL, NULL, 200,
-         "{\"items\":[2]}", NULL, 0},
+        {"GET", "/api/things?fields=name&continuation_token=z", NULL, NULL, 200, "{\"items\":[2]}",
+         NULL, 0},
     };
     struct fixture f;
     struct perr err = {0};
@@ -1496,8 +1491,8 @@ test_job_running_then_done(void **state)
     (void)state;
     make(&f, &d_retry_default);
     FAKE_SCRIPT(f.ft, ex);
-    assert_int_equal(
-        rest_job_wait(f.r, &job_table, accepted, record_progress, &p, &final, &err), 0);
+    assert_int_equal(rest_job_wait(f.r, &job_table, accepted, record_progress, &p, &final, &err),
+                     0);
     assert_int_equal(p.n, 3);
     assert_int_equal(p.pct[0], 10);
     assert_int_equal(p.pct[1], 60);
