@@ -851,7 +851,9 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
             rc = rest_accept(req, &resp, url_path, false, reply, err) < 0 ? -1 : 1;
             goto out;
         }
+        /* Never log in again to log out: the new session would be left behind. */
         if (authed && rest_has_login(r) && !relogged &&
+            (r->dialect->session == NULL || ep != r->dialect->session->logout) &&
             (rest_relogin_status(r, resp.status) || (ok && e.code == PERR_AUTH))) {
             log_debug(REST_COMP, "session expired, logging in again", "endpoint", ep->name, "array",
                       r->array, NULL);
