@@ -796,6 +796,29 @@ test_logout(void **state)
     done(&f);
 }
 
+/* A session the array already dropped is not made again just to delete it:
+ * that would leave a new session behind on the array. */
+static void
+test_logout_expired_session(void **state)
+{
+    static const struct fake_exchange ex[] = {
+        {"POST", "/api/session", NULL, NULL, 200, "{\"token\":\"t1\",\"id\":42}", NULL, 0},
+        {"DELETE", "/api/sessions/42?token=t1", NULL, "X-Auth-Token: t1", 401, NULL, NULL, 0},
+    };
+    struct fixture f;
+    struct perr err = {0};
+
+    (void)state;
+    make(&f, &d_logout);
+    FAKE_SCRIPT(f.ft, ex);
+    assert_int_equal(rest_login(f.r, &err), 0);
+    rest_logout(f.r);
+    assert_null(rest_session(f.r));
+    assert_int_equal(rest_logins(f.r), 1);
+    assert_int_equal(fake_transport_calls(f.ft), 2);
+    done(&f);
+}
+
 static void
 test_lock_held_around_exchanges(void **state)
 {
@@ -1048,6 +1071,8 @@ test_error_envelope(void **state)
     FAKE_SCRIPT(f.ft, ex);
     assert_int_equal(get(&f, &ep_get, "a", &out, &err), -1);
     assert_null(out);
+    /* No rule: the status table's code for an unexpected status. */
+    assert_int_equal(err.code, PERR_HTTP);
     assert_int_equal(err.http_status, 200);
     assert_string_equal(err.remote_code, "BAD_REQUEST");
     assert_string_equal(err.msg, "HTTP 200 from GET /api/things/a: bad name [code BAD_REQUEST]");
@@ -1060,6 +1085,46 @@ test_error_envelope(void **state)
     json_decref(out);
     assert_int_equal(get(&f, &ep_get, "d", NULL, &err), 0);
     assert_int_equal(get(&f, &ep_get, "e", NULL, &err), 0);
+    done(&f);
+}
+
+/* An envelope error mapped to PERR_AUTH means an expired session too. */
+static const struct rest_error_rule envelope_auth_rules[] = {
+    {.code = "SESSION_EXPIRED", .to = PERR_AUTH},
+    {0},
+};
+
+static const struct rest_dialect d_envelope_session = {
+    .base_path = "/api",
+    .session = &ss_header,
+    .errors =
+        {
+            .message = "error.message",
+            .code = "error.code",
+            .envelope = "error.code",
+            .rules = envelope_auth_rules,
+        },
+};
+
+static void
+test_error_envelope_auth_relogs(void **state)
+{
+    static const struct fake_exchange ex[] = {
+        {"POST", "/api/session", NULL, NULL, 200, "{\"error\":null}", "X-Auth-Token: s1", 0},
+        {"GET", "/api/things/a", NULL, "X-Auth-Token: s1", 200,
+         "{\"error\":{\"code\":\"SESSION_EXPIRED\",\"message\":\"expired\"}}", NULL, 0},
+        {"POST", "/api/session", NULL, NULL, 200, "{\"error\":null}", "X-Auth-Token: s2", 0},
+        {"GET", "/api/things/a", NULL, "X-Auth-Token: s2", 200, "{\"result\":1,\"error\":null}",
+         NULL, 0},
+    };
+    struct fixture f;
+    struct perr err = {0};
+
+    (void)state;
+    make(&f, &d_envelope_session);
+    FAKE_SCRIPT(f.ft, ex);
+    assert_int_equal(get(&f, &ep_get, "a", NULL, &err), 0);
+    assert_int_equal(rest_logins(f.r), 2);
     done(&f);
 }
 
@@ -1696,6 +1761,7 @@ main(void)
         cmocka_unit_test(test_login_refused_is_auth_error),
         cmocka_unit_test(test_session_lifetime_renewal),
         cmocka_unit_test(test_logout),
+        cmocka_unit_test(test_logout_expired_session),
         cmocka_unit_test(test_lock_held_around_exchanges),
         cmocka_unit_test(test_error_paths),
         cmocka_unit_test(test_error_object_code),
@@ -1703,6 +1769,7 @@ main(void)
         cmocka_unit_test(test_error_rules),
         cmocka_unit_test(test_error_rule_already_code),
         cmocka_unit_test(test_error_envelope),
+        cmocka_unit_test(test_error_envelope_auth_relogs),
         cmocka_unit_test(test_retry_custom_statuses),
         cmocka_unit_test(test_retry_any_method),
         cmocka_unit_test(test_retry_on_text),
