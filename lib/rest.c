@@ -134,6 +134,20 @@ rest_json_path(json_t *root, const char *path)
     return root;
 }
 
+/* A response body as JSON.  Any value is accepted at the top level: some
+ * arrays answer with a bare string (PowerFlex's login token). */
+static int
+rest_parse(const char *text, size_t len, json_t **out, struct perr *err)
+{
+    json_error_t jerr;
+
+    *out = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (*out == NULL)
+        return perr_set(err, PERR_PROTOCOL, "malformed JSON at line %d column %d: %s", jerr.line,
+                        jerr.column, jerr.text);
+    return 0;
+}
+
 /* The string at path, or NULL. */
 static const char *
 rest_json_str(json_t *root, const char *path)
@@ -679,7 +693,7 @@ rest_accept(const struct rest_request *req, struct http_resp *resp, const char *
     if (resp->body.len > 0) {
         struct perr perr_json = {0};
 
-        if (jsonx_parse(resp->body.data, resp->body.len, &reply->json, &perr_json) < 0) {
+        if (rest_parse(resp->body.data, resp->body.len, &reply->json, &perr_json) < 0) {
             reply->json = NULL;
             if (strict) {
                 perr_prefix(&perr_json, "reply to %s %s: ", req->ep->method, url_path);
@@ -820,7 +834,7 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
         ok = rest_status_ok(ep, resp.status) ||
              (pol->success_status != 0 && resp.status == pol->success_status);
         if (resp.body.len > 0 && (!ok || r->dialect->errors.envelope != NULL) &&
-            jsonx_parse(resp.body.data, resp.body.len, &ebody, &attempt) < 0)
+            rest_parse(resp.body.data, resp.body.len, &ebody, &attempt) < 0)
             ebody = NULL;
         if (ok && !rest_envelope_error(r, ebody)) {
             rc = rest_accept(req, &resp, url_path, true, reply, err) < 0 ? -1 : 0;
@@ -836,7 +850,9 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
             snprintf(reply->code, sizeof(reply->code), "%s", e.remote_code);
             goto out;
         }
+        /* Never log in again to log out: the new session would be left behind. */
         if (authed && rest_has_login(r) && !relogged &&
+            (r->dialect->session == NULL || ep != r->dialect->session->logout) &&
             (rest_relogin_status(r, resp.status) || (ok && e.code == PERR_AUTH))) {
             log_debug(REST_COMP, "session expired, logging in again", "endpoint", ep->name, "array",
                       r->array, NULL);
