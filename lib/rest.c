@@ -841,7 +841,8 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
             goto out;
         }
         e.status = resp.status;
-        e.code = rest_code_for_status(resp.status);
+        /* An envelope error on a 2xx is the array's refusal, not an HTTP one. */
+        e.code = ok ? PERR_REMOTE : rest_code_for_status(resp.status);
         rest_read_error(r, ebody, &resp, &e);
         if ((!ok && rest_status_in(ep->already, ARRAY_LEN(ep->already), resp.status)) ||
             (ep->already_code != PERR_OK && e.code == ep->already_code)) {
@@ -1174,8 +1175,12 @@ rest_next_page(const struct rest_pager *pg, const struct rest_reply *page, json_
         long long b;
         long long total;
 
-        if (page->status != 206 || page->range == NULL)
+        if (page->status != 206)
             return 0;
+        /* A partial answer that does not say what is missing would make a
+         * listed object look absent. */
+        if (page->range == NULL)
+            return perr_set(err, PERR_PROTOCOL, "HTTP 206 without a Content-Range header");
         if (sscanf(page->range, "%lld-%lld/%lld", &a, &b, &total) != 3 || b < a || a < 0)
             return perr_set(err, PERR_PROTOCOL, "bad Content-Range '%s'", page->range);
         if (b + 1 >= total)

@@ -1071,8 +1071,8 @@ test_error_envelope(void **state)
     FAKE_SCRIPT(f.ft, ex);
     assert_int_equal(get(&f, &ep_get, "a", &out, &err), -1);
     assert_null(out);
-    /* No rule: the status table's code for an unexpected status. */
-    assert_int_equal(err.code, PERR_HTTP);
+    /* No rule: an envelope error on a 2xx is the array's refusal. */
+    assert_int_equal(err.code, PERR_REMOTE);
     assert_int_equal(err.http_status, 200);
     assert_string_equal(err.remote_code, "BAD_REQUEST");
     assert_string_equal(err.msg, "HTTP 200 from GET /api/things/a: bad name [code BAD_REQUEST]");
@@ -1390,6 +1390,7 @@ test_pager_range_bad_content_range(void **state)
          "Content-Range: bytes */5", 0},
         {"GET", "/api/things?limit=2&offset=0", NULL, NULL, 206, "[1,2]", "Content-Range: 3-1/5",
          0},
+        {"GET", "/api/things?limit=2&offset=0", NULL, NULL, 206, "[1,2]", NULL, 0},
     };
     struct fixture f;
     struct perr err = {0};
@@ -1406,6 +1407,11 @@ test_pager_range_bad_content_range(void **state)
     assert_int_equal(rest_call(f.r, &ep_list_bare, NULL, NULL, &out, &err), -1);
     assert_int_equal(err.code, PERR_PROTOCOL);
     assert_string_equal(err.msg, "bad Content-Range '3-1/5'");
+    perr_clear(&err);
+    /* A partial answer that does not say so is refused, never taken as all. */
+    assert_int_equal(rest_call(f.r, &ep_list_bare, NULL, NULL, &out, &err), -1);
+    assert_int_equal(err.code, PERR_PROTOCOL);
+    assert_string_equal(err.msg, "HTTP 206 without a Content-Range header");
     done(&f);
 }
 
