@@ -234,7 +234,7 @@ def ontap(work, outdir):
       headers=A)
     s("POST", lm, {"igroup": {"name": "seeded"}, "lun": {"name": "/vol/new/lun0"}, "logical_unit_number": 7},
       headers=A)
-    s("GET", lm, headers=A)
+    s("GET", lm + "?lun.name=/vol/trident*", headers=A)  # not /vol/new: its random UUID orders the list
     s("GET", lm + "?lun.name=/vol/trident_pvc_1/lun0&igroup.name=xcopy-1&fields=svm,lun,igroup,"
       "logical_unit_number", headers=A)
     s("GET", lm + "?lun.name=/vol/trident_pvc_1/lun0&igroup.name=*&fields=", headers=A)
