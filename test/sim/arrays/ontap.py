@@ -632,5 +632,31 @@ def extra_args(ap):
     ap.add_argument("--password", default="netapp1!")
 
 
+# -- the test world ---------------------------------------------------------------
+WORLD_SVM_UUID = "5a1e0001-0000-4000-8000-00000000a001"
+WORLD_LUN = "/vol/trident_pvc_1/lun0"
+WORLD_SERIAL = "SimPvc1Lun00"
+
+
+def world_seed(w):
+    """The world's ONTAP: SVM svm1 with the LUN of Trident ontap-san PV
+    "pvc-1" (internalName trident_pvc_1), of the VM disk's size."""
+    seed = {"svms": [{"name": "svm1", "uuid": WORLD_SVM_UUID}],
+            "luns": [{"name": WORLD_LUN, "size": w.size, "serial": WORLD_SERIAL,
+                      "uuid": "5a1e0002-0000-4000-8000-00000000b001"}],
+            "fc_node_names": w.fc_node_names()}
+    return seed, [("VOLUME_HANDLE", "pvc-1"), ("ATTRS", "internalName=trident_pvc_1"),
+                  ("LUN", WORLD_LUN), ("NAA", naa_for(WORLD_SERIAL))]
+
+
+FAKE = common.Descriptor(
+    name="ontap", product="ontap", env="ONTAP", order=10,
+    args=["--username", "admin", "--password", "Netapp1-sim"],
+    env_facts=[("USERNAME", "admin"), ("PASSWORD", "Netapp1-sim"), ("SVM", "svm1")],
+    prism_spec="ontap/spec_ontap_populator.json", prism_dir="prism-ontap",
+    default_seed={"svms": [{"name": "svm1", "uuid": WORLD_SVM_UUID}]},
+    default_storage=True, world_seed=world_seed)
+
+
 if __name__ == "__main__":
     common.main(Ontap, "Simulated NetApp ONTAP REST API (our model, for tests)", extra_args)

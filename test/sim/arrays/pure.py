@@ -700,5 +700,42 @@ def extra_args(ap):
     ap.add_argument("--api-token", default=DEFAULT_TOKEN)
 
 
+# -- the test world ---------------------------------------------------------------
+WORLD_PREFIX = "px_sim"
+WORLD_VOLUME_ID = "7a3c2e10-5d1b-4f0e-9c61-0d5e2a9b1f01"
+WORLD_SERIAL = "5E1F0C0DE000000000000001"
+
+
+def world_seed(w):
+    """The world's FlashArray: volume <prefix>-pvc-1 (its id is the CSI
+    volume handle) of the VM disk's size, plus the sources of the array-side
+    copies: a volume tagged with the world's VVol id and one whose serial is
+    the RDM disk's."""
+    vols = [{"name": WORLD_PREFIX + "-pvc-1", "id": WORLD_VOLUME_ID, "size": w.size, "serial": WORLD_SERIAL}]
+    if w.vvol:
+        vols.append({"name": "vvol-src-1", "size": w.size, "serial": "5E1F0C0DE000000000000002",
+                     "id": "7a3c2e10-5d1b-4f0e-9c61-0d5e2a9b1f02",
+                     "tags": [{"namespace": "vasa-integration.purestorage.com",
+                               "key": "PURE_VVOL_ID", "value": w.vvol}]})
+    if w.rdm.startswith("naa.624a9370") and len(w.rdm) == 36:
+        vols.append({"name": "rdm-src-1", "size": w.size, "serial": w.rdm[12:].upper(),
+                     "id": "7a3c2e10-5d1b-4f0e-9c61-0d5e2a9b1f03"})
+    facts = [("VOLUME_HANDLE", WORLD_VOLUME_ID), ("VOLUME", WORLD_PREFIX + "-pvc-1"),
+             ("CLUSTER_PREFIX", WORLD_PREFIX), ("NAA", naa_for(WORLD_SERIAL))]
+    if w.vvol:
+        facts.append(("VVOL_SOURCE", "vvol-src-1"))
+    if w.rdm:
+        facts.append(("RDM_SOURCE", "rdm-src-1"))
+    return {"volumes": vols, "fc_node_names": w.fc_node_names()}, facts
+
+
+FAKE = common.Descriptor(
+    name="pure", product="pureFlashArray", env="PURE", order=20,
+    args=["--username", "pureuser", "--password", "Pure1-sim", "--api-token", DEFAULT_TOKEN],
+    env_facts=[("TOKEN", DEFAULT_TOKEN), ("USERNAME", "pureuser"), ("PASSWORD", "Pure1-sim")],
+    sessions=True, prism_spec="pure-flasharray/FA2.56.spec.yaml", prism_dir="prism",
+    default_seed={}, world_seed=world_seed)
+
+
 if __name__ == "__main__":
     common.main(Pure, "Simulated Pure Storage FlashArray REST API (our model, for tests)", extra_args)
