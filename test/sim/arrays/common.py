@@ -1,8 +1,15 @@
-"""Shared scaffolding for the simulated storage arrays (test/sim/arrays/).
+"""The declarative base of the simulated storage arrays (test/sim/arrays/).
 
-Each array fake (ontap.py, pure.py) is our own model of a vendor's REST API,
-written from the vendor's public documentation and the traffic notes in
-shared/spec/vendors-a.md.  This module gives them what every fake needs:
+Each array fake (ontap.py, pure.py, one module per vendor) is our own model
+of a vendor's REST API, written from the vendor's public documentation and
+the traffic notes in shared/spec/vendors-a.md and vendors-b.md.  A fake is
+mostly declarations (see ArrayFake): its route table, the keys of its state,
+its error document, its seed, three views (volumes, groups, mappings) from
+which this module derives the fabric files and GET /_sim/state, an
+authentication mixin (BasicAuth, SessionAuth), a pager (NextLinkPager,
+ContinuationPager, RangePager, PagePager), Jobs when the vendor answers
+changes with jobs, check_fields for strict request bodies, and a Descriptor
+(FAKE) that registers it with fakes.py.  This module also gives every fake:
 
   * HTTPS on 127.0.0.1 with the certificate and key named on the command line;
     port 0 picks a free port, which is written as "PORT=NNNN" to --ready FILE;
