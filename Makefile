@@ -55,7 +55,7 @@ FAKE_OBJS := $(FAKE_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard test/unit/test_*.c test/integration/test_*.c)
 TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
 # Script suites: each prints "N passed, M failed" and exits non-zero on failure.
-SCRIPT_TESTS := test/wrapper/run test/sim/test-vcsimx test/sim/arrays/run
+SCRIPT_TESTS := test/wrapper/run test/sim/test-vcsimx test/sim/arrays/run test/e2e/run
 
 # The wrapper script is embedded with .incbin: rebuild when it changes.
 $(BUILD)/esxi/wrapper_embed.o: esxi/vmkfstools-wrapper.sh
@@ -134,9 +134,10 @@ check-valgrind: deps
 	done; exit $$fail
 
 # The main job on the built-in simulated world (README's first command).
+# VENDOR=<driver>|all (default ontap), METHOD=vib|ssh|both (default both).
 demo: deps
 	$(MAKE) all
-	bash test/demo/run
+	VENDOR="$(VENDOR)" METHOD="$(METHOD)" bash test/demo/run
 
 # Figures about ourselves (medians over several runs); never a pass/fail on time.
 bench: deps

@@ -646,7 +646,7 @@ def world_seed(w):
                       "uuid": "5a1e0002-0000-4000-8000-00000000b001"}],
             "fc_node_names": w.fc_node_names()}
     return seed, [("VOLUME_HANDLE", "pvc-1"), ("ATTRS", "internalName=trident_pvc_1"),
-                  ("LUN", WORLD_LUN), ("NAA", naa_for(WORLD_SERIAL))]
+                  ("LUN", WORLD_LUN), ("VOLUME", WORLD_LUN), ("NAA", naa_for(WORLD_SERIAL))]
 
 
 FAKE = common.Descriptor(
