@@ -1,8 +1,15 @@
-"""Shared scaffolding for the simulated storage arrays (test/sim/arrays/).
+"""The declarative base of the simulated storage arrays (test/sim/arrays/).
 
-Each array fake (ontap.py, pure.py) is our own model of a vendor's REST API,
-written from the vendor's public documentation and the traffic notes in
-shared/spec/vendors-a.md.  This module gives them what every fake needs:
+Each array fake (ontap.py, pure.py, one module per vendor) is our own model
+of a vendor's REST API, written from the vendor's public documentation and
+the traffic notes in shared/spec/vendors-a.md and vendors-b.md.  A fake is
+mostly declarations (see ArrayFake): its route table, the keys of its state,
+its error document, its seed, three views (volumes, groups, mappings) from
+which this module derives the fabric files and GET /_sim/state, an
+authentication mixin (BasicAuth, SessionAuth), a pager (NextLinkPager,
+ContinuationPager, RangePager, PagePager), Jobs when the vendor answers
+changes with jobs, check_fields for strict request bodies, and a Descriptor
+(FAKE) that registers it with fakes.py.  This module also gives every fake:
 
   * HTTPS on 127.0.0.1 with the certificate and key named on the command line;
     port 0 picks a free port, which is written as "PORT=NNNN" to --ready FILE;
@@ -41,6 +48,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import uuid as uuidlib
 
 SECRET_KEYS = re.compile(r"(pass|token|secret|auth|key$|credential)", re.I)
 NOT_SECRET_KEYS = {"key"}  # Pure tag "key" fields are not secrets
@@ -320,7 +328,358 @@ class Faults:
             return found
 
 
-def parse_args(description, extra=None):
+# ---------------------------------------------------------------------------
+# Request bodies
+# ---------------------------------------------------------------------------
+
+def check_fields(body, schema, bad, path=""):
+    """Checks a JSON request body against a small schema and calls
+    bad(field, problem) for the first problem found (bad raises the vendor's
+    ApiError).  A schema is a dict {field: spec}; a spec is a Python type or a
+    tuple of types (bool is never taken for int), a nested dict schema, or a
+    one-element list [spec] for an array of spec.  problem is "unknown" for a
+    field the schema does not have and "type" for a value of the wrong type;
+    the field is its dotted path ("lun.name", "initiators.name")."""
+    if not isinstance(body, dict):
+        bad(path or "body", "type")
+        return
+    for k, v in body.items():
+        field = path + "." + k if path else k
+        if k not in schema:
+            bad(field, "unknown")
+            return
+        if not _check_value(v, schema[k], bad, field):
+            return
+
+
+def _check_value(v, spec, bad, field):
+    if isinstance(spec, dict):
+        if not isinstance(v, dict):
+            bad(field, "type")
+            return False
+        check_fields(v, spec, bad, field)
+        return True
+    if isinstance(spec, list):
+        if not isinstance(v, list):
+            bad(field, "type")
+            return False
+        return all(_check_value(e, spec[0], bad, field) for e in v)
+    types = spec if isinstance(spec, tuple) else (spec,)
+    if isinstance(v, bool) and bool not in types or not isinstance(v, types):
+        bad(field, "type")
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Store: the fake's state, as named collections and values
+# ---------------------------------------------------------------------------
+
+class Store:
+    """The fake's state: named collections (lists of dicts) and plain values,
+    reached as attributes (store.luns, store.cluster).  `doc()` is what the
+    --state file holds (plus "fc_node_names" and "sessions", added by the
+    fake); `load(doc)` takes such a document back.  The key names are the
+    state file's, so a fake's state file keeps its format."""
+
+    def __init__(self, collections=(), values=None):
+        object.__setattr__(self, "_keys", list(collections) + list(values or {}))
+        object.__setattr__(self, "_seq", {})
+        for c in collections:
+            object.__setattr__(self, c, [])
+        for k, v in (values or {}).items():
+            object.__setattr__(self, k, v)
+
+    def __setattr__(self, k, v):
+        if k not in self._keys:
+            raise AttributeError("store has no %r (declare it in the fake's `state`)" % k)
+        object.__setattr__(self, k, v)
+
+    def new_uuid(self):
+        return str(uuidlib.uuid4())
+
+    def next_id(self, coll):
+        """A sequence number per collection (1, 2, …), kept in the state."""
+        n = self._seq.get(coll, 0) + 1
+        self._seq[coll] = n
+        return n
+
+    def find(self, coll, **match):
+        for r in getattr(self, coll):
+            if all(r.get(k) == v for k, v in match.items()):
+                return r
+        return None
+
+    def select(self, coll, **match):
+        return [r for r in getattr(self, coll) if all(r.get(k) == v for k, v in match.items())]
+
+    def doc(self):
+        d = {k: getattr(self, k) for k in self._keys}
+        if self._seq:
+            d["_seq"] = dict(self._seq)
+        return d
+
+    def load(self, doc):
+        for k in self._keys:
+            if k in doc:
+                object.__setattr__(self, k, doc[k])
+        object.__setattr__(self, "_seq", dict(doc.get("_seq", {})))
+
+
+# ---------------------------------------------------------------------------
+# Routes
+# ---------------------------------------------------------------------------
+
+def compile_path(pattern):
+    """A path pattern with parameters ("/api/storage/luns/{uuid}",
+    "/api/{ver:2\\.\\d+}/hosts") as a compiled regex with named groups; a
+    parameter without a regex matches one path segment."""
+    out, pos = "", 0
+    for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::((?:[^{}]|\{[^{}]*\})+))?\}", pattern):
+        out += re.escape(pattern[pos:m.start()])
+        out += "(?P<%s>%s)" % (m.group(1), m.group(2) or "[^/]+")
+        pos = m.end()
+    out += re.escape(pattern[pos:])
+    return re.compile(out)
+
+
+class Router:
+    """The route table of a fake: (method, path pattern, op name, handler
+    method name).  resolve() gives (op, handler, params) for a request; a path
+    that no route has is op "unknown"; a path some route has but not for this
+    method is op "unknown" too, answered by the fake's not_allowed()."""
+
+    def __init__(self, table):
+        self.table = [(m, compile_path(p), op, h) for m, p, op, h in table]
+
+    def resolve(self, method, path):
+        path_known = False
+        for m, rx, op, h in self.table:
+            mt = rx.fullmatch(path)
+            if not mt:
+                continue
+            if m == method:
+                return op, h, mt.groupdict()
+            path_known = True
+        return "unknown", ("not_allowed" if path_known else "not_found"), {}
+
+
+# ---------------------------------------------------------------------------
+# Authentication mixins
+# ---------------------------------------------------------------------------
+
+class BasicAuth:
+    """HTTP Basic on every request but the ops in `public_ops`, checked
+    against --username/--password.  The "expire" fault makes the request fail
+    as if the credentials had changed under the client (there is no session
+    to expire).  The fake provides auth_failed(req) -> ApiError."""
+
+    public_ops = ("unknown",)
+
+    def authenticate(self, req, op):
+        if op in self.public_ops:
+            return
+        user, pw = req.basic_auth()
+        if req.expired or user != self.args.username or pw != self.args.password:
+            raise self.auth_failed(req)
+        req.user = user
+
+
+class SessionAuth:
+    """Session tokens.  A login handler calls session_answer(user, body) and
+    returns what it gives; where the token goes out is `session_out`:
+        ("header", NAME)   response header NAME
+        ("json", FIELD)    FIELD of the JSON body (a dict)
+        ("cookie", NAME)   Set-Cookie: NAME=token
+    and where the client sends it back is `session_in`: ("header", NAME) or
+    ("cookie", NAME).  Every op but `public_ops` needs a live session; the
+    lifetime is --session-ttl.  Logging in again when a session expired is
+    the client's job.  The fake provides session_failed(req) -> ApiError."""
+
+    public_ops = ("unknown",)
+    session_out = ("header", "x-auth-token")
+    session_in = ("header", "x-auth-token")
+
+    def session_token(self, req):
+        kind, name = self.session_in
+        if kind == "header":
+            return req.headers.get(name)
+        for part in (req.headers.get("Cookie") or "").split(";"):
+            k, _, v = part.strip().partition("=")
+            if k == name:
+                return v
+        return None
+
+    def authenticate(self, req, op):
+        if op in self.public_ops:
+            return
+        user = self.sessions.check(self.session_token(req))
+        if user is None:
+            raise self.session_failed(req)
+        req.user = user
+
+    def session_answer(self, user, body, status=200):
+        """(status, body, headers) of a successful login for user."""
+        tok = self.sessions.new(user)
+        self.changed()
+        kind, name = self.session_out
+        if kind == "json":
+            body = dict(body or {})
+            body[name] = tok
+            return status, body, {}
+        if kind == "cookie":
+            return status, body, {"Set-Cookie": "%s=%s; Path=/; Secure; HttpOnly" % (name, tok)}
+        return status, body, {name: tok}
+
+    def session_end(self, req):
+        self.sessions.drop(self.session_token(req))
+        self.changed()
+
+
+# ---------------------------------------------------------------------------
+# Pagers
+# ---------------------------------------------------------------------------
+
+def int_param(req, name, default, bad):
+    v = req.q(name)
+    if v is None or v == "":
+        return default
+    try:
+        return int(v)
+    except ValueError:
+        raise bad(name)
+
+
+class NextLinkPager:
+    """Pages that carry the link to the next one in _links.next.href (ONTAP):
+    `page_size_param` records per page (or self.default_page_size), the next
+    page starts at the record whose `page_key` is in the `page_start_param`
+    query parameter.  page_next_link(req, records, bad) -> (records, links)."""
+
+    page_size_param = "max_records"
+    page_start_param = "start.uuid"
+    page_key = "uuid"
+    default_page_size = 0
+
+    def page_next_link(self, req, records, bad):
+        start = req.q(self.page_start_param)
+        if start:
+            idx = next((i for i, r in enumerate(records) if r.get(self.page_key) == start), len(records))
+            records = records[idx:]
+        page = int_param(req, self.page_size_param, None, bad)
+        if page is None:
+            page = self.default_page_size or 0
+        links = {"self": {"href": req.raw_path + ("?" + req.raw_query if req.raw_query else "")}}
+        if page > 0 and len(records) > page:
+            nxt = records[page]
+            records = records[:page]
+            q = [(k, v) for k, vs in req.query.items() if k != self.page_start_param
+                 and not k.startswith(self.page_start_param.split(".")[0] + ".") for v in vs]
+            q.append((self.page_start_param, nxt.get(self.page_key, "")))
+            if self.page_size_param not in req.query:
+                q.append((self.page_size_param, str(page)))
+            links["next"] = {"href": req.raw_path + "?" + urllib.parse.urlencode(q)}
+        return records, links
+
+
+class ContinuationPager:
+    """`limit` items per page; the answer's continuation_token (here: the
+    offset of the next item) goes back as the `continuation_token` (or
+    `offset`) query parameter (Pure 2.x, Dell PowerStore-like APIs).
+    page_continuation(req, items, bad) -> (items, total, token or None)."""
+
+    def page_continuation(self, req, items, bad):
+        total = len(items)
+        off = int_param(req, "continuation_token", None, bad)
+        if off is None:
+            off = int_param(req, "offset", 0, bad)
+        limit = int_param(req, "limit", 0, bad)
+        items = items[off:]
+        if limit > 0 and len(items) > limit:
+            return items[:limit], total, str(off + limit)
+        return items, total, None
+
+
+class RangePager:
+    """`limit`/`offset` with HTTP 206 Partial Content and
+    "Content-Range: first-last/total" when the answer is not the whole
+    collection (PowerStore).  page_range(req, items, bad) -> (status, items,
+    headers)."""
+
+    def page_range(self, req, items, bad):
+        total = len(items)
+        off = int_param(req, "offset", 0, bad)
+        limit = int_param(req, "limit", 0, bad)
+        page = items[off:off + limit] if limit > 0 else items[off:]
+        if off == 0 and len(page) == total:
+            return 200, page, {}
+        last = off + len(page) - 1
+        rng = "%d-%d/%d" % (off, last, total) if page else "*/%d" % total
+        return 206, page, {"Content-Range": rng}
+
+
+class PagePager:
+    """`page` (1-based) and `page_size` with the totals in
+    metadata (InfiniBox-like): page_numbered(req, items, bad) ->
+    (items, metadata)."""
+
+    page_size_default = 50
+
+    def page_numbered(self, req, items, bad):
+        size = int_param(req, "page_size", self.page_size_default, bad)
+        page = int_param(req, "page", 1, bad)
+        if size <= 0 or page <= 0:
+            raise bad("page")
+        total = len(items)
+        pages = max(1, (total + size - 1) // size)
+        return items[(page - 1) * size:page * size], {
+            "ready": True, "number_of_objects": total, "page_size": size, "pages_total": pages, "page": page}
+
+
+# ---------------------------------------------------------------------------
+# Asynchronous jobs
+# ---------------------------------------------------------------------------
+
+class Jobs:
+    """Jobs of arrays that answer a change with a job to poll.  job_start(
+    work, polls=1) runs work() at once (so the change is made and persisted
+    with the job) and records its outcome; job_poll(job_id) then reports the
+    job "running" for `polls` polls and then "done" (or "failed" with the
+    ApiError's message when work raised).  The fake declares "jobs" in its
+    state and shapes the job records its vendor answers."""
+
+    def job_start(self, work, polls=1, **extra):
+        job = {"id": self.store.next_id("jobs"), "state": "running", "polls_left": polls, "error": None}
+        job.update(extra)
+        try:
+            job["result"] = work()
+            job["outcome"] = "done"
+        except ApiError as e:
+            job["outcome"] = "failed"
+            job["result"] = None
+            job["error"] = {"status": e.status, "body": e.body}
+        self.store.jobs.append(job)
+        self.changed()
+        return job
+
+    def job_poll(self, job_id):
+        job = next((j for j in self.store.jobs if str(j["id"]) == str(job_id)), None)
+        if job is None:
+            return None
+        if job["state"] == "running":
+            if job["polls_left"] > 0:
+                job["polls_left"] -= 1
+            else:
+                job["state"] = job["outcome"]
+            self.changed()
+        return job
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+def parse_args(description, extra=None, argv=None):
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--cert", required=True, help="server certificate (PEM)")
     ap.add_argument("--key", required=True, help="server private key (PEM)")
@@ -335,7 +694,7 @@ def parse_args(description, extra=None):
     ap.add_argument("--session-ttl", type=float, default=0, help="session lifetime in seconds (0 = none)")
     if extra:
         extra(ap)
-    return ap.parse_args()
+    return ap.parse_args(argv)
 
 
 class Request:
@@ -345,6 +704,8 @@ class Request:
         self.query = query            # {name: [values]}
         self.headers = headers
         self.raw_body = raw_body
+        self.raw_path = path
+        self.raw_query = ""
         self.body = None
         self.body_error = None
         self.expired = False
@@ -370,13 +731,57 @@ class Request:
         return user, pw
 
 
+def initiator_norm(i):
+    """An initiator as /_sim/state shows it: a WWPN as 16 lower-case hex
+    digits (from "fc.<wwnn>:<wwpn>" too), anything else lower-cased."""
+    s = i.strip().lower()
+    if s.startswith("fc.") and ":" in s:
+        s = s.rsplit(":", 1)[1]
+    return wwpn_hex(s) or s
+
+
+# ---------------------------------------------------------------------------
+# The fake
+# ---------------------------------------------------------------------------
+
 class ArrayFake:
-    """Base class of a fake: subclasses set `array`, implement route(),
-    error_body(), load_seed(), state_doc(), fabric_wanted()."""
+    """Base class of a fake.  A fake declares:
+
+      array, scsi_vendor, scsi_model   its name and the SCSI inquiry strings
+      routes      [(method, path pattern, op, handler name)]; a handler is
+                  handler(req, **path_params) -> (status, body[, headers])
+      state       {"collections": [...], "values": {name: default}}: the keys
+                  of its state file, reached as self.store.<key>
+      error_body(status, message, code=None)   the vendor's error document
+      not_found(req), not_allowed(req)         ApiErrors for an unknown path /
+                  a known path with another method (default: 404 through
+                  error_body)
+      load_seed(seed)                          fill the store from a seed
+      sim_volumes()  [{"key", "name", "id", "naa", "size"}]
+      sim_groups()   [{"key", "name", "initiators": [...]}]
+      sim_mappings() [(group key, volume key, lun or None)]
+    and mixes in an authentication (BasicAuth, SessionAuth) and pagers.
+
+    From the three sim_* views the base keeps the fabric in line (a mapped
+    volume's file FABRIC/luns/<naa>.json lists the initiators of every group
+    it is mapped to) and answers GET /_sim/state (no authentication, no call
+    log entry, no faults):
+      {"array": <name>, "volumes": [{"name", "id", "naa", "size"}],
+       "groups": [{"name", "initiators"}], "mappings": [{"group", "volume", "lun"}],
+       "sessions": <live sessions>}
+    sorted by name; initiators as initiator_norm() gives them.
+
+    The state is persisted to --state (atomically) after every change
+    (changed()) and taken back at start; volume files are created for the
+    volumes of a reloaded state."""
 
     array = "array"
     scsi_vendor = "SIMARRAY"
     scsi_model = "Virtual LUN"
+    routes = []
+    state = {"collections": [], "values": {}}
+    # Ops of requests whose JSON body is not checked for being valid JSON.
+    public_ops = ("unknown",)
 
     def __init__(self, args):
         self.args = args
@@ -385,42 +790,88 @@ class ArrayFake:
         self.sessions = Sessions(args.session_ttl)
         self.faults = Faults(args.faults)
         self.fabric = Fabric(args.fabric, args.root, self.array, self.scsi_vendor, self.scsi_model)
+        self.router = Router(self.routes)
+        self.store = self.new_store()
         st = None
         if args.state and os.path.exists(args.state) and os.path.getsize(args.state) > 0:
             with open(args.state) as f:
                 st = json.load(f)
         if st is not None:
-            self.load_state(st)
+            self.store.load(st)
+            self.fabric.node_names = st.get("fc_node_names", {})
+            for v in self.sim_volumes():
+                self.fabric.create_file(v["name"], v["size"])
         else:
             seed = {}
             if args.seed:
                 with open(args.seed) as f:
                     seed = json.load(f)
             self.load_seed(seed)
+            self.fabric.node_names = {k.lower(): v.lower() for k, v in seed.get("fc_node_names", {}).items()}
         self.changed()
 
-    # -- to be provided by the vendor ------------------------------------
-    def route(self, req):
-        """(op_name, handler) for a request; handler(req) -> (status, body[, headers])."""
-        raise NotImplementedError
+    def new_store(self):
+        return Store(self.state.get("collections", []),
+                     json.loads(json.dumps(self.state.get("values", {}))))
 
+    # -- to be provided by the vendor ------------------------------------
     def error_body(self, status, message, code=None):
         raise NotImplementedError
 
     def load_seed(self, seed):
         raise NotImplementedError
 
-    def load_state(self, st):
-        raise NotImplementedError
+    def sim_volumes(self):
+        return []
 
-    def state_doc(self):
-        raise NotImplementedError
+    def sim_groups(self):
+        return []
 
-    def fabric_wanted(self):
-        raise NotImplementedError
+    def sim_mappings(self):
+        return []
+
+    def not_found(self, req):
+        return ApiError(404, self.error_body(404, "not found"))
+
+    def not_allowed(self, req):
+        return self.not_found(req)
 
     def authenticate(self, req, op):
         """Raise ApiError when the request is not authenticated."""
+
+    def dispatch(self, req, op, handler, params):
+        """Calls the handler; a fake overrides it to check path parameters
+        common to its routes (an API version, say)."""
+        return handler(req, **params)
+
+    # -- derived ------------------------------------------------------------
+    def fabric_wanted(self):
+        vols = {v["key"]: v for v in self.sim_volumes()}
+        groups = {g["key"]: g for g in self.sim_groups()}
+        wanted = {}
+        for gkey, vkey, _ in self.sim_mappings():
+            v = vols[vkey]
+            inits = wanted.setdefault(v["naa"], (v["name"], []))[1]
+            inits.extend(groups[gkey]["initiators"])
+        return wanted
+
+    def sim_state(self):
+        vols = self.sim_volumes()
+        groups = self.sim_groups()
+        vnames = {v["key"]: v["name"] for v in vols}
+        gnames = {g["key"]: g["name"] for g in groups}
+        return {
+            "array": self.array,
+            "volumes": sorted(({"name": v["name"], "id": v["id"], "naa": v["naa"], "size": v["size"]}
+                               for v in vols), key=lambda v: (v["name"], str(v["id"]))),
+            "groups": sorted(({"name": g["name"],
+                               "initiators": sorted(set(initiator_norm(i) for i in g["initiators"]))}
+                              for g in groups), key=lambda g: g["name"]),
+            "mappings": sorted(({"group": gnames[gk], "volume": vnames[vk], "lun": lun}
+                                for gk, vk, lun in self.sim_mappings()),
+                               key=lambda m: (m["group"], m["volume"], -1 if m["lun"] is None else m["lun"])),
+            "sessions": self.sessions.count(),
+        }
 
     # -- common -----------------------------------------------------------
     def changed(self):
@@ -428,7 +879,8 @@ class ArrayFake:
         held after every mutation."""
         self.fabric.sync(self.fabric_wanted())
         if self.args.state:
-            doc = self.state_doc()
+            doc = self.store.doc()
+            doc["fc_node_names"] = self.fabric.node_names
             doc["sessions"] = self.sessions.count()
             write_atomic(self.args.state, json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
@@ -459,7 +911,13 @@ class ArrayFake:
 
     def handle(self, req):
         """Returns (status, body-bytes-or-None, headers, op, fault) or raises Dropped."""
-        op, fn = self.route(req)
+        op, hname, params = self.router.resolve(req.method, req.path.rstrip("/"))
+        if op == "unknown":
+            def fn(r, kind=hname):
+                raise getattr(self, kind)(r)
+        else:
+            handler = getattr(self, hname)
+            fn = (lambda r: self.dispatch(r, op, handler, params))
         fault = None
         faults = self.faults.take(op) if op else []
         drop_after = False
@@ -522,11 +980,26 @@ class ArrayFake:
             def log_message(self, fmt, *a):
                 sys.stderr.write("%s %s: %s\n" % (time.strftime("%H:%M:%S"), fake.array, fmt % a))
 
+            def _answer(self, status, data, headers):
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+                if data and self.command != "HEAD":
+                    self.wfile.write(data)
+
             def _do(self):
                 u = urllib.parse.urlsplit(self.path)
                 query = urllib.parse.parse_qs(u.query, keep_blank_values=True)
                 n = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(n) if n > 0 else b""
+                if u.path == "/_sim/state" and self.command == "GET":
+                    with fake.lock:
+                        doc = fake.sim_state()
+                    self._answer(200, json.dumps(doc, sort_keys=True).encode() + b"\n",
+                                 {"Content-Type": "application/json"})
+                    return
                 req = Request(self.command, urllib.parse.unquote(u.path), query, self.headers, raw)
                 req.raw_path = u.path
                 req.raw_query = u.query
@@ -547,13 +1020,7 @@ class ArrayFake:
                     data = json.dumps(fake.error_body(500, "simulator bug: %s" % e)).encode()
                     headers = {"Content-Type": "application/json"}
                 fake.log_call(req, op, status, fault=fault, user=req.user)
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data or b"")))
-                self.end_headers()
-                if data and self.command != "HEAD":
-                    self.wfile.write(data)
+                self._answer(status, data, headers)
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _do
 
@@ -582,6 +1049,67 @@ class ArrayFake:
             srv.serve_forever(poll_interval=0.2)
         except KeyboardInterrupt:
             pass
+
+
+# ---------------------------------------------------------------------------
+# The registry of fakes
+# ---------------------------------------------------------------------------
+
+class World:
+    """What the test world knows when it seeds the arrays (test/sim/world):
+    the fabric directory, the VM disk's size and the vCenter facts
+    (WORLD_VC_HOST_FC, _VVOL_ID, _RDM_NAA; empty when absent)."""
+
+    def __init__(self, fabric, size, fc="", vvol="", rdm=""):
+        self.fabric, self.size, self.fc, self.vvol, self.rdm = fabric, int(size), fc, vvol, rdm
+
+    def fc_node_names(self):
+        """{wwpn hex: wwnn hex} of every FC initiator the simulated hosts
+        have (fabric/esxi-*.json and the vCenter's HOST_FC)."""
+        import glob
+        inits = [self.fc] if self.fc else []
+        for f in glob.glob(os.path.join(self.fabric, "esxi-*.json")):
+            try:
+                with open(f) as fh:
+                    inits += json.load(fh).get("initiators", [])
+            except (OSError, ValueError):
+                pass
+        nodes = {}
+        for i in inits:
+            if i.lower().startswith("fc.") and ":" in i:
+                wwnn, wwpn = i[3:].lower().split(":", 1)
+                nodes[wwpn] = wwnn
+        return nodes
+
+
+class Descriptor:
+    """The facts about one fake that start-arrays and test/sim/world need;
+    a fake module sets FAKE = Descriptor(...).  fakes.py finds them.
+
+      name        the module's name (<name>.py) and the directory of its files
+      product     its --storage-vendor-product value
+      env         the WORLD_<env>_* prefix of its variables
+      order       start order (lower first)
+      args        extra command-line arguments (credentials)
+      env_facts   [(KEY, value)]: WORLD_<env>_KEY lines start-arrays exports
+                  after HOSTNAME (and DIRECT when behind Prism)
+      sessions    True when it has sessions (gets --session-ttl)
+      prism_spec  path of its OpenAPI spec under shared/vendor-specs/, or None
+      prism_dir   directory (under DIR/arrays/) of its Prism's files
+      default_seed  the seed when none is given
+      default_storage  True for the array STORAGE_* of the world names
+      world_seed  function(World) -> (seed, [(KEY, value)]): the world's
+                  seed and its WORLD_<env>_KEY lines"""
+
+    def __init__(self, name, product, env, order=50, args=(), env_facts=(), sessions=False,
+                 prism_spec=None, prism_dir=None, default_seed=None, default_storage=False,
+                 world_seed=None):
+        self.name, self.product, self.env, self.order = name, product, env, order
+        self.args, self.env_facts, self.sessions = list(args), list(env_facts), sessions
+        self.prism_spec, self.prism_dir = prism_spec, prism_dir or "prism-" + name
+        self.default_seed = default_seed if default_seed is not None else {}
+        self.default_storage = default_storage
+        self.world_seed = world_seed
 
 
 def main(cls, description, extra=None):

@@ -177,70 +177,81 @@ def _copy_path(src, dst, parts):
             _copy_path(e, lst[i], parts[1:])
 
 
-class Ontap(common.ArrayFake):
+class Ontap(common.BasicAuth, common.NextLinkPager, common.ArrayFake):
     array = "ontap"
     scsi_vendor = "NETAPP"
     scsi_model = "LUN C-Mode"
+    public_ops = ()
+    state = {"collections": ["svms", "luns", "igroups", "lun_maps"],
+             "values": {"cluster": {}, "max_records": 0}}
+    routes = [
+        ("GET", "/api/cluster", "cluster_get", "h_cluster"),
+        ("GET", "/api/svm/svms", "svm_list", "h_svm_list"),
+        ("GET", "/api/svm/svms/{uid}", "svm_get", "h_svm_get"),
+        ("GET", "/api/storage/luns", "lun_list", "h_lun_list"),
+        ("POST", "/api/storage/luns", "lun_create", "h_lun_create"),
+        ("GET", "/api/storage/luns/{uid}", "lun_get", "h_lun_get"),
+        ("DELETE", "/api/storage/luns/{uid}", "lun_delete", "h_lun_delete"),
+        ("GET", SAN_BASE + "/igroups", "igroup_list", "h_igroup_list"),
+        ("POST", SAN_BASE + "/igroups", "igroup_create", "h_igroup_create"),
+        ("GET", SAN_BASE + "/igroups/{uid}", "igroup_get", "h_igroup_get"),
+        ("DELETE", SAN_BASE + "/igroups/{uid}", "igroup_delete", "h_igroup_delete"),
+        ("GET", SAN_BASE + "/igroups/{uid}/initiators", "igroup_initiator_list", "h_init_list"),
+        ("POST", SAN_BASE + "/igroups/{uid}/initiators", "igroup_initiator_add", "h_init_add"),
+        ("DELETE", SAN_BASE + "/igroups/{uid}/initiators/{name}", "igroup_initiator_delete", "h_init_delete"),
+        ("GET", SAN_BASE + "/lun-maps", "lun_map_list", "h_map_list"),
+        ("POST", SAN_BASE + "/lun-maps", "lun_map_create", "h_map_create"),
+        ("GET", SAN_BASE + "/lun-maps/{lun_uuid}/{ig_uuid}", "lun_map_get", "h_map_get"),
+        ("DELETE", SAN_BASE + "/lun-maps/{lun_uuid}/{ig_uuid}", "lun_map_delete", "h_map_delete"),
+        ("GET", "/api/network/ip/interfaces", "ip_interface_list", "h_lif_list"),
+    ]
+
+    @property
+    def default_page_size(self):
+        return int(self.store.max_records or 0)
 
     # -- state ----------------------------------------------------------------
     def load_seed(self, seed):
         cl = seed.get("cluster", {})
-        self.cluster = {"name": cl.get("name", "sim-cluster"),
+        self.store.cluster = {"name": cl.get("name", "sim-cluster"),
                         "uuid": cl.get("uuid", str(uuidlib.uuid4())),
                         "version": cl.get("version", "9.14.1")}
-        self.max_records = int(seed.get("max_records", 0) or 0)
-        self.svms = []
+        self.store.max_records = int(seed.get("max_records", 0) or 0)
+        self.store.svms = []
         for s in seed.get("svms", [{"name": "svm1"}]):
-            self.svms.append({"name": s["name"], "uuid": s.get("uuid", str(uuidlib.uuid4())),
+            self.store.svms.append({"name": s["name"], "uuid": s.get("uuid", str(uuidlib.uuid4())),
                               "iscsi_lifs": s.get("iscsi_lifs", ["127.0.0.1"])})
-        self.luns, self.igroups, self.maps = [], [], []
+        self.store.luns, self.store.igroups, self.store.lun_maps = [], [], []
         for l in seed.get("luns", []):
-            svm = self.svm_by_name(l.get("svm")) if l.get("svm") else self.svms[0]
+            svm = self.svm_by_name(l.get("svm")) if l.get("svm") else self.store.svms[0]
             self.add_lun(l["name"], int(l.get("size", 1 << 20)), svm, l.get("serial"), l.get("uuid"),
                          l.get("os_type", "vmware"))
         for g in seed.get("igroups", []):
-            svm = self.svm_by_name(g.get("svm")) if g.get("svm") else self.svms[0]
-            self.igroups.append({"uuid": g.get("uuid", str(uuidlib.uuid4())), "name": g["name"],
+            svm = self.svm_by_name(g.get("svm")) if g.get("svm") else self.store.svms[0]
+            self.store.igroups.append({"uuid": g.get("uuid", str(uuidlib.uuid4())), "name": g["name"],
                                  "svm": svm["uuid"], "protocol": g.get("protocol", "mixed"),
                                  "os_type": g.get("os_type", "vmware"),
                                  "initiators": list(g.get("initiators", []))})
         for m in seed.get("lun_maps", []):
-            lun = next(l for l in self.luns if l["name"] == m["lun"])
-            ig = next(g for g in self.igroups if g["name"] == m["igroup"] and g["svm"] == lun["svm"])
-            self.maps.append({"lun": lun["uuid"], "igroup": ig["uuid"],
+            lun = next(l for l in self.store.luns if l["name"] == m["lun"])
+            ig = next(g for g in self.store.igroups if g["name"] == m["igroup"] and g["svm"] == lun["svm"])
+            self.store.lun_maps.append({"lun": lun["uuid"], "igroup": ig["uuid"],
                               "lun_id": int(m.get("logical_unit_number", self.free_lun_id(ig["uuid"])))})
-        self.fabric.node_names = {k.lower(): v.lower() for k, v in seed.get("fc_node_names", {}).items()}
 
-    def load_state(self, st):
-        self.cluster = st["cluster"]
-        self.max_records = st.get("max_records", 0)
-        self.svms, self.luns, self.igroups, self.maps = st["svms"], st["luns"], st["igroups"], st["lun_maps"]
-        self.fabric.node_names = st.get("fc_node_names", {})
-        for l in self.luns:
-            self.fabric.create_file(l["name"], l["size"])
+    def sim_volumes(self):
+        return [{"key": l["uuid"], "name": l["name"], "id": l["uuid"], "naa": naa_for(l["serial"]),
+                 "size": l["size"]} for l in self.store.luns]
 
-    def state_doc(self):
-        return {"cluster": self.cluster, "max_records": self.max_records, "svms": self.svms,
-                "luns": self.luns, "igroups": self.igroups, "lun_maps": self.maps,
-                "fc_node_names": self.fabric.node_names}
+    def sim_groups(self):
+        return [{"key": g["uuid"], "name": g["name"], "initiators": g["initiators"]} for g in self.store.igroups]
 
-    def fabric_wanted(self):
-        wanted = {}
-        for l in self.luns:
-            inits = []
-            mapped = False
-            for m in self.maps:
-                if m["lun"] == l["uuid"]:
-                    mapped = True
-                    inits.extend(self.igroup_by_uuid(m["igroup"])["initiators"])
-            if mapped:
-                wanted[naa_for(l["serial"])] = (l["name"], inits)
-        return wanted
+    def sim_mappings(self):
+        return [(m["igroup"], m["lun"], m["lun_id"]) for m in self.store.lun_maps]
 
     def add_lun(self, name, size, svm, serial=None, uid=None, os_type="vmware"):
         if not re.fullmatch(r"/vol/[^/]+/[^/]+", name):
             raise ontap_error(400, 'LUN name "%s" is invalid; use /vol/<volume>/<lun>.' % name, E_BAD_VALUE, "name")
-        if any(l["name"] == name and l["svm"] == svm["uuid"] for l in self.luns):
+        if any(l["name"] == name and l["svm"] == svm["uuid"] for l in self.store.luns):
             raise ontap_error(409, 'A LUN named "%s" already exists in SVM "%s".' % (name, svm["name"]),
                               E_DUPLICATE_LUN, "name")
         serial = serial or serial_for(svm["uuid"] + name)
@@ -249,19 +260,19 @@ class Ontap(common.ArrayFake):
         lun = {"uuid": uid or str(uuidlib.uuid4()), "name": name, "svm": svm["uuid"], "size": size,
                "serial": serial, "os_type": os_type,
                "create_time": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}
-        self.luns.append(lun)
+        self.store.luns.append(lun)
         self.fabric.create_file(name, size)
         return lun
 
     # -- lookups --------------------------------------------------------------
     def svm_by_name(self, name):
-        for s in self.svms:
+        for s in self.store.svms:
             if s["name"] == name:
                 return s
         raise ontap_error(404, 'SVM "%s" does not exist.' % name, E_SVM_NOT_FOUND, "svm.name")
 
     def svm_by_uuid(self, uid):
-        for s in self.svms:
+        for s in self.store.svms:
             if s["uuid"] == uid:
                 return s
         raise ontap_error(404, 'SVM "%s" does not exist.' % uid, E_SVM_NOT_FOUND, "svm.uuid")
@@ -277,19 +288,19 @@ class Ontap(common.ArrayFake):
         return None
 
     def igroup_by_uuid(self, uid):
-        for g in self.igroups:
+        for g in self.store.igroups:
             if g["uuid"] == uid:
                 return g
         return None
 
     def lun_by_uuid(self, uid):
-        for l in self.luns:
+        for l in self.store.luns:
             if l["uuid"] == uid:
                 return l
         return None
 
     def free_lun_id(self, igroup_uuid):
-        used = {m["lun_id"] for m in self.maps if m["igroup"] == igroup_uuid}
+        used = {m["lun_id"] for m in self.store.lun_maps if m["igroup"] == igroup_uuid}
         n = 0
         while n in used:
             n += 1
@@ -308,7 +319,7 @@ class Ontap(common.ArrayFake):
 
     def lun_rec(self, l):
         maps = []
-        for m in self.maps:
+        for m in self.store.lun_maps:
             if m["lun"] == l["uuid"]:
                 g = self.igroup_by_uuid(m["igroup"])
                 maps.append({"igroup": {"name": g["name"], "uuid": g["uuid"],
@@ -327,7 +338,7 @@ class Ontap(common.ArrayFake):
 
     def igroup_rec(self, g):
         maps = []
-        for m in self.maps:
+        for m in self.store.lun_maps:
             if m["igroup"] == g["uuid"]:
                 l = self.lun_by_uuid(m["lun"])
                 maps.append({"lun": {"name": l["name"], "uuid": l["uuid"]},
@@ -351,7 +362,7 @@ class Ontap(common.ArrayFake):
 
     def lif_recs(self):
         out = []
-        for s in self.svms:
+        for s in self.store.svms:
             for i, ip in enumerate(s.get("iscsi_lifs", [])):
                 uid = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, s["uuid"] + ip))
                 out.append({"uuid": uid, "name": "%s_iscsi_lif%d" % (s["name"], i + 1),
@@ -368,23 +379,8 @@ class Ontap(common.ArrayFake):
                 continue
             records = [r for r in records if record_matches(r, k, vs[-1])]
         records.sort(key=lambda r: (str(r.get("name", "")), str(r.get("uuid", r.get("lun", {}).get("uuid", "")))))
-        start = req.q("start.uuid")
-        if start:
-            idx = next((i for i, r in enumerate(records) if r.get("uuid") == start), len(records))
-            records = records[idx:]
-        try:
-            page = int(req.q("max_records") or self.max_records or 0)
-        except ValueError:
-            raise ontap_error(400, 'Invalid value for "max_records".', E_BAD_VALUE, "max_records")
-        links = {"self": {"href": req.raw_path + ("?" + req.raw_query if req.raw_query else "")}}
-        if page > 0 and len(records) > page:
-            nxt = records[page]
-            records = records[:page]
-            q = [(k, v) for k, vs in req.query.items() if not k.startswith("start.") for v in vs]
-            q.append(("start.uuid", nxt.get("uuid", "")))
-            if "max_records" not in req.query:
-                q.append(("max_records", str(page)))
-            links["next"] = {"href": req.raw_path + "?" + urllib.parse.urlencode(q)}
+        records, links = self.page_next_link(req, records, lambda p: ontap_error(
+            400, 'Invalid value for "%s".' % p, E_BAD_VALUE, p))
         fields = [f.strip() for f in (req.q("fields") or "").split(",") if f.strip()]
         out = [project(r, fields, defaults) for r in records]
         return 200, {"records": out, "num_records": len(out), "_links": links}
@@ -395,46 +391,12 @@ class Ontap(common.ArrayFake):
             return 201, {"num_records": 1, "records": [rec]}, hdr
         return 201, {}, hdr
 
-    # -- routing --------------------------------------------------------------
-    def route(self, req):
-        p, m = req.path.rstrip("/"), req.method
-        table = [
-            ("GET", r"/api/cluster", "cluster_get", self.h_cluster),
-            ("GET", r"/api/svm/svms", "svm_list", self.h_svm_list),
-            ("GET", r"/api/svm/svms/([^/]+)", "svm_get", self.h_svm_get),
-            ("GET", r"/api/storage/luns", "lun_list", self.h_lun_list),
-            ("POST", r"/api/storage/luns", "lun_create", self.h_lun_create),
-            ("GET", r"/api/storage/luns/([^/]+)", "lun_get", self.h_lun_get),
-            ("DELETE", r"/api/storage/luns/([^/]+)", "lun_delete", self.h_lun_delete),
-            ("GET", SAN_BASE + r"/igroups", "igroup_list", self.h_igroup_list),
-            ("POST", SAN_BASE + r"/igroups", "igroup_create", self.h_igroup_create),
-            ("GET", SAN_BASE + r"/igroups/([^/]+)", "igroup_get", self.h_igroup_get),
-            ("DELETE", SAN_BASE + r"/igroups/([^/]+)", "igroup_delete", self.h_igroup_delete),
-            ("GET", SAN_BASE + r"/igroups/([^/]+)/initiators", "igroup_initiator_list", self.h_init_list),
-            ("POST", SAN_BASE + r"/igroups/([^/]+)/initiators", "igroup_initiator_add", self.h_init_add),
-            ("DELETE", SAN_BASE + r"/igroups/([^/]+)/initiators/([^/]+)", "igroup_initiator_delete",
-             self.h_init_delete),
-            ("GET", SAN_BASE + r"/lun-maps", "lun_map_list", self.h_map_list),
-            ("POST", SAN_BASE + r"/lun-maps", "lun_map_create", self.h_map_create),
-            ("GET", SAN_BASE + r"/lun-maps/([^/]+)/([^/]+)", "lun_map_get", self.h_map_get),
-            ("DELETE", SAN_BASE + r"/lun-maps/([^/]+)/([^/]+)", "lun_map_delete", self.h_map_delete),
-            ("GET", r"/api/network/ip/interfaces", "ip_interface_list", self.h_lif_list),
-        ]
-        for meth, pat, op, fn in table:
-            mt = re.fullmatch(pat, p)
-            if mt and meth == m:
-                return op, (lambda r, fn=fn, g=mt.groups(): fn(r, *g))
-        def unknown(r):
-            raise ontap_error(404, "API not found", E_API_NOT_FOUND)
-        return "unknown", unknown
+    # -- errors -------------------------------------------------------------
+    def not_found(self, req):
+        return ontap_error(404, "API not found", E_API_NOT_FOUND)
 
-    def authenticate(self, req, op):
-        user, pw = req.basic_auth()
-        # ONTAP has no sessions: the "expire" fault makes this request fail
-        # as if the credentials had been changed under the client.
-        if req.expired or user != self.args.username or pw != self.args.password:
-            raise ontap_error(401, "not authorized for that command", E_AUTH)
-        req.user = user
+    def auth_failed(self, req):
+        return ontap_error(401, "not authorized for that command", E_AUTH)
 
     def error_body(self, status, message, code=None):
         return {"error": {"message": message, "code": str(code or {401: E_AUTH, 404: E_ENTRY_NOT_FOUND}
@@ -442,22 +404,22 @@ class Ontap(common.ArrayFake):
 
     # -- handlers -------------------------------------------------------------
     def h_cluster(self, req):
-        g, ma, mi = (int(x) for x in self.cluster["version"].split(".")[:3])
-        rec = {"name": self.cluster["name"], "uuid": self.cluster["uuid"],
-               "version": {"full": "NetApp Release %s: simulated" % self.cluster["version"],
+        g, ma, mi = (int(x) for x in self.store.cluster["version"].split(".")[:3])
+        rec = {"name": self.store.cluster["name"], "uuid": self.store.cluster["uuid"],
+               "version": {"full": "NetApp Release %s: simulated" % self.store.cluster["version"],
                            "generation": g, "major": ma, "minor": mi},
                "_links": {"self": {"href": "/api/cluster"}}}
         fields = [f for f in (req.q("fields") or "").split(",") if f]
         return 200, project(rec, fields, ["name", "uuid"]) if fields else rec
 
     def h_svm_list(self, req):
-        return self.collection(req, [self.svm_rec(s) for s in self.svms], ["uuid", "name"])
+        return self.collection(req, [self.svm_rec(s) for s in self.store.svms], ["uuid", "name"])
 
     def h_svm_get(self, req, uid):
         return 200, self.svm_rec(self.svm_by_uuid(uid))
 
     def h_lun_list(self, req):
-        return self.collection(req, [self.lun_rec(l) for l in self.luns], ["uuid", "name", "svm"])
+        return self.collection(req, [self.lun_rec(l) for l in self.store.luns], ["uuid", "name", "svm"])
 
     def h_lun_get(self, req, uid):
         l = self.lun_by_uuid(uid)
@@ -482,15 +444,15 @@ class Ontap(common.ArrayFake):
         l = self.lun_by_uuid(uid)
         if not l:
             raise ontap_error(404, "entry doesn't exist", E_ENTRY_NOT_FOUND, "uuid")
-        if any(m["lun"] == uid for m in self.maps):
+        if any(m["lun"] == uid for m in self.store.lun_maps):
             raise ontap_error(409, 'LUN "%s" is mapped; unmap it first.' % l["name"], E_LUN_MAPPED)
-        self.luns.remove(l)
+        self.store.luns.remove(l)
         self.fabric.delete_file(l["name"])
         self.changed()
         return 200, {}
 
     def h_igroup_list(self, req):
-        return self.collection(req, [self.igroup_rec(g) for g in self.igroups], ["uuid", "name", "svm"])
+        return self.collection(req, [self.igroup_rec(g) for g in self.store.igroups], ["uuid", "name", "svm"])
 
     def igroup_or_404(self, uid):
         g = self.igroup_by_uuid(uid)
@@ -539,7 +501,7 @@ class Ontap(common.ArrayFake):
         os_type = b.get("os_type")
         if not os_type:
             raise ontap_error(400, 'Field "os_type" is required.', E_MISSING_FIELD, "os_type")
-        if any(g["name"] == name and g["svm"] == svm["uuid"] for g in self.igroups):
+        if any(g["name"] == name and g["svm"] == svm["uuid"] for g in self.store.igroups):
             raise ontap_error(409, 'The initiator group "%s" already exists in SVM "%s".' % (name, svm["name"]),
                               E_DUPLICATE_IGROUP, "name")
         g = {"uuid": str(uuidlib.uuid4()), "name": name, "svm": svm["uuid"], "protocol": proto,
@@ -549,17 +511,17 @@ class Ontap(common.ArrayFake):
             self.check_initiator(g, iname)
             if not self.has_initiator(g, iname):
                 g["initiators"].append(self.store_form(iname))
-        self.igroups.append(g)
+        self.store.igroups.append(g)
         self.changed()
         return self.created(req, self.igroup_rec(g), "%s/igroups/%s" % (SAN_BASE, g["uuid"]))
 
     def h_igroup_delete(self, req, uid):
         g = self.igroup_or_404(uid)
-        if any(m["igroup"] == uid for m in self.maps) and req.q("allow_delete_while_mapped") != "true":
+        if any(m["igroup"] == uid for m in self.store.lun_maps) and req.q("allow_delete_while_mapped") != "true":
             raise ontap_error(409, 'Initiator group "%s" is mapped to LUNs; unmap them first.' % g["name"],
                               E_IGROUP_MAPPED)
-        self.maps = [m for m in self.maps if m["igroup"] != uid]
-        self.igroups.remove(g)
+        self.store.lun_maps = [m for m in self.store.lun_maps if m["igroup"] != uid]
+        self.store.igroups.remove(g)
         self.changed()
         return 200, {}
 
@@ -600,10 +562,10 @@ class Ontap(common.ArrayFake):
                           E_ENTRY_NOT_FOUND, "name")
 
     def h_map_list(self, req):
-        return self.collection(req, [self.map_rec(m) for m in self.maps], ["svm", "lun", "igroup"])
+        return self.collection(req, [self.map_rec(m) for m in self.store.lun_maps], ["svm", "lun", "igroup"])
 
     def find_map(self, lun_uuid, ig_uuid):
-        for m in self.maps:
+        for m in self.store.lun_maps:
             if m["lun"] == lun_uuid and m["igroup"] == ig_uuid:
                 return m
         raise ontap_error(404, "entry doesn't exist", E_MAP_NOT_FOUND)
@@ -620,7 +582,7 @@ class Ontap(common.ArrayFake):
         if not isinstance(gref, dict) or not (gref.get("uuid") or gref.get("name")):
             raise ontap_error(400, 'Field "igroup.uuid" or "igroup.name" is required.', E_MISSING_FIELD, "igroup")
         lun = None
-        for l in self.luns:
+        for l in self.store.luns:
             if (lref.get("uuid") and l["uuid"] == lref["uuid"]) or \
                     (not lref.get("uuid") and l["name"] == lref.get("name") and (svm is None or l["svm"] == svm["uuid"])):
                 lun = l
@@ -633,31 +595,31 @@ class Ontap(common.ArrayFake):
             raise ontap_error(404, 'LUN "%s" does not exist in SVM "%s".' % (lun["name"], svm["name"]),
                               E_LUN_NOT_FOUND, "lun")
         ig = None
-        for g in self.igroups:
+        for g in self.store.igroups:
             if g["svm"] == svm["uuid"] and ((gref.get("uuid") and g["uuid"] == gref["uuid"]) or
                                              (not gref.get("uuid") and g["name"] == gref.get("name"))):
                 ig = g
         if ig is None:
             raise ontap_error(404, 'Initiator group "%s" does not exist in SVM "%s".' % (
                 gref.get("name") or gref.get("uuid"), svm["name"]), E_IGROUP_NOT_FOUND, "igroup")
-        if any(m["lun"] == lun["uuid"] and m["igroup"] == ig["uuid"] for m in self.maps):
+        if any(m["lun"] == lun["uuid"] and m["igroup"] == ig["uuid"] for m in self.store.lun_maps):
             raise ontap_error(409, 'LUN "%s" is already mapped to initiator group "%s".' % (lun["name"], ig["name"]),
                               E_DUPLICATE_MAP)
         lun_id = b.get("logical_unit_number")
         if lun_id is None:
             lun_id = self.free_lun_id(ig["uuid"])
         elif not isinstance(lun_id, int) or lun_id < 0 or lun_id > 4095 or \
-                any(m["igroup"] == ig["uuid"] and m["lun_id"] == lun_id for m in self.maps):
+                any(m["igroup"] == ig["uuid"] and m["lun_id"] == lun_id for m in self.store.lun_maps):
             raise ontap_error(400, "LUN ID %s is invalid or already in use in initiator group \"%s\"." % (
                 lun_id, ig["name"]), E_BAD_VALUE, "logical_unit_number")
         m = {"lun": lun["uuid"], "igroup": ig["uuid"], "lun_id": lun_id}
-        self.maps.append(m)
+        self.store.lun_maps.append(m)
         self.changed()
         return self.created(req, self.map_rec(m), "%s/lun-maps/%s/%s" % (SAN_BASE, lun["uuid"], ig["uuid"]))
 
     def h_map_delete(self, req, lun_uuid, ig_uuid):
         m = self.find_map(lun_uuid, ig_uuid)
-        self.maps.remove(m)
+        self.store.lun_maps.remove(m)
         self.changed()
         return 200, {}
 
@@ -668,6 +630,32 @@ class Ontap(common.ArrayFake):
 def extra_args(ap):
     ap.add_argument("--username", default="admin")
     ap.add_argument("--password", default="netapp1!")
+
+
+# -- the test world ---------------------------------------------------------------
+WORLD_SVM_UUID = "5a1e0001-0000-4000-8000-00000000a001"
+WORLD_LUN = "/vol/trident_pvc_1/lun0"
+WORLD_SERIAL = "SimPvc1Lun00"
+
+
+def world_seed(w):
+    """The world's ONTAP: SVM svm1 with the LUN of Trident ontap-san PV
+    "pvc-1" (internalName trident_pvc_1), of the VM disk's size."""
+    seed = {"svms": [{"name": "svm1", "uuid": WORLD_SVM_UUID}],
+            "luns": [{"name": WORLD_LUN, "size": w.size, "serial": WORLD_SERIAL,
+                      "uuid": "5a1e0002-0000-4000-8000-00000000b001"}],
+            "fc_node_names": w.fc_node_names()}
+    return seed, [("VOLUME_HANDLE", "pvc-1"), ("ATTRS", "internalName=trident_pvc_1"),
+                  ("LUN", WORLD_LUN), ("NAA", naa_for(WORLD_SERIAL))]
+
+
+FAKE = common.Descriptor(
+    name="ontap", product="ontap", env="ONTAP", order=10,
+    args=["--username", "admin", "--password", "Netapp1-sim"],
+    env_facts=[("USERNAME", "admin"), ("PASSWORD", "Netapp1-sim"), ("SVM", "svm1")],
+    prism_spec="ontap/spec_ontap_populator.json", prism_dir="prism-ontap",
+    default_seed={"svms": [{"name": "svm1", "uuid": WORLD_SVM_UUID}]},
+    default_storage=True, world_seed=world_seed)
 
 
 if __name__ == "__main__":

@@ -215,52 +215,67 @@ def compare(vals, op, want):
     return any(one(v) for v in vals)
 
 
-class Pure(common.ArrayFake):
+V1 = r"/api/{ver:1\.\d+}/"
+V2 = r"/api/{ver:2\.\d+}/"
+
+
+class Pure(common.SessionAuth, common.ContinuationPager, common.ArrayFake):
     array = "pure"
     scsi_vendor = "PURE"
     scsi_model = "FlashArray"
+    public_ops = ("api_version", "apitoken", "login", "unknown")
+    session_out = ("header", "x-auth-token")
+    session_in = ("header", "x-auth-token")
+    state = {"collections": ["volumes", "hosts", "connections"], "values": {"array": {}, "api_versions": []}}
+    routes = [
+        ("GET", "/api/api_version", "api_version", "h_api_version"),
+        ("POST", V1 + "auth/apitoken", "apitoken", "h_apitoken"),
+        ("POST", V2 + "login", "login", "h_login"),
+        ("POST", V2 + "logout", "logout", "h_logout"),
+        ("GET", V2 + "hosts", "hosts_get", "h_hosts_get"),
+        ("POST", V2 + "hosts", "hosts_post", "h_hosts_post"),
+        ("PATCH", V2 + "hosts", "hosts_patch", "h_hosts_patch"),
+        ("DELETE", V2 + "hosts", "hosts_delete", "h_hosts_delete"),
+        ("GET", V2 + "volumes", "volumes_get", "h_volumes_get"),
+        ("POST", V2 + "volumes", "volumes_post", "h_volumes_post"),
+        ("PATCH", V2 + "volumes", "volumes_patch", "h_volumes_patch"),
+        ("DELETE", V2 + "volumes", "volumes_delete", "h_volumes_delete"),
+        ("GET", V2 + "volumes/tags", "volume_tags_get", "h_tags_get"),
+        ("GET", V2 + "connections", "connections_get", "h_conns_get"),
+        ("POST", V2 + "connections", "connections_post", "h_conns_post"),
+        ("DELETE", V2 + "connections", "connections_delete", "h_conns_delete"),
+        ("GET", V2 + "arrays", "arrays_get", "h_arrays_get"),
+        ("GET", V2 + "controllers", "controllers_get", "h_controllers_get"),
+    ]
 
     # -- state ----------------------------------------------------------------
     def load_seed(self, seed):
         a = seed.get("array", {})
-        self.info = {"name": a.get("name", "sim-fa"), "id": a.get("id", str(uuidlib.uuid4())),
+        self.store.array = {"name": a.get("name", "sim-fa"), "id": a.get("id", str(uuidlib.uuid4())),
                      "version": a.get("version", "6.7.3"), "model": a.get("model", "FA-X70R4")}
-        self.versions = seed.get("api_versions") or (["1.%d" % i for i in range(20)] +
+        self.store.api_versions = seed.get("api_versions") or (["1.%d" % i for i in range(20)] +
                                                      ["2.%d" % i for i in range(57)])
-        self.volumes, self.hosts, self.conns = [], [], []
+        self.store.volumes, self.store.hosts, self.store.connections = [], [], []
         for v in seed.get("volumes", []):
             self.add_volume(v["name"], int(v.get("size", 1 << 20)), v.get("serial"), v.get("id"),
                             v.get("tags", []))
         for h in seed.get("hosts", []):
-            self.hosts.append({"name": h["name"], "iqns": list(h.get("iqns", [])),
+            self.store.hosts.append({"name": h["name"], "iqns": list(h.get("iqns", [])),
                                "wwns": [norm_wwn(w) for w in h.get("wwns", [])],
                                "nqns": list(h.get("nqns", [])), "personality": h.get("personality")})
         for c in seed.get("connections", []):
             self.connect(c["host"], c["volume"], c.get("lun"))
-        self.fabric.node_names = {k.lower(): v.lower() for k, v in seed.get("fc_node_names", {}).items()}
 
-    def load_state(self, st):
-        self.info, self.versions = st["array"], st["api_versions"]
-        self.volumes, self.hosts, self.conns = st["volumes"], st["hosts"], st["connections"]
-        self.fabric.node_names = st.get("fc_node_names", {})
-        for v in self.volumes:
-            self.fabric.create_file(v["name"], v["size"])
+    def sim_volumes(self):
+        return [{"key": v["name"], "name": v["name"], "id": v["id"], "naa": naa_for(v["serial"]),
+                 "size": v["size"]} for v in self.store.volumes]
 
-    def state_doc(self):
-        return {"array": self.info, "api_versions": self.versions, "volumes": self.volumes,
-                "hosts": self.hosts, "connections": self.conns, "fc_node_names": self.fabric.node_names}
+    def sim_groups(self):
+        return [{"key": h["name"], "name": h["name"], "initiators": h["iqns"] + h["wwns"]}
+                for h in self.store.hosts]
 
-    def fabric_wanted(self):
-        wanted = {}
-        for v in self.volumes:
-            hosts = [self.host(c["host"]) for c in self.conns if c["volume"] == v["name"]]
-            if hosts:
-                inits = []
-                for h in hosts:
-                    inits.extend(h["iqns"])
-                    inits.extend(h["wwns"])
-                wanted[naa_for(v["serial"])] = (v["name"], inits)
-        return wanted
+    def sim_mappings(self):
+        return [(c["host"], c["volume"], c["lun"]) for c in self.store.connections]
 
     def add_volume(self, name, size, serial=None, vid=None, tags=None):
         self.check_name(name, "Volume")
@@ -272,7 +287,7 @@ class Pure(common.ArrayFake):
         v = {"id": vid or str(uuidlib.uuid4()), "name": name, "serial": serial, "size": size,
              "created": int(time.time() * 1000), "destroyed": False, "source": None,
              "tags": [dict(t) for t in (tags or [])]}
-        self.volumes.append(v)
+        self.store.volumes.append(v)
         self.fabric.create_file(name, size)
         return v
 
@@ -283,29 +298,29 @@ class Pure(common.ArrayFake):
 
     # -- lookups --------------------------------------------------------------
     def volume(self, name):
-        return next((v for v in self.volumes if v["name"] == name), None)
+        return next((v for v in self.store.volumes if v["name"] == name), None)
 
     def volume_by_id(self, vid):
-        return next((v for v in self.volumes if v["id"] == vid), None)
+        return next((v for v in self.store.volumes if v["id"] == vid), None)
 
     def host(self, name):
-        return next((h for h in self.hosts if h["name"] == name), None)
+        return next((h for h in self.store.hosts if h["name"] == name), None)
 
     def connect(self, host, vol, lun=None):
-        used = {c["lun"] for c in self.conns if c["host"] == host}
+        used = {c["lun"] for c in self.store.connections if c["host"] == host}
         if lun is None:
             lun = next(n for n in range(254, 0, -1) if n not in used)
         elif lun in used:
             raise pure_error(400, "LUN is already in use.", host)
         c = {"host": host, "volume": vol, "lun": lun}
-        self.conns.append(c)
+        self.store.connections.append(c)
         return c
 
     # -- items ----------------------------------------------------------------
     def volume_item(self, v):
         it = {"id": v["id"], "name": v["name"], "serial": v["serial"], "provisioned": v["size"],
               "created": v["created"], "destroyed": v["destroyed"],
-              "connection_count": sum(1 for c in self.conns if c["volume"] == v["name"]),
+              "connection_count": sum(1 for c in self.store.connections if c["volume"] == v["name"]),
               "subtype": "regular", "requested_promotion_state": "promoted", "promotion_status": "promoted",
               "space": {"total_provisioned": v["size"], "unique": 0, "snapshots": 0, "virtual": 0,
                         "data_reduction": 1.0, "thin_provisioning": 1.0}}
@@ -315,7 +330,7 @@ class Pure(common.ArrayFake):
 
     def host_item(self, h):
         it = {"name": h["name"], "iqns": list(h["iqns"]), "wwns": list(h["wwns"]), "nqns": list(h["nqns"]),
-              "connection_count": sum(1 for c in self.conns if c["host"] == h["name"]),
+              "connection_count": sum(1 for c in self.store.connections if c["host"] == h["name"]),
               "destroyed": False, "is_local": True,
               "port_connectivity": {"details": "", "status": "healthy"}}
         if h.get("personality"):
@@ -337,18 +352,11 @@ class Pure(common.ArrayFake):
                 raise pure_error(400, "Invalid filter: %s" % e, f)
             items = [it for it in items if pred(it)]
         items.sort(key=lambda it: str(it.get(key, "")))
-        total = len(items)
-        try:
-            off = int(req.q("continuation_token") or req.q("offset") or 0)
-            limit = int(req.q("limit") or 0)
-        except ValueError:
-            raise pure_error(400, "Invalid limit, offset or continuation_token.")
-        items = items[off:]
-        body = {"items": items, "total_item_count": total, "more_items_remaining": False}
-        if limit > 0 and len(items) > limit:
-            body["items"] = items[:limit]
-            body["more_items_remaining"] = True
-            body["continuation_token"] = str(off + limit)
+        items, total, token = self.page_continuation(
+            req, items, lambda p: pure_error(400, "Invalid limit, offset or continuation_token."))
+        body = {"items": items, "total_item_count": total, "more_items_remaining": token is not None}
+        if token is not None:
+            body["continuation_token"] = token
         return 200, body
 
     def names_param(self, req, key="names"):
@@ -359,59 +367,26 @@ class Pure(common.ArrayFake):
             return split_names(req.body[key])
         return []
 
-    # -- routing --------------------------------------------------------------
-    def route(self, req):
-        p, m = req.path.rstrip("/"), req.method
-        if p == "/api/api_version" and m == "GET":
-            return "api_version", self.h_api_version
-        mt = re.fullmatch(r"/api/(\d+\.\d+)/(.+)", p)
-        if mt:
-            ver, rest = mt.groups()
-            table = {
-                ("1", "POST", "auth/apitoken"): ("apitoken", self.h_apitoken),
-                ("2", "POST", "login"): ("login", self.h_login),
-                ("2", "POST", "logout"): ("logout", self.h_logout),
-                ("2", "GET", "hosts"): ("hosts_get", self.h_hosts_get),
-                ("2", "POST", "hosts"): ("hosts_post", self.h_hosts_post),
-                ("2", "PATCH", "hosts"): ("hosts_patch", self.h_hosts_patch),
-                ("2", "DELETE", "hosts"): ("hosts_delete", self.h_hosts_delete),
-                ("2", "GET", "volumes"): ("volumes_get", self.h_volumes_get),
-                ("2", "POST", "volumes"): ("volumes_post", self.h_volumes_post),
-                ("2", "PATCH", "volumes"): ("volumes_patch", self.h_volumes_patch),
-                ("2", "DELETE", "volumes"): ("volumes_delete", self.h_volumes_delete),
-                ("2", "GET", "volumes/tags"): ("volume_tags_get", self.h_tags_get),
-                ("2", "GET", "connections"): ("connections_get", self.h_conns_get),
-                ("2", "POST", "connections"): ("connections_post", self.h_conns_post),
-                ("2", "DELETE", "connections"): ("connections_delete", self.h_conns_delete),
-                ("2", "GET", "arrays"): ("arrays_get", self.h_arrays_get),
-                ("2", "GET", "controllers"): ("controllers_get", self.h_controllers_get),
-            }
-            hit = table.get((ver.split(".")[0], m, rest))
-            if hit:
-                if ver not in self.versions:
-                    def bad_version(r, ver=ver):
-                        raise pure_error(404, "API version %s is not supported." % ver, ver)
-                    return hit[0], bad_version
-                return hit
-        def unknown(r):
-            raise pure_error(404, "Not found.", req.path)
-        return "unknown", unknown
+    # -- routing and errors ---------------------------------------------------
+    def dispatch(self, req, op, handler, params):
+        ver = params.pop("ver", None)
+        if ver is not None and ver not in self.store.api_versions:
+            raise pure_error(404, "API version %s is not supported." % ver, ver)
+        return handler(req, **params)
 
-    def authenticate(self, req, op):
-        if op in ("api_version", "apitoken", "login", "unknown"):
-            return
-        user = self.sessions.check(req.headers.get("x-auth-token"))
-        if user is None:
-            raise pure_error(401, "Authentication failed: the session token is missing, invalid or expired.",
-                             req.path)
-        req.user = user
+    def not_found(self, req):
+        return pure_error(404, "Not found.", req.path)
+
+    def session_failed(self, req):
+        return pure_error(401, "Authentication failed: the session token is missing, invalid or expired.",
+                          req.path)
 
     def error_body(self, status, message, code=None):
         return {"errors": [{"message": message}]}
 
     # -- handlers -------------------------------------------------------------
     def h_api_version(self, req):
-        return 200, {"version": list(self.versions)}
+        return 200, {"version": list(self.store.api_versions)}
 
     def h_apitoken(self, req):
         b = req.body if isinstance(req.body, dict) else {}
@@ -430,24 +405,21 @@ class Pure(common.ArrayFake):
         elif b.get("username") != self.args.username or b.get("password") != self.args.password:
             raise pure_error(401, "Invalid username or password.", "login")
         req.user = self.args.username
-        session = self.sessions.new(self.args.username)
-        self.changed()
-        return 200, {"items": [{"username": self.args.username}]}, {"x-auth-token": session}
+        return self.session_answer(self.args.username, {"items": [{"username": self.args.username}]})
 
     def h_logout(self, req):
-        self.sessions.drop(req.headers.get("x-auth-token"))
-        self.changed()
+        self.session_end(req)
         return 200, {}
 
     def h_arrays_get(self, req):
-        return self.listing(req, [{"id": self.info["id"], "name": self.info["name"], "os": "Purity//FA",
-                                   "version": self.info["version"], "_as_of": int(time.time() * 1000),
+        return self.listing(req, [{"id": self.store.array["id"], "name": self.store.array["name"], "os": "Purity//FA",
+                                   "version": self.store.array["version"], "_as_of": int(time.time() * 1000),
                                    "console_lock_enabled": False, "idle_timeout": 0, "scsi_timeout": 60,
                                    "time_zone": "UTC"}])
 
     def h_controllers_get(self, req):
-        items = [{"name": n, "mode": mode, "model": self.info["model"], "status": "ready",
-                  "type": "array_controller", "version": self.info["version"]}
+        items = [{"name": n, "mode": mode, "model": self.store.array["model"], "status": "ready",
+                  "type": "array_controller", "version": self.store.array["version"]}
                  for n, mode in (("CT0", "primary"), ("CT1", "secondary"))]
         names = self.names_param(req)
         if names:
@@ -460,7 +432,7 @@ class Pure(common.ArrayFake):
         for n in names:
             if not self.host(n):
                 raise pure_error(400, "Host does not exist.", n)
-        hosts = [self.host(n) for n in names] if names else list(self.hosts)
+        hosts = [self.host(n) for n in names] if names else list(self.store.hosts)
         return self.listing(req, [self.host_item(h) for h in hosts])
 
     def validate_initiators(self, iqns, wwns, owner):
@@ -473,7 +445,7 @@ class Pure(common.ArrayFake):
             if not n:
                 raise pure_error(400, "Invalid WWN.", str(w))
             norm.append(n)
-        for h in self.hosts:
+        for h in self.store.hosts:
             if h["name"] == owner:
                 continue
             for i in iqns:
@@ -497,7 +469,7 @@ class Pure(common.ArrayFake):
         wwns = self.validate_initiators(iqns, wwns, name)
         h = {"name": name, "iqns": iqns, "wwns": wwns, "nqns": list(b.get("nqns") or []),
              "personality": b.get("personality")}
-        self.hosts.append(h)
+        self.store.hosts.append(h)
         self.changed()
         return 200, {"items": [self.host_item(h)]}
 
@@ -528,7 +500,7 @@ class Pure(common.ArrayFake):
             self.check_name(new_name, "Host")
             if self.host(new_name):
                 raise pure_error(400, "Host already exists.", new_name)
-            for c in self.conns:
+            for c in self.store.connections:
                 if c["host"] == h["name"]:
                     c["host"] = new_name
             h["name"] = new_name
@@ -545,9 +517,9 @@ class Pure(common.ArrayFake):
         h = self.host(names[0])
         if not h:
             raise pure_error(400, "Host does not exist.", names[0])
-        if any(c["host"] == h["name"] for c in self.conns):
+        if any(c["host"] == h["name"] for c in self.store.connections):
             raise pure_error(400, "Host has connected volumes; disconnect them first.", h["name"])
-        self.hosts.remove(h)
+        self.store.hosts.remove(h)
         self.changed()
         return 200, None
 
@@ -568,7 +540,7 @@ class Pure(common.ArrayFake):
                 raise pure_error(400, "Volume does not exist.", n)
             vols.append(v)
         if not ids and not names:
-            vols = list(self.volumes)
+            vols = list(self.store.volumes)
         destroyed = req.q("destroyed")
         if destroyed is not None:
             vols = [v for v in vols if v["destroyed"] == (destroyed.lower() == "true")]
@@ -621,7 +593,7 @@ class Pure(common.ArrayFake):
     def h_volumes_patch(self, req):
         v = self.one_volume(req)
         b = req.body if isinstance(req.body, dict) else {}
-        if b.get("destroyed") is True and any(c["volume"] == v["name"] for c in self.conns):
+        if b.get("destroyed") is True and any(c["volume"] == v["name"] for c in self.store.connections):
             raise pure_error(400, "Volume has host connections; disconnect it first.", v["name"])
         if "destroyed" in b:
             v["destroyed"] = bool(b["destroyed"])
@@ -639,7 +611,7 @@ class Pure(common.ArrayFake):
         v = self.one_volume(req)
         if not v["destroyed"]:
             raise pure_error(400, "Volume must be destroyed before it can be eradicated.", v["name"])
-        self.volumes.remove(v)
+        self.store.volumes.remove(v)
         self.fabric.delete_file(v["name"])
         self.changed()
         return 200, None
@@ -650,7 +622,7 @@ class Pure(common.ArrayFake):
         rids = split_names(req.query.get("resource_ids"))
         nss = split_names(req.query.get("namespaces"))
         rdestroyed = req.q("resource_destroyed")
-        for v in self.volumes:
+        for v in self.store.volumes:
             if rnames and v["name"] not in rnames or rids and v["id"] not in rids:
                 continue
             if rdestroyed is not None and v["destroyed"] != (rdestroyed.lower() == "true"):
@@ -683,7 +655,7 @@ class Pure(common.ArrayFake):
         for v in vols:
             if not self.volume(v):
                 raise pure_error(400, "Volume does not exist.", v)
-        items = [self.conn_item(c) for c in self.conns
+        items = [self.conn_item(c) for c in self.store.connections
                  if (not hosts or c["host"] in hosts) and (not vols or c["volume"] in vols)]
         return self.listing(req, items, key="lun")
 
@@ -696,7 +668,7 @@ class Pure(common.ArrayFake):
             raise pure_error(400, "Host does not exist.", hosts[0])
         if not v or v["destroyed"]:
             raise pure_error(400, "Volume does not exist.", vols[0])
-        if any(c["host"] == h["name"] and c["volume"] == v["name"] for c in self.conns):
+        if any(c["host"] == h["name"] and c["volume"] == v["name"] for c in self.store.connections):
             raise pure_error(400, "Connection already exists.", "%s/%s" % (h["name"], v["name"]))
         b = req.body if isinstance(req.body, dict) else {}
         lun = b.get("lun")
@@ -714,9 +686,9 @@ class Pure(common.ArrayFake):
             raise pure_error(400, "Host does not exist.", hosts[0])
         if not self.volume(vols[0]):
             raise pure_error(400, "Volume does not exist.", vols[0])
-        for c in self.conns:
+        for c in self.store.connections:
             if c["host"] == hosts[0] and c["volume"] == vols[0]:
-                self.conns.remove(c)
+                self.store.connections.remove(c)
                 self.changed()
                 return 200, None
         raise pure_error(400, "Connection does not exist.", "%s/%s" % (hosts[0], vols[0]))
@@ -726,6 +698,43 @@ def extra_args(ap):
     ap.add_argument("--username", default="pureuser")
     ap.add_argument("--password", default="pureuser")
     ap.add_argument("--api-token", default=DEFAULT_TOKEN)
+
+
+# -- the test world ---------------------------------------------------------------
+WORLD_PREFIX = "px_sim"
+WORLD_VOLUME_ID = "7a3c2e10-5d1b-4f0e-9c61-0d5e2a9b1f01"
+WORLD_SERIAL = "5E1F0C0DE000000000000001"
+
+
+def world_seed(w):
+    """The world's FlashArray: volume <prefix>-pvc-1 (its id is the CSI
+    volume handle) of the VM disk's size, plus the sources of the array-side
+    copies: a volume tagged with the world's VVol id and one whose serial is
+    the RDM disk's."""
+    vols = [{"name": WORLD_PREFIX + "-pvc-1", "id": WORLD_VOLUME_ID, "size": w.size, "serial": WORLD_SERIAL}]
+    if w.vvol:
+        vols.append({"name": "vvol-src-1", "size": w.size, "serial": "5E1F0C0DE000000000000002",
+                     "id": "7a3c2e10-5d1b-4f0e-9c61-0d5e2a9b1f02",
+                     "tags": [{"namespace": "vasa-integration.purestorage.com",
+                               "key": "PURE_VVOL_ID", "value": w.vvol}]})
+    if w.rdm.startswith("naa.624a9370") and len(w.rdm) == 36:
+        vols.append({"name": "rdm-src-1", "size": w.size, "serial": w.rdm[12:].upper(),
+                     "id": "7a3c2e10-5d1b-4f0e-9c61-0d5e2a9b1f03"})
+    facts = [("VOLUME_HANDLE", WORLD_VOLUME_ID), ("VOLUME", WORLD_PREFIX + "-pvc-1"),
+             ("CLUSTER_PREFIX", WORLD_PREFIX), ("NAA", naa_for(WORLD_SERIAL))]
+    if w.vvol:
+        facts.append(("VVOL_SOURCE", "vvol-src-1"))
+    if w.rdm:
+        facts.append(("RDM_SOURCE", "rdm-src-1"))
+    return {"volumes": vols, "fc_node_names": w.fc_node_names()}, facts
+
+
+FAKE = common.Descriptor(
+    name="pure", product="pureFlashArray", env="PURE", order=20,
+    args=["--username", "pureuser", "--password", "Pure1-sim", "--api-token", DEFAULT_TOKEN],
+    env_facts=[("TOKEN", DEFAULT_TOKEN), ("USERNAME", "pureuser"), ("PASSWORD", "Pure1-sim")],
+    sessions=True, prism_spec="pure-flasharray/FA2.56.spec.yaml", prism_dir="prism",
+    default_seed={}, world_seed=world_seed)
 
 
 if __name__ == "__main__":
