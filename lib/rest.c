@@ -482,10 +482,19 @@ rest_status_ok(const struct rest_endpoint *ep, long status)
 static bool
 rest_idempotent(const struct rest *r, const struct rest_endpoint *ep)
 {
+    const struct rest_retry *p = &r->dialect->retry;
     const char *m = ep->method;
 
-    return r->dialect->retry.any_method || (ep->flags & REST_F_RETRY) != 0 ||
-           strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
+    if (p->any_method || (ep->flags & REST_F_RETRY) != 0)
+        return true;
+    if (p->methods != NULL) {
+        for (size_t i = 0; p->methods[i] != NULL; i++) {
+            if (strcmp(p->methods[i], m) == 0)
+                return true;
+        }
+        return false;
+    }
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
            strcmp(m, "DELETE") == 0;
 }
 
@@ -773,7 +782,7 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
     bool authed = (ep->flags & REST_F_NO_AUTH) == 0;
     bool idempotent = rest_idempotent(r, ep);
     bool relogged = false;
-    struct deadline dl = deadline_in_ms(r->timeout_ms);
+    struct deadline dl = deadline_in_ms(req->timeout_ms > 0 ? req->timeout_ms : r->timeout_ms);
     const struct rest_retry *pol = &r->dialect->retry;
     struct backoff bo;
     struct buf url = {0};
@@ -873,6 +882,7 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
             if (perr_failed(err))
                 goto out;
         }
+        reply->error = e;
         perr_set_remote(
             err, e.code, resp.status, e.remote_code, "HTTP %ld from %s %s%s%s%s%s%s", resp.status,
             ep->method, url_path, e.text[0] != '\0' ? ": " : "", e.text,
@@ -882,8 +892,12 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
         goto out;
     }
 out:
-    if (rc < 0)
+    if (rc < 0) {
+        struct rest_error keep = reply->error;
+
         rest_reply_free(reply);
+        reply->error = keep;
+    }
     json_decref(ebody);
     http_resp_free(&resp);
     strv_free_secret(&auth);
@@ -1223,7 +1237,8 @@ rest_follow_pages(struct rest *r, const struct rest_request *req, const char *fi
         (reply->range != NULL && dup_opt(reply->range, &last.range, err) < 0))
         goto out;
     for (int page = 1;; page++) {
-        struct rest_request nreq = {.ep = req->ep, .headers = req->headers};
+        struct rest_request nreq = {
+            .ep = req->ep, .headers = req->headers, .timeout_ms = req->timeout_ms};
         struct rest_reply pr = {0};
         json_t *items;
         int more;
