@@ -57,7 +57,9 @@ static const struct {
      "vmhba2,vmhba3", "fc"},
     {"iSCSI name as given", host_fc_iscsi, "", T_IQN, "vmhba65", "iscsi"},
     {"iSCSI name upper-case without colons", host_fc_iscsi, "",
-     "IQN.1992-08.COM.NETAPP" "SN.0123ABCDVS.3", "vmhba65", "iscsi"},
+     "IQN.1992-08.COM.NETAPP"
+     "SN.0123ABCDVS.3",
+     "vmhba65", "iscsi"},
     {"both protocols, host order kept", host_fc_iscsi, "2001d039ea000001", T_OTHER,
      "vmhba2,vmhba65", "fc"},
     {"ports that reach nothing", host_fc_iscsi, "524a937000000001;20:01:d0:39:ea:00:00:02",
