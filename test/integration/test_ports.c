@@ -34,8 +34,7 @@ struct run {
     json_t *result;
 };
 
-static void
-arg(struct run *r, const char *fmt, ...) ATTR_PRINTF(2, 3);
+static void arg(struct run *r, const char *fmt, ...) ATTR_PRINTF(2, 3);
 
 static void
 arg(struct run *r, const char *fmt, ...)
@@ -94,9 +93,9 @@ populate(struct run *r, const char *vendor)
     env(r, "GOVMOMI_PASSWORD", world_get(&w, "GOVMOMI_PASSWORD"));
     env(r, "GOVMOMI_INSECURE", "true");
     env(r, "PATH", "/usr/bin:/bin");
-    assert_int_equal(proc_run(r->argv[0], r->argv, (const char *const *)r->envp, &r->out, &r->err,
-                              &r->status),
-                     0);
+    assert_int_equal(
+        proc_run(r->argv[0], r->argv, (const char *const *)r->envp, &r->out, &r->err, &r->status),
+        0);
     r->result = json_loads(buf_cstr(&r->out), 0, NULL);
     if (r->status != 0 || r->result == NULL)
         fail_msg("exit %d, stderr:\n%s", r->status, buf_cstr(&r->err));
@@ -170,12 +169,13 @@ test_ontap_fc_ports_win_over_iscsi_datastore(void **state)
     expect_copied_and_clean("ontap");
     /* The array got an FC igroup holding the host's FC WWPN, and no iSCSI one. */
     assert_int_equal(
-        world_sh(&w, "wwpn=$(printf %%s \"${WORLD_VC_HOST_FC#*:}\" | sed 's/../&:/g; s/:$//'); "
-                     "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
-                     "g=[g for g in d[\"igroups\"] if g[\"name\"].startswith(\"xcopy-\")]; "
-                     "sys.exit(not (len(g) == 1 and g[0][\"protocol\"] == \"fcp\" and "
-                     "g[0][\"name\"].endswith(\"-fcp\") and g[0][\"initiators\"] == [sys.argv[2]]))' "
-                     "\"$WORLD_ONTAP_STATE\" \"$wwpn\""),
+        world_sh(&w,
+                 "wwpn=$(printf %%s \"${WORLD_VC_HOST_FC#*:}\" | sed 's/../&:/g; s/:$//'); "
+                 "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+                 "g=[g for g in d[\"igroups\"] if g[\"name\"].startswith(\"xcopy-\")]; "
+                 "sys.exit(not (len(g) == 1 and g[0][\"protocol\"] == \"fcp\" and "
+                 "g[0][\"name\"].endswith(\"-fcp\") and g[0][\"initiators\"] == [sys.argv[2]]))' "
+                 "\"$WORLD_ONTAP_STATE\" \"$wwpn\""),
         0);
     /* Two more array requests for the ports, one more SOAP call for the topology. */
     assert_int_equal(world_sh(&w, "grep -q fc_interface_list \"$WORLD_ONTAP_CALLS\" && grep -q "
@@ -215,12 +215,11 @@ test_pure_foreign_ports_keep_datastore_choice(void **state)
     assert_string_equal(protocol_of(&r), "iscsi");
     expect_copied_and_clean("pure");
     /* The host object holds the host's IQN and no WWN. */
-    assert_int_equal(
-        world_sh(&w, "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
-                     "h=[h for h in d[\"hosts\"] if sys.argv[2] in h[\"iqns\"]]; "
-                     "sys.exit(not (len(h) == 1 and h[0][\"wwns\"] == []))' "
-                     "\"$WORLD_PURE_STATE\" \"$WORLD_VC_HOST_IQN\""),
-        0);
+    assert_int_equal(world_sh(&w, "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+                                  "h=[h for h in d[\"hosts\"] if sys.argv[2] in h[\"iqns\"]]; "
+                                  "sys.exit(not (len(h) == 1 and h[0][\"wwns\"] == []))' "
+                                  "\"$WORLD_PURE_STATE\" \"$WORLD_VC_HOST_IQN\""),
+                     0);
     assert_int_equal(world_sh(&w, "grep -q ports_get \"$WORLD_PURE_CALLS\""), 0);
     run_free(&r);
 }
