@@ -17,9 +17,9 @@
 #include "storage/storage.h"
 #include "test/fake/fake_transport.h"
 
-#define API   "/api/rest"
-#define BASIC "Authorization: Basic YWRtaW46cHc=" /* admin:pw */
-#define MD1   "\"metadata\":{\"ready\":true,\"page\":1,\"pages_total\":1,\"page_size\":1000}"
+#define API        "/api/rest"
+#define BASIC      "Authorization: Basic YWRtaW46cHc=" /* admin:pw */
+#define MD1        "\"metadata\":{\"ready\":true,\"page\":1,\"pages_total\":1,\"page_size\":1000}"
 #define OK(result) "{\"result\":" result ",\"error\":null," MD1 "}"
 #define ERR(code, msg)                                                                             \
     "{\"result\":null,\"error\":{\"code\":\"" code "\",\"message\":\"" msg                         \
@@ -47,7 +47,7 @@
 #define HOSTS_P2                                                                                   \
     "{\"result\":[{\"id\":12,\"name\":\"esx01\",\"ports\":[{\"type\":\"FC\","                      \
     "\"address\":\"21:00:00:24:FF:3A:B5:00\",\"host_id\":12},{\"type\":\"ISCSI\","                 \
-    "\"address\":\"" IQN "\",\"host_id\":12}]}],\"error\":null,"                                    \
+    "\"address\":\"" IQN "\",\"host_id\":12}]}],\"error\":null,"                                   \
     "\"metadata\":{\"ready\":true,\"page\":2,\"pages_total\":2,\"page_size\":1}}"
 
 static const struct fake_exchange open_ok[] = {
@@ -60,8 +60,8 @@ struct fixture {
 };
 
 static int
-open_with(struct fixture *f, const char *host, const char *password,
-          const struct fake_exchange *ex, size_t n, struct perr *err)
+open_with(struct fixture *f, const char *host, const char *password, const struct fake_exchange *ex,
+          size_t n, struct perr *err)
 {
     struct http_transport t;
     struct storage_config cfg = {
@@ -163,9 +163,8 @@ test_full_sequence(void **state)
 
     (void)state;
     FAKE_SCRIPT(f.ft, ex);
-    assert_int_equal(storage_ensure_igroup(f.st, "xcopy-hostsystem-host-12", inits, 2, &actual,
-                                           &err),
-                     0);
+    assert_int_equal(
+        storage_ensure_igroup(f.st, "xcopy-hostsystem-host-12", inits, 2, &actual, &err), 0);
     assert_string_equal(actual, "esx01");
     assert_int_equal(storage_resolve_pv(f.st, &pv, &lun, &err), 0);
     assert_string_equal(lun.name, VOL);
@@ -360,14 +359,14 @@ test_map_errors(void **state)
 {
     static const struct fake_exchange ex[] = {
         {"GET", API "/hosts?name=gone", NULL, NULL, 200, OK("[]"), NULL, 0},
-        {"GET", API "/hosts?name=esx01", NULL, NULL, 200,
-         OK("[{\"id\":12,\"name\":\"esx01\"}]"), NULL, 0},
+        {"GET", API "/hosts?name=esx01", NULL, NULL, 200, OK("[{\"id\":12,\"name\":\"esx01\"}]"),
+         NULL, 0},
         {"GET", LUNSQ, NULL, NULL, 503, "busy", NULL, 0},
         {"GET", LUNSQ, NULL, NULL, 200, OK("[]"), NULL, 0},
         {"POST", API "/hosts/12/luns?approved=true", "{\"volume_id\":3723}", NULL, 200,
          ERR("MAPPING_ALREADY_EXISTS", "Volume is already mapped to host 'esx01'"), NULL, 0},
-        {"GET", API "/hosts?name=esx01", NULL, NULL, 200,
-         OK("[{\"id\":12,\"name\":\"esx01\"}]"), NULL, 0},
+        {"GET", API "/hosts?name=esx01", NULL, NULL, 200, OK("[{\"id\":12,\"name\":\"esx01\"}]"),
+         NULL, 0},
         {"GET", LUNSQ, NULL, NULL, 200, OK("[]"), NULL, 0},
         {"POST", API "/hosts/12/luns?approved=true", "{\"volume_id\":3723}", NULL, 200,
          ERR("LUN_IN_USE", "No free LUN on host 'esx01'"), NULL, 0},
@@ -404,12 +403,12 @@ test_unmap_errors(void **state)
 {
     static const struct fake_exchange ex[] = {
         {"GET", API "/hosts?name=gone", NULL, NULL, 200, OK("[]"), NULL, 0},
-        {"GET", API "/hosts?name=esx01", NULL, NULL, 200,
-         OK("[{\"id\":12,\"name\":\"esx01\"}]"), NULL, 0},
+        {"GET", API "/hosts?name=esx01", NULL, NULL, 200, OK("[{\"id\":12,\"name\":\"esx01\"}]"),
+         NULL, 0},
         {"DELETE", API "/hosts/12/luns/volume_id/3723?approved=true", NULL, NULL, 404,
          ERR("VOLUME_NOT_FOUND", "Volume with id 3723 does not exist"), NULL, 0},
-        {"GET", API "/hosts?name=esx01", NULL, NULL, 200,
-         OK("[{\"id\":12,\"name\":\"esx01\"}]"), NULL, 0},
+        {"GET", API "/hosts?name=esx01", NULL, NULL, 200, OK("[{\"id\":12,\"name\":\"esx01\"}]"),
+         NULL, 0},
         {"DELETE", API "/hosts/12/luns/volume_id/3723?approved=true", NULL, NULL, 200,
          ERR("APPROVAL_REQUIRED", "This operation requires approval"), NULL, 0},
     };
@@ -482,11 +481,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_sequence), cmocka_unit_test(test_base_url),
-        cmocka_unit_test(test_iscsi_exact),   cmocka_unit_test(test_host_missing),
-        cmocka_unit_test(test_auth_failure),  cmocka_unit_test(test_envelope_first),
+        cmocka_unit_test(test_full_sequence),  cmocka_unit_test(test_base_url),
+        cmocka_unit_test(test_iscsi_exact),    cmocka_unit_test(test_host_missing),
+        cmocka_unit_test(test_auth_failure),   cmocka_unit_test(test_envelope_first),
         cmocka_unit_test(test_resolve_errors), cmocka_unit_test(test_map_errors),
-        cmocka_unit_test(test_unmap_errors),  cmocka_unit_test(test_mapped_groups),
+        cmocka_unit_test(test_unmap_errors),   cmocka_unit_test(test_mapped_groups),
         cmocka_unit_test(test_malformed),
     };
 
