@@ -149,7 +149,7 @@ class InfiniBox(common.BasicAuth, common.PagePager, common.ArrayFake):
             self.add_lun(h, v, m.get("lun"))
 
     def sim_volumes(self):
-        return [{"key": v["id"], "name": v["name"], "id": v["id"], "naa": naa_for(v["serial"]),
+        return [{"key": v["id"], "name": v["name"], "id": str(v["id"]), "naa": naa_for(v["serial"]),
                  "size": v["size"]} for v in self.store.volumes]
 
     def sim_groups(self):
@@ -334,6 +334,9 @@ def world_hosts(w):
     if w.fc and w.fc.lower() not in seen and ":" in w.fc:
         wwpn = w.fc.lower().rsplit(":", 1)[1]
         hosts.append({"name": "esx-vm-host", "ports": [{"type": "FC", "address": wwpn}]})
+    # A second ESXi host outside the simulated vCenter (the conformance data
+    # maps the volume to it first, tag "ib").
+    hosts.append({"name": "esx-other", "ports": [{"type": "ISCSI", "address": "iqn.1998-01.com.vmware:other-host-ib"}]})
     for n in range(1, 4):
         hosts.append({"name": "ocp-worker-%d" % n,
                       "ports": [{"type": "ISCSI", "address": "iqn.1994-05.com.redhat:ocp-worker-%d" % n}]})
