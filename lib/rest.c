@@ -430,9 +430,13 @@ rest_set_session(struct rest *r, const char *session, struct perr *err)
             return perr_set(err, PERR_NOMEM, "out of memory");
         log_add_secret(s);
     }
+    if (r->lock != NULL)
+        pthread_mutex_lock(r->lock);
     secret_free(r->session);
     r->session = s;
     r->session_born_ms = mono_now_ms();
+    if (r->lock != NULL)
+        pthread_mutex_unlock(r->lock);
     return 0;
 }
 
@@ -759,16 +763,32 @@ rest_session_too_old(const struct rest *r)
            mono_now_ms() - r->session_born_ms >= ss->lifetime_s * 1000L;
 }
 
+/*
+ * One exchange under cfg.lock: the headers are built from the session and
+ * CSRF token, the request is sent and the new CSRF token noted, all with the
+ * lock held, so a client shared by threads never sends a half-replaced
+ * credential.  Waiting between tries happens outside (the caller's loop).
+ */
 static int
-rest_perform_locked(struct rest *r, struct http_req *hreq, struct http_resp *resp, struct perr *err)
+rest_send_locked(struct rest *r, const struct rest_request *req, struct http_req *hreq,
+                 struct strv *auth, const char **hv, struct http_resp *resp, struct perr *attempt,
+                 struct perr *err)
 {
-    int rc;
+    int rc = -1;
 
     if (r->lock != NULL)
         pthread_mutex_lock(r->lock);
+    if (rest_headers(r, req, auth, hv, err) < 0)
+        goto out;
+    hreq->headers = hv;
     r->requests++;
     atomic_fetch_add(&rest_total_requests, 1);
-    rc = http_perform(&r->transport, hreq, resp, err);
+    if (http_perform(&r->transport, hreq, resp, attempt) < 0) {
+        rc = 1;
+        goto out;
+    }
+    rc = rest_note_csrf(r, resp, err);
+out:
     if (r->lock != NULL)
         pthread_mutex_unlock(r->lock);
     return rc;
@@ -811,23 +831,24 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
         struct rest_error e = {0};
         struct http_req hreq = {0};
         bool ok;
+        int sent;
 
         strv_free_secret(&auth);
         http_resp_free(&resp);
         json_decref(ebody);
         ebody = NULL;
-        if (rest_headers(r, req, &auth, hv, err) < 0)
-            goto out;
         hreq.method = ep->method;
         hreq.url = buf_cstr(&url);
-        hreq.headers = hv;
         hreq.body = body;
         hreq.body_len = body_len;
         hreq.content_type = body != NULL ? "application/json" : NULL;
         hreq.timeout_ms = deadline_remaining_ms(&dl);
         if (hreq.timeout_ms <= 0)
             hreq.timeout_ms = 1;
-        if (rest_perform_locked(r, &hreq, &resp, &attempt) < 0) {
+        sent = rest_send_locked(r, req, &hreq, &auth, hv, &resp, &attempt, err);
+        if (sent < 0)
+            goto out;
+        if (sent == 1) {
             if (idempotent && perr_is_retryable(&attempt)) {
                 log_debug(REST_COMP, "retrying after a transport error", "endpoint", ep->name,
                           "error", attempt.msg, NULL);
@@ -838,8 +859,6 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
                 *err = attempt;
             goto out;
         }
-        if (rest_note_csrf(r, &resp, err) < 0)
-            goto out;
         ok = rest_status_ok(ep, resp.status) ||
              (pol->success_status != 0 && resp.status == pol->success_status);
         if (resp.body.len > 0 && (!ok || r->dialect->errors.envelope != NULL) &&

@@ -41,7 +41,12 @@
  * logs each exchange.  Secrets (password, api token, session) are registered
  * with log_add_secret() and never logged.
  *
- * Not thread-safe: one client belongs to one thread at a time.
+ * Threads: without cfg.lock a client belongs to one thread at a time.  With
+ * it, several threads may share the client: each exchange (headers from the
+ * session, the request, the CSRF token of the answer) and each change of
+ * the session happen under the lock, and no thread waits between tries
+ * holding it.  Two threads that both see an expired session may both log in
+ * again; the later session wins, which the arrays here accept.
  */
 #ifndef POP_REST_H
 #define POP_REST_H

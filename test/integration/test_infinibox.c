@@ -61,10 +61,11 @@ calls_with(const char *method)
 static void
 expect_clean(void)
 {
-    assert_int_equal(world_sh(&w, "curl -sS --cacert \"$WORLD_ARRAY_CA\" "
-                                  "\"https://$WORLD_INFINIBOX_HOSTNAME/_sim/state\" | python3 -c "
-                                  "'import json,sys; sys.exit(len(json.load(sys.stdin)[\"mappings\"]))'"),
-                     0);
+    assert_int_equal(
+        world_sh(&w, "curl -sS --cacert \"$WORLD_ARRAY_CA\" "
+                     "\"https://$WORLD_INFINIBOX_HOSTNAME/_sim/state\" | python3 -c "
+                     "'import json,sys; sys.exit(len(json.load(sys.stdin)[\"mappings\"]))'"),
+        0);
     assert_int_equal(world_sh(&w, "test ! -e \"$WORLD_FABRIC/luns/$WORLD_INFINIBOX_NAA.json\""), 0);
 }
 
@@ -98,7 +99,8 @@ test_host_missing(void **state)
           "\"error\":null,\"metadata\":{\"ready\":true,\"page\":1,\"pages_total\":1,"
           "\"page_size\":2,\"number_of_objects\":1}}");
     assert_int_equal(populate(""), 1);
-    assert_int_equal(last_line_matches("no InfiniBox host has any of the ESXi initiators .(fc\\.|iqn\\.)"), 0);
+    assert_int_equal(
+        last_line_matches("no InfiniBox host has any of the ESXi initiators .(fc\\.|iqn\\.)"), 0);
     assert_int_equal(last_line_matches("never creates hosts"), 0);
     assert_int_equal(calls_with("POST"), 0);
     assert_int_equal(calls_with("DELETE"), 0);
@@ -136,12 +138,13 @@ test_unmap_fails(void **state)
     assert_int_equal(world_sh(&w, "test -e \"$WORLD_FABRIC/luns/$WORLD_INFINIBOX_NAA.json\""), 0);
     reset();
     assert_int_equal(
-        world_sh(&w, "python3 -c 'import json,sys; [print(m[\"host_id\"], m[\"volume_id\"]) for m in "
-                     "json.load(open(sys.argv[1]))[\"luns\"]]' \"$WORLD_INFINIBOX_STATE\" | "
-                     "while read -r h v; do curl -sSf -o /dev/null --cacert \"$WORLD_ARRAY_CA\" "
-                     "-u \"$WORLD_INFINIBOX_USERNAME:$WORLD_INFINIBOX_PASSWORD\" -X DELETE "
-                     "\"https://$WORLD_INFINIBOX_HOSTNAME/api/rest/hosts/$h/luns/volume_id/$v"
-                     "?approved=true\" || exit 1; done"),
+        world_sh(&w,
+                 "python3 -c 'import json,sys; [print(m[\"host_id\"], m[\"volume_id\"]) for m in "
+                 "json.load(open(sys.argv[1]))[\"luns\"]]' \"$WORLD_INFINIBOX_STATE\" | "
+                 "while read -r h v; do curl -sSf -o /dev/null --cacert \"$WORLD_ARRAY_CA\" "
+                 "-u \"$WORLD_INFINIBOX_USERNAME:$WORLD_INFINIBOX_PASSWORD\" -X DELETE "
+                 "\"https://$WORLD_INFINIBOX_HOSTNAME/api/rest/hosts/$h/luns/volume_id/$v"
+                 "?approved=true\" || exit 1; done"),
         0);
     expect_clean();
 }
