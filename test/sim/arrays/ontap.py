@@ -654,6 +654,7 @@ FAKE = common.Descriptor(
     args=["--username", "admin", "--password", "Netapp1-sim"],
     env_facts=[("USERNAME", "admin"), ("PASSWORD", "Netapp1-sim"), ("SVM", "svm1")],
     prism_spec="ontap/spec_ontap_populator.json", prism_dir="prism-ontap",
+    response_spec="ontap/spec_ontap_populator.json",
     default_seed={"svms": [{"name": "svm1", "uuid": WORLD_SVM_UUID}]},
     default_storage=True, world_seed=world_seed)
 
