@@ -803,6 +803,9 @@ class ArrayFake:
         self.router = Router(self.routes)
         self.response_spec = None
         if getattr(args, "response_spec", None):
+            here = os.path.dirname(os.path.abspath(__file__))
+            if here not in sys.path:
+                sys.path.insert(0, here)
             import swagger
             self.response_spec = swagger.Spec(args.response_spec)
             if args.response_spec_log:
