@@ -16,6 +16,13 @@
  * Every step is checked against what the array holds, read through the fakes'
  * normalised view GET /_sim/state on the fake's own address (data "state"),
  * and what the fabric shows the simulated ESXi host (FABRIC/luns/<naa>.json).
+ * After a vendor's last configuration, "prism clean" reads the log of the
+ * Prism in front of its fake (data "prism": "ran", "log"): no request or
+ * answer may have broken the vendor's spec.  Prism does not check answers
+ * against every spec (not ONTAP's Swagger 2.0 one); a fake that checks them
+ * itself names its violation log in "prism"."answer_log" (a path, empty when
+ * the fake did not check), which must then be empty after every scenario.
+ *
  * The program prints "conformance <driver>: N passed, M failed" per vendor.
  */
 #include <dirent.h>
@@ -1081,41 +1088,85 @@ sc_copies(const struct conf *cf)
 
 /* ---- Prism's verdict on everything the driver sent ---- */
 
+/* Lines of the answer-violation log at path (data "prism"."answer_log": a
+ * fake that checks its own answers against a spec Prism checks requests
+ * against only, one JSON line per violation), each printed; -1 when the
+ * log cannot be read. */
+static int
+answer_violations(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[8192];
+    int n = 0;
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (line[0] == '\n')
+            continue;
+        print_error("answer breaks the spec: %s", line);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
 static bool
 sc_prism_clean(const struct conf *cf)
 {
     json_t *x = json_object_get(cf->v->d, "prism");
+    const char *alog = opt(x, "answer_log");
     FILE *f;
     char line[8192];
     char op[128];
     int errors = 0;
     int lines = 0;
+    int answers = 0;
+    bool checked = false;
 
     if (strcmp(req(x, "ran"), "1") != 0) {
         printf("SKIP %s: Prism check: Prism did not run in this world (see %s/arrays.log)\n",
                cf->v->drv->name, W.dir);
-        return false;
-    }
-    f = fopen(req(x, "log"), "r");
-    assert_non_null(f);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        lines++;
-        /* Prism marks error severity with a cross: request or response
-         * violations of the schema and failed exchanges (start-arrays' own
-         * readiness probe of a path outside the spec aside).  A warning is
-         * tolerated only for an answer status the spec does not list. */
-        if ((strstr(line, "\xe2\x9c\x96") != NULL && strstr(line, "/__ready") == NULL) ||
-            (strstr(line, "Violation:") != NULL &&
-             strstr(line, "Unable to match the returned status code") == NULL)) {
-            print_error("prism: %s", line);
-            errors++;
+    } else {
+        f = fopen(req(x, "log"), "r");
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f) != NULL) {
+            lines++;
+            /* Prism marks error severity with a cross: request or response
+             * violations of the schema and failed exchanges (start-arrays'
+             * own readiness probe of a path outside the spec aside).  A
+             * warning is tolerated only for an answer status the spec does
+             * not list. */
+            if ((strstr(line, "\xe2\x9c\x96") != NULL && strstr(line, "/__ready") == NULL) ||
+                (strstr(line, "Violation:") != NULL &&
+                 strstr(line, "Unable to match the returned status code") == NULL)) {
+                print_error("prism: %s", line);
+                errors++;
+            }
         }
+        fclose(f);
+        assert_true(lines > 0);
+        checked = true;
     }
-    fclose(f);
-    assert_true(lines > 0);
+    /* The answers, when the fake checks them itself (an empty path: it did
+     * not, e.g. the spec is missing).  Every scenario above has run, faults
+     * included: none of them may have drawn an answer that breaks the spec. */
+    if (alog != NULL && alog[0] == '\0') {
+        printf("SKIP %s: answer check: the fake did not check its answers against the spec "
+               "(see %s/arrays.log)\n", cf->v->drv->name, W.dir);
+    } else if (alog != NULL) {
+        answers = answer_violations(alog);
+        if (answers < 0)
+            print_error("answer log %s cannot be read\n", alog);
+        assert_true(answers >= 0);
+        checked = true;
+    }
+    if (!checked)
+        return false;
     op_field(req(x, "exercised_op"), op, sizeof(op));
     assert_true(count_calls(cf, op, NULL) > 0);
     assert_int_equal(errors, 0);
+    assert_int_equal(answers, 0);
     return true;
 }
 
