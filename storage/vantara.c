@@ -153,11 +153,6 @@ static const struct rest_endpoint vsp_ep_storage = {
  * "SSB2": "015A"}}.  The SSB pair is what identifies a storage-side refusal;
  * a missing object comes as HTTP 404.
  */
-static const char *const vsp_headers[] = {
-    "Accept: application/json",
-    NULL,
-};
-
 static const struct rest_session vsp_session = {
     .login = &vsp_ep_login,
     .login_basic = true,
@@ -172,7 +167,6 @@ static const struct rest_session vsp_session = {
 
 static const struct rest_dialect vsp_dialect = {
     .base_path = "/v1",
-    .headers = vsp_headers,
     .session = &vsp_session,
     .errors =
         {
