@@ -11,7 +11,7 @@ the fakes, so adding a vendor is adding its module.
                                      f_prism_dir
   fakes.py args NAME                 its extra command-line arguments, one a line
   fakes.py default-seed NAME FILE    writes its default seed unless FILE has one
-  fakes.py env NAME ADIR HOST DIRECT PRISM
+  fakes.py env NAME ADIR HOST DIRECT PRISM (and WORLD_<KEY> lines of vendor_keys)
                                      the WORLD_<ENV>_* lines start-arrays exports
                                      (ADIR: DIR/arrays; HOST: host:port clients
                                      use; DIRECT: the fake's own host:port;
@@ -98,6 +98,7 @@ def main(argv):
                   (p + "FAULTS", vd + "/faults")]
         if d.prism_spec:
             lines += [(p + "PRISM", prism), (p + "PRISM_LOG", os.path.join(adir, d.prism_dir, "log"))]
+        lines += [("WORLD_" + k, v.replace("{port}", host.rpartition(":")[2])) for k, v in d.vendor_keys]
         for k, v in lines:
             print("%s=%s" % (k, v))
     elif cmd == "world-seed":
