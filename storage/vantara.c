@@ -590,7 +590,9 @@ vsp_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage_l
         goto out;
     naa_id = jsonx_string_or(ldev, "naaId", NULL);
     if (naa_id == NULL || naa_id[0] == '\0') {
-        perr_set(err, PERR_PROTOCOL, "LDEV %s has no naaId (is it defined?)", ldev_id);
+        /* An undefined LDEV id answers 200 with emulationType "NOT DEFINED". */
+        perr_set(err, PERR_NOT_FOUND, "LDEV %s is not defined (emulationType '%s')", ldev_id,
+                 jsonx_string_or(ldev, "emulationType", "?"));
         goto out;
     }
     out->name = strdup(nick);
@@ -921,6 +923,10 @@ vsp_vvol_copy(struct storage *st, const struct storage_copy_req *req, storage_pr
     if (vsp_ldev_from_hex4("VVol id", req->vvol_id, id, sizeof(id), err) < 0 ||
         vsp_ldev_get(st, id, &src, err) < 0)
         goto out;
+    if (jsonx_string_or(src, "naaId", NULL) == NULL) {
+        perr_set(err, PERR_NOT_FOUND, "VVol '%s': LDEV %s is not defined", req->vvol_id, id);
+        goto out;
+    }
     vsp_progress(progress, arg, 0);
     if (vsp_clone(st, id, req, progress, arg, err) < 0)
         goto out;
