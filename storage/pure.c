@@ -895,8 +895,7 @@ pure_rdm_copy(struct storage *st, const struct storage_copy_req *req, storage_pr
         goto out;
     src = jsonx_string_or(vol, "name", NULL);
     if (src == NULL) {
-        perr_set(err, PERR_NOT_FOUND, "no volume with serial '%s' (RDM '%s')", serial,
-                 device);
+        perr_set(err, PERR_NOT_FOUND, "no volume with serial '%s' (RDM '%s')", serial, device);
         goto out;
     }
     pure_progress(progress, arg, 10);

@@ -39,10 +39,12 @@
 #define VSP_OUI         "60060e80"
 #define VSP_JOB_HEADER  "Response-Job-Status: Completed"
 #define VSP_CLONE_MAX_S (12L * 3600L)
+#define VSP_UNSEEN_S    60L
 
 /* Per-handle state: nothing survives but what open() learned. */
 struct vantara {
     char *api_version; /* "1.9.0" */
+    char *group;       /* the last group ensure_igroup() gave, "PORT,HG[:PORT,HG]" */
 };
 
 static struct vantara *
@@ -362,6 +364,7 @@ vsp_close(struct storage *st)
     if (storage_rest(st) != NULL)
         rest_logout(storage_rest(st));
     free(v->api_version);
+    free(v->group);
     memset(v, 0, sizeof(*v));
 }
 
@@ -516,7 +519,11 @@ vsp_ensure_igroup(struct storage *st, const char *name, const char *const *initi
     if (strv_join(&pairs, ":", &joined, err) < 0)
         goto out;
     *actual = strdup(buf_cstr(&joined));
-    if (*actual == NULL) {
+    free(vsp_of(st)->group);
+    vsp_of(st)->group = strdup(buf_cstr(&joined));
+    if (*actual == NULL || vsp_of(st)->group == NULL) {
+        free(*actual);
+        *actual = NULL;
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }
@@ -724,22 +731,31 @@ out:
     return rc;
 }
 
-/* One "PORT,HG" per LU path the LDEV has now. */
+/*
+ * One "PORT,HG" per LU path the LDEV has now; paths through the host groups
+ * of the group ensure_igroup() gave (ours, e.g. left by an earlier run that
+ * could not unmap) are reported once as that group, so the caller's restore
+ * step, which skips its own group, never re-adds them.
+ */
 static int
 vsp_mapped_groups(struct storage *st, const struct storage_lun *lun, struct strv *out,
                   struct perr *err)
 {
+    const char *ours = vsp_of(st)->group;
+    struct strv mine = {0};
     json_t *ldev = NULL;
     size_t i;
     json_t *p;
     int rc = -1;
 
-    if (vsp_ldev_get(st, lun->id, &ldev, err) < 0)
+    if ((ours != NULL && vsp_pairs_split(ours, &mine, err) < 0) ||
+        vsp_ldev_get(st, lun->id, &ldev, err) < 0)
         goto out;
     json_array_foreach(json_object_get(ldev, "ports"), i, p)
     {
         json_t *num = json_object_get(p, "hostGroupNumber");
         const char *port = jsonx_string_or(p, "portId", NULL);
+        const char *name;
         char pair[64];
 
         if (port == NULL || !json_is_integer(num)) {
@@ -747,12 +763,14 @@ vsp_mapped_groups(struct storage *st, const struct storage_lun *lun, struct strv
             goto out;
         }
         snprintf(pair, sizeof(pair), "%s,%" JSON_INTEGER_FORMAT, port, json_integer_value(num));
-        if (!strv_contains(out, pair) && strv_add(out, pair, err) < 0)
+        name = strv_contains(&mine, pair) ? ours : pair;
+        if (!strv_contains(out, name) && strv_add(out, name, err) < 0)
             goto out;
     }
     rc = 0;
 out:
     json_decref(ldev);
+    strv_free(&mine);
     return rc;
 }
 
@@ -812,6 +830,7 @@ vsp_clone_wait(struct storage *st, const char *group, const char *src, storage_p
                void *arg, struct perr *err)
 {
     struct deadline dl = deadline_in_ms(VSP_CLONE_MAX_S * 1000L);
+    struct deadline unseen = deadline_in_ms(VSP_UNSEEN_S * 1000L);
     struct backoff bo;
     bool seen = false;
     unsigned last = 0;
@@ -846,6 +865,13 @@ vsp_clone_wait(struct storage *st, const char *group, const char *src, storage_p
             log_debug(VSP_COMP, "clone pair deleted by the array after copying", "group", group,
                       NULL);
             break;
+        }
+        /* The job made the pair: one that never shows up is not waited for
+         * hours. */
+        if (pair == NULL && deadline_remaining_ms(&unseen) <= 0) {
+            perr_set(err, PERR_TIMEOUT, "clone pair '%s' not listed %lds after it was made", group,
+                     VSP_UNSEEN_S);
+            goto out;
         }
         if (deadline_expired(&dl)) {
             perr_set(err, PERR_TIMEOUT, "clone pair '%s' not copied after %lds", group,

@@ -27,18 +27,18 @@
 #define LDEV_NO_PATHS                                                                              \
     "{\"ldevId\":291,\"poolId\":3,\"naaId\":\"60060E80123456005050123400000123\",\"ports\":[]}"
 #define LDEV_WORKER                                                                                \
-    "{\"ldevId\":291,\"poolId\":3,\"naaId\":\"60060E80123456005050123400000123\",\"ports\":"     \
+    "{\"ldevId\":291,\"poolId\":3,\"naaId\":\"60060E80123456005050123400000123\",\"ports\":"       \
     "[{\"portId\":\"CL3-A\",\"hostGroupNumber\":7,\"hostGroupName\":\"ocp-w1\",\"lun\":4}]}"
 #define LDEV_BOTH                                                                                  \
-    "{\"ldevId\":291,\"poolId\":3,\"naaId\":\"60060E80123456005050123400000123\",\"ports\":"     \
-    "[{\"portId\":\"CL3-A\",\"hostGroupNumber\":7,\"hostGroupName\":\"ocp-w1\",\"lun\":4},"      \
+    "{\"ldevId\":291,\"poolId\":3,\"naaId\":\"60060E80123456005050123400000123\",\"ports\":"       \
+    "[{\"portId\":\"CL3-A\",\"hostGroupNumber\":7,\"hostGroupName\":\"ocp-w1\",\"lun\":4},"        \
     "{\"portId\":\"CL1-A\",\"hostGroupNumber\":1,\"hostGroupName\":\"esx\",\"lun\":0}]}"
 
 #define JOB_DONE(id)                                                                               \
-    "{\"jobId\":" #id ",\"self\":\"/ConfigurationManager/v1/objects/jobs/" #id "\","              \
+    "{\"jobId\":" #id ",\"self\":\"/ConfigurationManager/v1/objects/jobs/" #id "\","               \
     "\"status\":\"Completed\",\"state\":\"Succeeded\",\"error\":null}"
 #define JOB_RUNNING(id)                                                                            \
-    "{\"jobId\":" #id ",\"self\":\"/ConfigurationManager/v1/objects/jobs/" #id "\","              \
+    "{\"jobId\":" #id ",\"self\":\"/ConfigurationManager/v1/objects/jobs/" #id "\","               \
     "\"status\":\"Running\",\"state\":\"Started\",\"error\":null}"
 
 static const struct fake_exchange open_ok[] = {
@@ -176,9 +176,8 @@ test_full_sequence(void **state)
 
     (void)state;
     fake_transport_add(f.ft, ex, sizeof(ex) / sizeof(ex[0]));
-    assert_int_equal(storage_ensure_igroup(f.st, "xcopy-hostsystem-host-12", inits, 3, &group,
-                                           &err),
-                     0);
+    assert_int_equal(
+        storage_ensure_igroup(f.st, "xcopy-hostsystem-host-12", inits, 3, &group, &err), 0);
     assert_string_equal(group, "CL1-A,1:CL2-A,1");
     assert_int_equal(storage_resolve_pv(f.st, &pv, &lun, &err), 0);
     assert_string_equal(lun.naa, NAA);
@@ -486,15 +485,15 @@ test_vvol_copy(void **state)
          "\"pvolLdevId\":171,\"svolLdevId\":291,\"isClone\":true,\"canCascade\":true,"
          "\"clonesAutomation\":true,\"copySpeed\":\"medium\"}",
          JOBH, 202, JOB_DONE(300), NULL, 0},
-        {"GET", V1 "/snapshots?snapshotGroupName=mtv-ss-copy-171-to-291&pvolLdevId=171", NULL,
-         NULL, 200, "{\"data\":[]}", NULL, 0},
-        {"GET", V1 "/snapshots?snapshotGroupName=mtv-ss-copy-171-to-291&pvolLdevId=171", NULL,
-         NULL, 200,
+        {"GET", V1 "/snapshots?snapshotGroupName=mtv-ss-copy-171-to-291&pvolLdevId=171", NULL, NULL,
+         200, "{\"data\":[]}", NULL, 0},
+        {"GET", V1 "/snapshots?snapshotGroupName=mtv-ss-copy-171-to-291&pvolLdevId=171", NULL, NULL,
+         200,
          "{\"data\":[{\"snapshotGroupName\":\"mtv-ss-copy-171-to-291\",\"pvolLdevId\":171,"
          "\"muNumber\":3,\"status\":\"COPY\",\"concordanceRate\":40}]}",
          NULL, 0},
-        {"GET", V1 "/snapshots?snapshotGroupName=mtv-ss-copy-171-to-291&pvolLdevId=171", NULL,
-         NULL, 200,
+        {"GET", V1 "/snapshots?snapshotGroupName=mtv-ss-copy-171-to-291&pvolLdevId=171", NULL, NULL,
+         200,
          "{\"data\":[{\"snapshotGroupName\":\"mtv-ss-copy-171-to-291\",\"pvolLdevId\":171,"
          "\"muNumber\":3,\"status\":\"PSUP\",\"concordanceRate\":100}]}",
          NULL, 0},
@@ -552,10 +551,10 @@ test_rdm_copy(void **state)
          JOBH, 202, JOB_RUNNING(301), NULL, 0},
         {"GET", V1 "/jobs/301", NULL, NULL, 200, JOB_DONE(301), NULL, 0},
         /* seen copying, then deleted by clonesAutomation: done */
-        {"GET", V1 "/snapshots?snapshotGroupName=mtv-ss-copy-171-to-291&pvolLdevId=171", NULL,
-         NULL, 200, "{\"data\":[{\"status\":\"COPY\",\"concordanceRate\":90}]}", NULL, 0},
-        {"GET", V1 "/snapshots?snapshotGroupName=mtv-ss-copy-171-to-291&pvolLdevId=171", NULL,
-         NULL, 200, "{\"data\":[]}", NULL, 0},
+        {"GET", V1 "/snapshots?snapshotGroupName=mtv-ss-copy-171-to-291&pvolLdevId=171", NULL, NULL,
+         200, "{\"data\":[{\"status\":\"COPY\",\"concordanceRate\":90}]}", NULL, 0},
+        {"GET", V1 "/snapshots?snapshotGroupName=mtv-ss-copy-171-to-291&pvolLdevId=171", NULL, NULL,
+         200, "{\"data\":[]}", NULL, 0},
         /* an LDEV with that number but another NAA: refused */
         {"GET", V1 "/ldevs/171", NULL, NULL, 200,
          "{\"ldevId\":171,\"naaId\":\"60060E809999990050501234000000AB\"}", NULL, 0},
@@ -617,16 +616,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_sequence),
-        cmocka_unit_test(test_hostgroup_list),
-        cmocka_unit_test(test_discovery_no_match),
-        cmocka_unit_test(test_resolve_handles),
-        cmocka_unit_test(test_open_version),
-        cmocka_unit_test(test_session_expired_relogin),
-        cmocka_unit_test(test_job_failures),
-        cmocka_unit_test(test_vvol_copy),
-        cmocka_unit_test(test_rdm_copy),
-        cmocka_unit_test(test_target_ports),
+        cmocka_unit_test(test_full_sequence),      cmocka_unit_test(test_hostgroup_list),
+        cmocka_unit_test(test_discovery_no_match), cmocka_unit_test(test_resolve_handles),
+        cmocka_unit_test(test_open_version),       cmocka_unit_test(test_session_expired_relogin),
+        cmocka_unit_test(test_job_failures),       cmocka_unit_test(test_vvol_copy),
+        cmocka_unit_test(test_rdm_copy),           cmocka_unit_test(test_target_ports),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,8 +32,8 @@ What it models:
     "pvolLdevId","svolLdevId","isClone","canCascade","clonesAutomation",
     "copySpeed"} -> job; the pair is "COPY" (concordanceRate rising) for
     --clone-polls polls of GET snapshots?snapshotGroupName=&pvolLdevId=, then
-    the bytes are copied and it is "PSUP"; clonesAutomation deletes it on the
-    next poll.
+    the bytes are copied and it is "PSUP"; clonesAutomation deletes it a
+    second later (or when the next clone is asked for).
   * errors: {"errorSource","message","cause","solution","messageId"} with a
     KART message id; unknown body fields and wrong types are 400 KART40040-E.
   * A path publishes FABRIC/luns/<naa>.json with the WWNs of every host group
@@ -391,6 +391,7 @@ class Vantara(common.ArrayFake):
         if speed not in SPEEDS:
             raise vsp_error(400, "The value of copySpeed is invalid.", "KART40040-E", req.path)
         clone = as_bool(b.get("isClone", False))
+        self.purge(now_too=True)
 
         def work():
             src, dst = self.ldev(pv), self.ldev(sv)
@@ -422,20 +423,25 @@ class Vantara(common.ArrayFake):
                 "svolLdevId": p["svolLdevId"], "snapshotPoolId": p["snapshotPoolId"],
                 "concordanceRate": rate, "isClone": True, "canCascade": True, "isConsistencyGroup": False}
 
-    def advance(self, p):
-        """One poll of a pair: copying for --clone-polls polls, then the bytes
-        are copied and it is PSUP; automation deletes it one poll later."""
-        if p["status"] == "PSUP":
-            if p["auto"]:
+    def purge(self, now_too=False):
+        """clonesAutomation deletes a clone pair about a second after it is
+        split (copied); a new clone of the same volumes does not wait."""
+        for p in list(self.store.pairs):
+            if p["auto"] and p["status"] == "PSUP" and (now_too or time.time() > p["split_at"] + 1.0):
                 self.store.pairs.remove(p)
                 self.changed()
-                return False
+
+    def advance(self, p):
+        """One poll of a pair: copying for --clone-polls polls, then the bytes
+        are copied and it is PSUP."""
+        if p["status"] == "PSUP":
             return True
         p["polls"] += 1
         if p["polls"] > self.args.clone_polls:
             src, dst = self.ldev(p["pvolLdevId"]), self.ldev(p["svolLdevId"])
             self.fabric.copy_file(src["label"], dst["label"])
             p["status"] = "PSUP"
+            p["split_at"] = time.time()
         self.changed()
         return True
 
@@ -443,6 +449,7 @@ class Vantara(common.ArrayFake):
         name, pv = req.q("snapshotGroupName"), req.q("pvolLdevId")
         if pv is not None and as_int(pv) is None:
             raise vsp_error(400, "The value of pvolLdevId is invalid.", "KART40040-E", req.path)
+        self.purge()
         out = []
         for p in list(self.store.pairs):
             if name is not None and p["snapshotGroupName"] != name:
