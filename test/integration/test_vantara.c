@@ -91,9 +91,9 @@ execute(struct run *r, int want, const char *msg)
 {
     r->argv[r->argc] = NULL;
     r->envp[r->envc] = NULL;
-    assert_int_equal(proc_run(r->argv[0], r->argv, (const char *const *)r->envp, &r->out, &r->err,
-                              &r->status),
-                     0);
+    assert_int_equal(
+        proc_run(r->argv[0], r->argv, (const char *const *)r->envp, &r->out, &r->err, &r->status),
+        0);
     r->result = json_loads(buf_cstr(&r->out), 0, NULL);
     if (r->status != want || (msg != NULL && strstr(buf_cstr(&r->err), msg) == NULL)) {
         const char *e = buf_cstr(&r->err);
@@ -338,10 +338,11 @@ test_worker_path_is_kept(void **state)
     expect_xcopied("pvc-2");
     /* Exactly the worker's path: no ESXi host group path was re-added. */
     expect_paths("pvc-2", "CL3-A,7;");
-    assert_int_equal(world_sh(&w, "f=\"$WORLD_FABRIC/luns/naa.$(printf %%s "
-                                  "\"$WORLD_VANTARA_NAA\" | sed 's/^naa.//; s/0123$/0124/').json\"; "
-                                  "test -f \"$f\" && ! grep -q 21000 \"$f\" && "
-                                  "! ls \"$WORLD_ROOT/vmfs/devices/disks\" | grep -q 00000124"),
+    assert_int_equal(world_sh(&w,
+                              "f=\"$WORLD_FABRIC/luns/naa.$(printf %%s "
+                              "\"$WORLD_VANTARA_NAA\" | sed 's/^naa.//; s/0123$/0124/').json\"; "
+                              "test -f \"$f\" && ! grep -q 21000 \"$f\" && "
+                              "! ls \"$WORLD_ROOT/vmfs/devices/disks\" | grep -q 00000124"),
                      0);
 }
 

@@ -262,6 +262,39 @@ test_discovery_no_match(void **state)
     done(&f, true);
 }
 
+/* Paths through our own host groups (left by a run that could not unmap)
+ * come back as our group, which the caller never restores; the worker's
+ * path comes back as itself. */
+static void
+test_mapped_groups_reports_ours_as_ours(void **state)
+{
+    static const char *const inits[] = {"fc.20000024ff5e0001:21000024ff5e0001"};
+    static const struct fake_exchange ex[] = {
+        {"GET", V1 "/ldevs/291", NULL, NULL, 200,
+         "{\"ldevId\":291,\"naaId\":\"60060E80123456005050123400000123\",\"ports\":["
+         "{\"portId\":\"CL3-A\",\"hostGroupNumber\":7,\"lun\":4},"
+         "{\"portId\":\"CL1-A\",\"hostGroupNumber\":1,\"lun\":0},"
+         "{\"portId\":\"CL2-B\",\"hostGroupNumber\":2,\"lun\":0}]}",
+         NULL, 0},
+    };
+    struct fixture f = opened("CL1-A,1:CL2-B,2");
+    struct perr err = {0};
+    struct storage_lun lun = {.id = (char *)"291", .name = (char *)"pvc-abc"};
+    struct strv orig = {0};
+    char *group = NULL;
+
+    (void)state;
+    fake_transport_add(f.ft, ex, 1);
+    assert_int_equal(storage_ensure_igroup(f.st, "xcopy-x", inits, 1, &group, &err), 0);
+    assert_int_equal(storage_mapped_groups(f.st, &lun, &orig, &err), 0);
+    assert_int_equal(orig.n, 2);
+    assert_string_equal(orig.v[0], "CL3-A,7");
+    assert_string_equal(orig.v[1], group);
+    strv_free(&orig);
+    free(group);
+    done(&f, true);
+}
+
 /* ---- resolve ---- */
 
 static void
@@ -616,11 +649,17 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_sequence),      cmocka_unit_test(test_hostgroup_list),
-        cmocka_unit_test(test_discovery_no_match), cmocka_unit_test(test_resolve_handles),
-        cmocka_unit_test(test_open_version),       cmocka_unit_test(test_session_expired_relogin),
-        cmocka_unit_test(test_job_failures),       cmocka_unit_test(test_vvol_copy),
-        cmocka_unit_test(test_rdm_copy),           cmocka_unit_test(test_target_ports),
+        cmocka_unit_test(test_full_sequence),
+        cmocka_unit_test(test_hostgroup_list),
+        cmocka_unit_test(test_discovery_no_match),
+        cmocka_unit_test(test_mapped_groups_reports_ours_as_ours),
+        cmocka_unit_test(test_resolve_handles),
+        cmocka_unit_test(test_open_version),
+        cmocka_unit_test(test_session_expired_relogin),
+        cmocka_unit_test(test_job_failures),
+        cmocka_unit_test(test_vvol_copy),
+        cmocka_unit_test(test_rdm_copy),
+        cmocka_unit_test(test_target_ports),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
