@@ -131,6 +131,10 @@ test_base_url(void **state)
          "https://10.1.2.4:23451/ConfigurationManager"},
         {&storage_vantara, "vsp.example.com", port, NULL},
         {&storage_vantara, "10.1.2.3", NULL, NULL},
+        {&storage_vantara, "https://10.1.2.3:8443", NULL,
+         "https://10.1.2.3:8443/ConfigurationManager"},
+        {&storage_vantara, "https://10.1.2.3:8443", port,
+         "https://10.1.2.3:23451/ConfigurationManager"},
         {&storage_vantara, "10.1.2.3", badport, NULL},
     };
 
