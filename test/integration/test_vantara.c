@@ -320,6 +320,15 @@ test_session_expires_during_copy(void **state)
 
 /* ---- a volume already on the worker node ---- */
 
+/* A call to the array's REST API as its CSI driver would make it. */
+#define VSP_API                                                                                    \
+    "api() { m=$1 p=$2; shift 2; curl -sS --cacert \"$WORLD_ARRAY_CA\" -H "                        \
+    "'Content-Type: application/json' -X \"$m\" \"$@\" "                                           \
+    "\"https://$WORLD_VANTARA_HOSTNAME/ConfigurationManager/v1/objects/$p\"; }; "                  \
+    "tok=$(api POST sessions -u \"$WORLD_VANTARA_USERNAME:$WORLD_VANTARA_PASSWORD\" -d '{}' | "    \
+    "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])') && "                    \
+    "A=\"Authorization: Session $tok\"; "
+
 static void
 test_worker_path_is_kept(void **state)
 {
@@ -327,6 +336,11 @@ test_worker_path_is_kept(void **state)
 
     (void)state;
     reset();
+    /* The worker node's path, as the CSI driver made it for the prime PVC. */
+    assert_int_equal(world_sh(&w, VSP_API "api POST luns -H \"$A\" -d "
+                                          "'{\"ldevId\":292,\"portId\":\"CL3-A\","
+                                          "\"hostGroupNumber\":7}' | grep -q jobId"),
+                     0);
     expect_paths("pvc-2", "CL3-A,7;");
     prepare(&r, "WORLD_VC_VM_ID", "WORLD_VC_VM_VMDK",
             world_get(&w, "WORLD_VANTARA_WORKER_VOLUME_HANDLE"));

@@ -177,7 +177,9 @@ class Vantara(common.ArrayFake):
                  "naa": "naa." + d["naaId"].lower(), "size": d["size"]} for d in self.store.ldevs]
 
     def sim_groups(self):
-        return [{"key": self.hg_id(g), "name": self.hg_id(g), "initiators": list(g["wwns"])}
+        # A WWN that is not logged in to the port cannot see what is mapped.
+        return [{"key": self.hg_id(g), "name": self.hg_id(g),
+                 "initiators": [w for w in g["wwns"] if w not in g["offline"]]}
                 for g in self.store.host_groups]
 
     def sim_mappings(self):
@@ -482,10 +484,11 @@ def world_naa(lid):
 
 def world_seed(w):
     """The world's VSP: LDEV 291 "pvc-1" of the VM disk's size (its HSPC
-    handle is the volume handle), LDEV 292 "pvc-2" already on a worker
-    node's host group, the ESXi WWPNs logged in to host groups on two ports,
-    and the sources of the array-side copies: the LDEV the VVol id ends in
-    and the LDEV behind a Hitachi RDM NAA."""
+    handle is the volume handle), LDEV 292 "pvc-2" and a worker node's host
+    group CL3-A,7 (tests add that path), the ESXi WWPNs in host groups on
+    two ports but logged in on CL1-A only, and the sources of the array-side
+    copies: the LDEV the VVol id ends in and the LDEV behind a Hitachi RDM
+    NAA.  Nothing is mapped at the start."""
     esx = sorted(w.fc_node_names())
     ldevs = [{"ldevId": WORLD_LDEV, "label": "pvc-1", "size": w.size, "poolId": 3, "naaId": world_naa(WORLD_LDEV)},
              {"ldevId": WORLD_WORKER_LDEV, "label": "pvc-2", "size": w.size, "poolId": 3,
@@ -510,11 +513,11 @@ def world_seed(w):
     seed = {"storage": {"serialNumber": WORLD_SERIAL, "storageDeviceId": WORLD_DEVICE_ID},
             "ports": [{"portId": "CL1-A"}, {"portId": "CL2-A"}, {"portId": "CL3-A"}],
             "host_groups": [{"portId": "CL1-A", "hostGroupNumber": 1, "hostGroupName": "esx-cl1a", "wwns": esx},
-                            {"portId": "CL2-A", "hostGroupNumber": 1, "hostGroupName": "esx-cl2a", "wwns": esx},
+                            {"portId": "CL2-A", "hostGroupNumber": 1, "hostGroupName": "esx-cl2a", "wwns": esx,
+                             "offline": esx},
                             {"portId": "CL3-A", "hostGroupNumber": 7, "hostGroupName": "ocp-worker-1",
                              "wwns": [WORLD_WORKER_WWPN]}],
             "ldevs": ldevs,
-            "luns": [{"ldevId": WORLD_WORKER_LDEV, "portId": "CL3-A", "hostGroupNumber": 7, "lun": 4}],
             "fc_node_names": w.fc_node_names()}
     return seed, facts
 
