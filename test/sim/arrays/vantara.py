@@ -497,6 +497,7 @@ def world_seed(w):
              ("VOLUME", "pvc-1"), ("NAA", "naa." + world_naa(WORLD_LDEV).lower()),
              ("WORKER_VOLUME_HANDLE", "01--fc--%s--%d--pvc-2" % (WORLD_DEVICE_ID, WORLD_WORKER_LDEV)),
              ("WORKER_VOLUME", "pvc-2"), ("WORKER_HG", "CL3-A,7"),
+             ("WORKER_WWPN", WORLD_WORKER_WWPN.lower()),
              ("ATTRS", "ldevIDDec=%d;nickname=pvc-1" % WORLD_LDEV)]
     vv = w.vvol[-4:] if w.vvol else ""
     if len(vv) == 4 and all(c in "0123456789abcdefABCDEF" for c in vv) and int(vv, 16) not in (
