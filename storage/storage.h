@@ -216,7 +216,9 @@ struct storage_env_key {
  *   STORAGE_URL_BARE_HOST  the host part only, plus ":" port, plus path
  *                          (FlashSystem: https://host:7443/rest/v1)
  *   STORAGE_URL_FIRST_IPV4 the first IPv4 address in the value, plus ":" and
- *                          the value of env key port_key (or port), plus path
+ *                          the value of env key port_key, else the port
+ *                          written after that address ("10.1.2.3:8443"),
+ *                          else port; plus path
  */
 enum storage_url_rule {
     STORAGE_URL_HOST = 0,

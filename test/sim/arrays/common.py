@@ -1174,11 +1174,15 @@ class Descriptor:
       default_seed  the seed when none is given
       default_storage  True for the array STORAGE_* of the world names
       world_seed  function(World) -> (seed, [(KEY, value)]): the world's
-                  seed and its WORLD_<env>_KEY lines"""
+                  seed and its WORLD_<env>_KEY lines
+      vendor_keys [(KEY, value)]: WORLD_KEY lines (no <env> prefix) for the
+                  vendor's own environment keys that test/sim/populate
+                  passes as KEY; "{port}" in a value is the port clients
+                  use (a vendor whose port is a key of its own)"""
 
     def __init__(self, name, product, env, order=50, args=(), env_facts=(), sessions=False,
                  prism_spec=None, prism_dir=None, default_seed=None, default_storage=False,
-                 world_seed=None, response_spec=None):
+                 world_seed=None, response_spec=None, vendor_keys=()):
         self.name, self.product, self.env, self.order = name, product, env, order
         self.args, self.env_facts, self.sessions = list(args), list(env_facts), sessions
         self.prism_spec, self.prism_dir = prism_spec, prism_dir or "prism-" + name
@@ -1186,6 +1190,7 @@ class Descriptor:
         self.default_seed = default_seed if default_seed is not None else {}
         self.default_storage = default_storage
         self.world_seed = world_seed
+        self.vendor_keys = list(vendor_keys)
 
 
 def main(cls, description, extra=None):

@@ -12,7 +12,7 @@ the fakes, so adding a vendor is adding its module.
                                      not exist; empty when the fake has none)
   fakes.py args NAME                 its extra command-line arguments, one a line
   fakes.py default-seed NAME FILE    writes its default seed unless FILE has one
-  fakes.py env NAME ADIR HOST DIRECT PRISM [SPEC]
+  fakes.py env NAME ADIR HOST DIRECT PRISM [SPEC]  (and WORLD_<KEY> lines of vendor_keys)
                                      the WORLD_<ENV>_* lines start-arrays exports
                                      (ADIR: DIR/arrays; HOST: host:port clients
                                      use; DIRECT: the fake's own host:port;
@@ -112,6 +112,7 @@ def main(argv):
             lines += [(p + "PRISM", prism), (p + "PRISM_LOG", os.path.join(adir, d.prism_dir, "log"))]
         if d.response_spec:
             lines.append((p + "SPEC_LOG", spec_log(adir, d) if checked else ""))
+        lines += [("WORLD_" + k, v.replace("{port}", host.rpartition(":")[2])) for k, v in d.vendor_keys]
         for k, v in lines:
             print("%s=%s" % (k, v))
     elif cmd == "world-seed":
