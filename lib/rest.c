@@ -1376,9 +1376,9 @@ rest_job_wait(struct rest *r, const struct rest_job *job, json_t *accepted, rest
         json_t *pv = job->progress_path != NULL ? rest_json_path(doc, job->progress_path) : NULL;
 
         rest_copy_text(state, sizeof(state), rest_json_path(doc, job->state_path));
-        rest_copy_text(fstate, sizeof(fstate),
-                       rest_json_path(doc, job->failed_path != NULL ? job->failed_path
-                                                                   : job->state_path));
+        rest_copy_text(
+            fstate, sizeof(fstate),
+            rest_json_path(doc, job->failed_path != NULL ? job->failed_path : job->state_path));
         if (fn != NULL && json_is_number(pv)) {
             double pct = json_number_value(pv);
             unsigned p = pct < 0 ? 0 : pct > 100 ? 100 : (unsigned)pct;
@@ -1408,7 +1408,8 @@ rest_job_wait(struct rest *r, const struct rest_job *job, json_t *accepted, rest
 
             if (deadline_remaining_ms(&dl) <= 0) {
                 perr_set(err, PERR_TIMEOUT, "job %s not done after %lds (state '%s')", id,
-                         job->timeout_s > 0 ? job->timeout_s : 600L, state[0] != '\0' ? state : "?");
+                         job->timeout_s > 0 ? job->timeout_s : 600L,
+                         state[0] != '\0' ? state : "?");
                 goto out;
             }
             if (delay > deadline_remaining_ms(&dl))
