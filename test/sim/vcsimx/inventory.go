@@ -152,6 +152,13 @@ func buildWorld(model *simulator.Model, o *options) (*world, error) {
 	}
 	w.dsUUID = stableHex("ds-uuid", 8) + "-" + stableHex("ds-uuid2", 8) + "-" + stableHex("ds-uuid3", 4) + "-" + stableHex("ds-uuid4", 12)
 	w.staticLuns[w.dsNaa] = staticLun{w.dsNaa, "NETAPP", "LUN C-Mode", 1024 * 1024}
+	if o.rdmNaa != "" {
+		// Another array's RDM source (its fake seeds the matching volume).
+		if !strings.HasPrefix(o.rdmNaa, "naa.") || len(o.rdmNaa) != 36 {
+			return nil, fmt.Errorf("-rdm-naa %q: must be naa. and 32 hex digits", o.rdmNaa)
+		}
+		w.rdmNaa = strings.ToLower(o.rdmNaa)
+	}
 	w.staticLuns[w.rdmNaa] = staticLun{w.rdmNaa, "PURE", "FlashArray", 64}
 
 	for _, d := range []string{"vmfs/volumes", "vmfs/devices/disks", "opt/redhat", "tmp"} {
