@@ -26,7 +26,8 @@
 #define WWN    "60002AC0000000000000182D00021F6B"
 #define NAA    "naa.60002ac0000000000000182d00021f6b"
 #define VOL_REC                                                                                    \
-    "{\"id\":7,\"name\":\"" VOL "\",\"wwn\":\"" WWN "\",\"userCPG\":\"SSD_r6\",\"snapCPG\":\"SSD_r6\"}"
+    "{\"id\":7,\"name\":\"" VOL "\",\"wwn\":\"" WWN                                                \
+    "\",\"userCPG\":\"SSD_r6\",\"snapCPG\":\"SSD_r6\"}"
 
 #define GROUP "xcopy-hostsystem-host-12"
 #define SET   "set:" GROUP
@@ -108,8 +109,7 @@ test_full_sequence(void **state)
         /* ensure: the FC WWPN is on host esx01 (query); the IQN on no host
          * (query empty, list without it) -> host created with persona 11 */
         {"GET", FCQ, NULL, SESS1, 200,
-         "{\"total\":1,\"members\":[{\"name\":\"esx01\",\"FCPaths\":[{\"wwn\":\"" WWPN1
-         "\"}]}]}",
+         "{\"total\":1,\"members\":[{\"name\":\"esx01\",\"FCPaths\":[{\"wwn\":\"" WWPN1 "\"}]}]}",
          NULL, 0},
         {"GET", ISQ, NULL, SESS1, 200, NONE, NULL, 0},
         {"GET", API "/hosts", NULL, SESS1, 200,
@@ -123,8 +123,8 @@ test_full_sequence(void **state)
         {"GET", API "/hostsets/" GROUP, NULL, SESS1, 404, ERR(102, "host set does not exist"), NULL,
          0},
         {"POST", API "/hostsets",
-         "{\"name\":\"" GROUP "\",\"setmembers\":[\"esx01\",\"" GROUP "-iscsi\"]}", SESS1, 201, NULL,
-         NULL, 0},
+         "{\"name\":\"" GROUP "\",\"setmembers\":[\"esx01\",\"" GROUP "-iscsi\"]}", SESS1, 201,
+         NULL, NULL, 0},
         {"GET", API "/hostsets/" GROUP, NULL, SESS1, 200,
          "{\"name\":\"" GROUP "\",\"setmembers\":[\"esx01\",\"" GROUP "-iscsi\"]}", NULL, 0},
         /* resolve: the handle cut to 31 characters */
@@ -280,11 +280,11 @@ test_errors_keep_the_arrays_words(void **state)
         {"GET", API "/vluns", NULL, NULL, 200,
          "{\"members\":[{\"volumeName\":\"" VOL "\",\"lun\":4,\"hostname\":\"" SET "\"}]}", NULL,
          0},
-        {"DELETE", API "/vluns/" VOL ",4,set:" GROUP, NULL, NULL, 409,
-         ERR(26, "VLUN is busy"), NULL, 0},
-        /* an empty wwn is no NAA */
-        {"GET", API "/volumes/" VOL, NULL, NULL, 200, "{\"id\":7,\"name\":\"" VOL "\",\"wwn\":\"\"}",
+        {"DELETE", API "/vluns/" VOL ",4,set:" GROUP, NULL, NULL, 409, ERR(26, "VLUN is busy"),
          NULL, 0},
+        /* an empty wwn is no NAA */
+        {"GET", API "/volumes/" VOL, NULL, NULL, 200,
+         "{\"id\":7,\"name\":\"" VOL "\",\"wwn\":\"\"}", NULL, 0},
     };
     struct fixture f = opened();
     struct perr err = {0};
@@ -318,8 +318,8 @@ static void
 test_bad_password(void **state)
 {
     static const struct fake_exchange ex[] = {
-        {"POST", API "/credentials", LOGIN, NULL, 403, ERR(5, "invalid username or password"),
-         NULL, 0},
+        {"POST", API "/credentials", LOGIN, NULL, 403, ERR(5, "invalid username or password"), NULL,
+         0},
     };
     struct fixture f = {0};
     struct perr err = {0};
@@ -371,8 +371,8 @@ test_vvol_copy(void **state)
         {"POST", API "/volumes/vv-src",
          "{\"action\":\"createSnapshot\",\"parameters\":{\"name\":\"" VOL "\"}}", NULL, 201, NULL,
          NULL, 0},
-        {"PUT", API "/volumes/" VOL, "{\"action\":4,\"online\":true}", NULL, 200,
-         "{\"taskid\":42}", NULL, 0},
+        {"PUT", API "/volumes/" VOL, "{\"action\":4,\"online\":true}", NULL, 200, "{\"taskid\":42}",
+         NULL, 0},
         {"GET", API "/tasks/42", NULL, NULL, 200, "{\"id\":42,\"status\":2}", NULL, 0},
         {"GET", API "/tasks/42", NULL, NULL, 200, "{\"id\":42,\"status\":1}", NULL, 0},
         {"DELETE", API "/volumes/" TMP, NULL, NULL, 200, NULL, NULL, 0},
@@ -418,8 +418,8 @@ test_rdm_copy_promote_fails(void **state)
         {"POST", API "/volumes/rdm-src",
          "{\"action\":\"createSnapshot\",\"parameters\":{\"name\":\"" VOL "\"}}", NULL, 201, NULL,
          NULL, 0},
-        {"PUT", API "/volumes/" VOL, "{\"action\":4,\"online\":true}", NULL, 200,
-         "{\"taskid\":43}", NULL, 0},
+        {"PUT", API "/volumes/" VOL, "{\"action\":4,\"online\":true}", NULL, 200, "{\"taskid\":43}",
+         NULL, 0},
         {"GET", API "/tasks/43", NULL, NULL, 200, "{\"id\":43,\"status\":4}", NULL, 0},
         {"DELETE", API "/volumes/" VOL, NULL, NULL, 200, NULL, NULL, 0},
         {"PUT", API "/volumes/" TMP, "{\"newName\":\"" VOL "\"}", NULL, 200, NULL, NULL, 0},
@@ -442,7 +442,8 @@ test_rdm_copy_promote_fails(void **state)
     struct storage_lun target = {.name = (char *)VOL};
     struct strv left = {0};
     struct storage_copy_req req = {
-        .rdm_device = "/vmfs/devices/disks/vml.020001000060002ac0000000000000186b00021f6b565620202020",
+        .rdm_device =
+            "/vmfs/devices/disks/vml.020001000060002ac0000000000000186b00021f6b565620202020",
         .rdm_lun_uuid = "020001000060002ac0000000000000186b00021f6b565620202020",
         .target = &target,
         .leftovers = &left,
