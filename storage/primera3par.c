@@ -479,6 +479,8 @@ p3_host_create(struct storage *st, const char *name, enum initiator_proto kind,
     const char *key = kind == INITIATOR_FC ? "FCWWNs" : "iSCSINames";
     json_t *list = json_array();
     json_t *body = NULL;
+    struct rest_request req = {.ep = &p3_ep_host_create};
+    struct rest_reply reply = {0};
     int rc = -1;
 
     for (size_t i = 0; list != NULL && i < ids->n; i++) {
@@ -494,18 +496,27 @@ p3_host_create(struct storage *st, const char *name, enum initiator_proto kind,
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }
-    rc = rest_call(storage_rest(st), &p3_ep_host_create, NULL, body, NULL, err);
+    req.body = body;
+    rc = rest_do(storage_rest(st), &req, &reply, err);
     if (rc == 1) {
+        struct perr tmp = {0};
+
         log_debug(P3_COMP, "host exists, adding paths", "host", name, NULL);
         body = json_pack("{s:i, s:O}", "pathOperation", P3_PATH_ADD, key, list);
         rc = body == NULL
                  ? perr_set(err, PERR_NOMEM, "out of memory")
                  : rest_call(storage_rest(st), &p3_ep_host_put,
-                             (struct rest_var[]){{"name", name}, {NULL, NULL}}, body, NULL, err);
+                             (struct rest_var[]){{"name", name}, {NULL, NULL}}, body, NULL, &tmp);
+        /* "Exists" for a host that is not there: the create's answer stands. */
+        if (rc < 0 && tmp.code == PERR_NOT_FOUND)
+            group_already(&reply, err);
+        else if (rc < 0 && !perr_failed(err))
+            *err = tmp;
     }
     if (rc < 0)
         perr_prefix(err, "host '%s': ", name);
 out:
+    rest_reply_free(&reply);
     json_decref(list);
     return rc < 0 ? -1 : 0;
 }
