@@ -204,7 +204,7 @@ class Primera(common.SessionAuth, common.ArrayFake):
 
     # -- views --------------------------------------------------------------------
     def sim_volumes(self):
-        return [{"key": v["id"], "name": v["name"], "id": v["id"], "naa": "naa." + v["wwn"].lower(),
+        return [{"key": v["id"], "name": v["name"], "id": str(v["id"]), "naa": "naa." + v["wwn"].lower(),
                  "size": v["size"]} for v in self.store.volumes]
 
     def host_initiators(self, h):
