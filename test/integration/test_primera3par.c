@@ -31,7 +31,7 @@ static struct world w;
     "\"https://${WORLD_PRIMERA3PAR_DIRECT:-$WORLD_PRIMERA3PAR_HOSTNAME}/_sim/state\" | "           \
     "python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if (" expr ") else 1)'"
 #define RES(expr)                                                                                  \
-    "python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if (" expr           \
+    "python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if (" expr            \
     ") else 1)' " RESULT
 
 /* One populate of the disk of VM vm ("VM", "VVOL", "RDM": WORLD_VC_<vm>_VM_ID
@@ -94,7 +94,8 @@ static void
 expect_same(const char *src)
 {
     assert_int_equal(
-        world_sh(&w, "cmp " VOLS "/%s \"$(test/sim/populate \"$WORLD_DIR\" primera3par file)\"", src),
+        world_sh(&w, "cmp " VOLS "/%s \"$(test/sim/populate \"$WORLD_DIR\" primera3par file)\"",
+                 src),
         0);
 }
 
@@ -107,7 +108,8 @@ test_vvol_and_rdm_copies(void **state)
         show_log();
         fail_msg("VVol copy failed");
     }
-    assert_int_equal(world_sh(&w, RES("r[\"method\"] == \"vvol\" and r[\"left_behind\"] == []")), 0);
+    assert_int_equal(world_sh(&w, RES("r[\"method\"] == \"vvol\" and r[\"left_behind\"] == []")),
+                     0);
     expect_same("vvol-src-1");
     expect_clean();
     /* Snapshot, promote and its task, the original deleted; no VLUN at all. */
@@ -132,10 +134,14 @@ test_failed_promote_rolls_back(void **state)
 {
     (void)state;
     fill("rdm-src-1");
-    assert_int_equal(world_sh(&w, STATE("print([v[\"naa\"] for v in d[\"volumes\"] if v[\"name\"] "
-                                        "== \"'\"$WORLD_PRIMERA3PAR_VOLUME\"'\"][0]) is None") " > "
-                                  "\"$WORLD_DIR/naa.before\""),
-                     0);
+    assert_int_equal(
+        world_sh(
+            &w,
+            STATE(
+                "print([v[\"naa\"] for v in d[\"volumes\"] if v[\"name\"] "
+                "== \"'\"$WORLD_PRIMERA3PAR_VOLUME\"'\"][0]) is None") " > "
+                                                                       "\"$WORLD_DIR/naa.before\""),
+        0);
     faults("promote_task http 500 once");
     assert_int_equal(populate("RDM", ""), 1);
     assert_int_equal(world_sh(&w, "grep -q 'promote' " LOG), 0);
@@ -162,11 +168,10 @@ test_undeletable_original_is_reported(void **state)
     faults("volume_delete http 409 {\"code\":26,\"desc\":\"volume is exported\"} once");
     assert_int_equal(populate("VVOL", ""), 3);
     expect_same("vvol-src-1");
-    assert_int_equal(
-        world_sh(&w, RES("len(r[\"left_behind\"]) == 1 and "
-                         "\"renamed aside\" in r[\"left_behind\"][0] and "
-                         "r[\"left_behind\"][0].startswith(\"volume \\x27xcopy-\")")),
-        0);
+    assert_int_equal(world_sh(&w, RES("len(r[\"left_behind\"]) == 1 and "
+                                      "\"renamed aside\" in r[\"left_behind\"][0] and "
+                                      "r[\"left_behind\"][0].startswith(\"volume \\x27xcopy-\")")),
+                     0);
     assert_int_equal(world_sh(&w, STATE("len(d[\"volumes\"]) == 4 and "
                                         "any(v[\"name\"].startswith(\"xcopy-\") for v in "
                                         "d[\"volumes\"])")),
@@ -191,8 +196,7 @@ test_disabled_methods_fall_back(void **state)
         show_log();
         fail_msg("RDM disk through vmkfstools failed");
     }
-    assert_int_equal(world_sh(&w, RES("r[\"method\"] == \"vib\" and r[\"left_behind\"] == []")),
-                     0);
+    assert_int_equal(world_sh(&w, RES("r[\"method\"] == \"vib\" and r[\"left_behind\"] == []")), 0);
     assert_int_equal(world_sh(&w, STATE("d[\"mappings\"] == [] and d[\"sessions\"] == 0")), 0);
 }
 
@@ -227,17 +231,18 @@ test_set_name_limit(void **state)
 {
     (void)state;
     assert_int_equal(
-        world_sh(&w,
-                 "h=https://${WORLD_PRIMERA3PAR_DIRECT:-$WORLD_PRIMERA3PAR_HOSTNAME}/api/v1 && "
-                 "c=\"curl -sS --cacert $WORLD_ARRAY_CA -H Content-Type:application/json\" && "
-                 "k=$($c -d '{\"user\":\"'$WORLD_PRIMERA3PAR_USERNAME'\",\"password\":\"'"
-                 "$WORLD_PRIMERA3PAR_PASSWORD'\"}' $h/credentials | python3 -c 'import "
-                 "json,sys; print(json.load(sys.stdin)[\"key\"])') && "
-                 "$c -H X-HP3PAR-WSAPI-SessionKey:$k -d '{\"name\":\"xcopy-hostsystem-host-1234567\"}'"
-                 " $h/hostsets | grep -q '\"code\": 57' && "
-                 "$c -H X-HP3PAR-WSAPI-SessionKey:$k -o /dev/null -w '%%{http_code}' "
-                 "-d '{\"name\":\"xcopy-0d27a9be0c40fb9af94f2\"}' $h/hostsets | grep -q 201 && "
-                 "$c -X DELETE -H X-HP3PAR-WSAPI-SessionKey:$k $h/credentials/$k"),
+        world_sh(
+            &w,
+            "h=https://${WORLD_PRIMERA3PAR_DIRECT:-$WORLD_PRIMERA3PAR_HOSTNAME}/api/v1 && "
+            "c=\"curl -sS --cacert $WORLD_ARRAY_CA -H Content-Type:application/json\" && "
+            "k=$($c -d '{\"user\":\"'$WORLD_PRIMERA3PAR_USERNAME'\",\"password\":\"'"
+            "$WORLD_PRIMERA3PAR_PASSWORD'\"}' $h/credentials | python3 -c 'import "
+            "json,sys; print(json.load(sys.stdin)[\"key\"])') && "
+            "$c -H X-HP3PAR-WSAPI-SessionKey:$k -d '{\"name\":\"xcopy-hostsystem-host-1234567\"}'"
+            " $h/hostsets | grep -q '\"code\": 57' && "
+            "$c -H X-HP3PAR-WSAPI-SessionKey:$k -o /dev/null -w '%%{http_code}' "
+            "-d '{\"name\":\"xcopy-0d27a9be0c40fb9af94f2\"}' $h/hostsets | grep -q 201 && "
+            "$c -X DELETE -H X-HP3PAR-WSAPI-SessionKey:$k $h/credentials/$k"),
         0);
 }
 
