@@ -146,6 +146,10 @@ struct storage_copy_req {
     const char *rdm_device;   /* rdm_copy: "naa.…", "/vmfs/devices/disks/naa.…" or "vml.…" */
     const char *rdm_lun_uuid; /* rdm_copy: vSphere's LUN UUID of the RDM (may be NULL) */
     const struct storage_lun *target; /* from storage_resolve_pv() */
+    /* Out, may be NULL: what the copy created or moved aside and could not
+     * remove or restore, one human-readable item naming the array object
+     * each (owned strings appended), on success and on failure alike. */
+    struct strv *leftovers;
 };
 
 /* Progress of a copy in percent (0..100); called from the copying thread. */
