@@ -50,10 +50,7 @@ Seed (--seed FILE, JSON), all optional:
 Credentials: --username/--password (default admin / Password123!).
 """
 
-import glob
 import hashlib
-import json
-import os
 import re
 import secrets
 import sys
@@ -597,45 +594,16 @@ WORLD_WWN = "naa.68ccf098005b0f3c2e7a414c8e9d1001"
 WORLD_USER, WORLD_PASS = "admin", "Powerstore1-sim"
 
 
-def esxi_initiators(w):
-    """[(host name, [port dicts])] of the simulated ESXi hosts."""
-    out = []
-    for f in sorted(glob.glob(os.path.join(w.fabric, "esxi-*.json"))):
-        try:
-            with open(f) as fh:
-                d = json.load(fh)
-        except (OSError, ValueError):
-            continue
-        ports = []
-        for i in d.get("initiators", []):
-            if i.lower().startswith("fc.") and ":" in i:
-                h = i.split(":", 1)[1].lower()
-                ports.append({"port_name": ":".join(h[k:k + 2] for k in range(0, 16, 2)), "port_type": "FC"})
-            elif i.lower().startswith("iqn."):
-                ports.append({"port_name": i, "port_type": "iSCSI"})
-        out.append((d.get("name") or d.get("host") or os.path.basename(f)[5:-5], ports))
-    return out
-
-
 def world_seed(w):
     """The world's PowerStore: volume csivol-sim-0001 (the CSI attribute
-    Name) of the VM disk's size and two worker-node hosts (so the host list
-    pages).  With WORLD_POWERSTORE_HOST_GROUP=<name> in the environment, the
-    simulated ESXi hosts are defined on the array as members of that host
-    group (the vendor's "host in a host group" case)."""
+    Name) of the VM disk's size and two worker-node hosts, so that the host
+    list takes more than one page.  The ESXi host is not defined: the driver
+    creates it."""
     seed = {"volumes": [{"name": WORLD_VOLUME, "id": WORLD_VOLUME_ID, "size": w.size, "wwn": WORLD_WWN}],
             "hosts": [{"name": "ocp-worker-%d" % n, "os_type": "Linux",
                        "initiators": [{"port_name": "iqn.1994-05.com.redhat:worker-%d" % n,
                                        "port_type": "iSCSI"}]} for n in (1, 2)],
             "fc_node_names": w.fc_node_names()}
-    group = os.environ.get("WORLD_POWERSTORE_HOST_GROUP", "")
-    if group:
-        members = []
-        for name, ports in esxi_initiators(w):
-            if ports:
-                seed["hosts"].append({"name": "esx-" + name, "os_type": "ESXi", "initiators": ports})
-                members.append("esx-" + name)
-        seed["host_groups"] = [{"name": group, "hosts": members}]
     facts = [("VOLUME_HANDLE", WORLD_VOLUME_ID + "/PS00000000sim/scsi"),
              ("ATTRS", "Name=%s;Protocol=scsi" % WORLD_VOLUME),
              ("VOLUME", WORLD_VOLUME), ("NAA", WORLD_WWN)]
