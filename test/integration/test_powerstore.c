@@ -79,8 +79,7 @@ test_map_fails(void **state)
 {
     (void)state;
     reset();
-    assert_int_equal(world_sh(&w, "echo 'host_attach http 500' > \"$WORLD_POWERSTORE_FAULTS\""),
-                     0);
+    assert_int_equal(world_sh(&w, "echo 'host_attach http 500' > \"$WORLD_POWERSTORE_FAULTS\""), 0);
     assert_int_equal(populate("vib"), 1);
     expect_last_line("map: ", "injected fault", NULL);
     assert_int_equal(world_sh(&w, "grep -q '\"result\": *\"failure\"' " RESULT), 0);
@@ -95,8 +94,7 @@ test_unmap_fails(void **state)
 {
     (void)state;
     reset();
-    assert_int_equal(world_sh(&w, "echo 'host_detach http 500' > \"$WORLD_POWERSTORE_FAULTS\""),
-                     0);
+    assert_int_equal(world_sh(&w, "echo 'host_detach http 500' > \"$WORLD_POWERSTORE_FAULTS\""), 0);
     assert_int_equal(populate("vib"), 3);
     expect_last_line("left behind", "csivol-sim-0001", "still mapped", NULL);
     assert_int_equal(mappings(), 1);
@@ -113,17 +111,17 @@ test_host_in_host_group(void **state)
 {
     (void)state;
     reset();
-    assert_int_equal(
-        world_sh(&w, "B=\"https://$WORLD_POWERSTORE_HOSTNAME/api/rest\"; "
-                     "U=\"$WORLD_POWERSTORE_USERNAME:$WORLD_POWERSTORE_PASSWORD\"; "
-                     "c() { curl -sSf --cacert \"$WORLD_ARRAY_CA\" -u \"$U\" "
-                     "-H 'Content-Type: application/json' \"$@\"; }; "
-                     "id=$(c \"$B/host?select=id&os_type=eq.ESXi\" | python3 -c "
-                     "'import json,sys; r=json.load(sys.stdin); assert len(r) == 1; "
-                     "print(r[0][\"id\"])') && "
-                     "c -X POST -d \"{\\\"name\\\":\\\"esx-cluster\\\",\\\"host_ids\\\":"
-                     "[\\\"$id\\\"]}\" \"$B/host_group\" >/dev/null"),
-        0);
+    assert_int_equal(world_sh(&w,
+                              "B=\"https://$WORLD_POWERSTORE_HOSTNAME/api/rest\"; "
+                              "U=\"$WORLD_POWERSTORE_USERNAME:$WORLD_POWERSTORE_PASSWORD\"; "
+                              "c() { curl -sSf --cacert \"$WORLD_ARRAY_CA\" -u \"$U\" "
+                              "-H 'Content-Type: application/json' \"$@\"; }; "
+                              "id=$(c \"$B/host?select=id&os_type=eq.ESXi\" | python3 -c "
+                              "'import json,sys; r=json.load(sys.stdin); assert len(r) == 1; "
+                              "print(r[0][\"id\"])') && "
+                              "c -X POST -d \"{\\\"name\\\":\\\"esx-cluster\\\",\\\"host_ids\\\":"
+                              "[\\\"$id\\\"]}\" \"$B/host_group\" >/dev/null"),
+                     0);
     assert_int_equal(world_sh(&w, ": > \"$WORLD_POWERSTORE_CALLS\""), 0);
     assert_int_equal(populate("ssh"), 0);
     expect_clean();

@@ -31,18 +31,19 @@
         "host(name),host_group(name)&volume_id=eq.vol-1&limit=1000&offset=0"
 #define VOL_Q API "/volume?select=id,name,wwn&name=eq.csivol-1"
 #define SW_Q                                                                                       \
-    API "/software_installed?select=id,is_cluster,release_version&is_cluster=eq.true&limit=1000&" \
+    API "/software_installed?select=id,is_cluster,release_version&is_cluster=eq.true&limit=1000&"  \
         "offset=0"
 
-#define GROUP  "xcopy-hostsystem-host-123"
-#define IQN    "iqn.1998-01.com.vmware:esx01-1234"
-#define FC_ID  "fc.20000025b5000001:20000025b5000002"
-#define WWPN   "20:00:00:25:b5:00:00:02"
-#define NAA    "naa.68ccf09800a1b2c3d4e5f60718293a4b"
-#define VOLROW "[{\"id\":\"vol-1\",\"name\":\"csivol-1\",\"wwn\":\"naa.68CCF09800A1B2C3D4E5F60718293A4B\"}]"
+#define GROUP "xcopy-hostsystem-host-123"
+#define IQN   "iqn.1998-01.com.vmware:esx01-1234"
+#define FC_ID "fc.20000025b5000001:20000025b5000002"
+#define WWPN  "20:00:00:25:b5:00:00:02"
+#define NAA   "naa.68ccf09800a1b2c3d4e5f60718293a4b"
+#define VOLROW                                                                                     \
+    "[{\"id\":\"vol-1\",\"name\":\"csivol-1\",\"wwn\":\"naa.68CCF09800A1B2C3D4E5F60718293A4B\"}]"
 
 #define PS_ERR(code, text)                                                                         \
-    "{\"messages\":[{\"code\":\"" code "\",\"severity\":\"Error\",\"message_l10n\":\"" text          \
+    "{\"messages\":[{\"code\":\"" code "\",\"severity\":\"Error\",\"message_l10n\":\"" text        \
     "\",\"arguments\":[]}]}"
 
 static const struct fake_exchange open_ex[] = {
@@ -118,7 +119,8 @@ test_full_sequence(void **state)
          "[{\"port_name\":\"iqn.1994-05.com.redhat:w1\",\"port_type\":\"iSCSI\"}]}]",
          "Content-Range: 0-0/2", 0},
         {"GET", HOSTS_Q "1", NULL, TOK1, 206,
-         "[{\"id\":\"w2\",\"name\":\"ocp-worker-2\",\"host_group_id\":null,\"host_initiators\":[]}]",
+         "[{\"id\":\"w2\",\"name\":\"ocp-worker-2\",\"host_group_id\":null,\"host_initiators\":[]}"
+         "]",
          "Content-Range: 1-1/2", 0},
         {"POST", API "/host",
          "{\"name\":\"" GROUP "\",\"os_type\":\"ESXi\",\"initiators\":["
@@ -482,12 +484,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_sequence),
-        cmocka_unit_test(test_host_in_host_group),
-        cmocka_unit_test(test_host_create_conflict),
-        cmocka_unit_test(test_session_expired_relogin),
-        cmocka_unit_test(test_open_errors),
-        cmocka_unit_test(test_resolve_errors),
+        cmocka_unit_test(test_full_sequence),        cmocka_unit_test(test_host_in_host_group),
+        cmocka_unit_test(test_host_create_conflict), cmocka_unit_test(test_session_expired_relogin),
+        cmocka_unit_test(test_open_errors),          cmocka_unit_test(test_resolve_errors),
         cmocka_unit_test(test_map_errors),
     };
 
