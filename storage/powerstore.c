@@ -6,7 +6,8 @@
  * auth_cookie (kept by the transport's cookie jar) and a DELL-EMC-TOKEN
  * header that goes back on every later request; Basic stays on every
  * request too.  An expired session answers 403: the client logs in again,
- * once per call (the vendor's SDK retries without limit).  close() logs out,
+ * once per call (the vendor's SDK retries without limit).  The session is
+ * ended (POST /logout) when the storage handle is freed,
  * so a run leaves no session behind (the SDK never does, and arrays hit their
  * session cap).
  *
