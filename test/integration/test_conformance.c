@@ -1184,7 +1184,8 @@ sc_prism_clean(const struct conf *cf)
      * included: none of them may have drawn an answer that breaks the spec. */
     if (alog != NULL && alog[0] == '\0') {
         printf("SKIP %s: answer check: the fake did not check its answers against the spec "
-               "(see %s/arrays.log)\n", cf->v->drv->name, W.dir);
+               "(see %s/arrays.log)\n",
+               cf->v->drv->name, W.dir);
     } else if (alog != NULL) {
         answers = answer_violations(alog);
         if (answers < 0)
