@@ -60,7 +60,7 @@ SCRIPT_TESTS := test/wrapper/run test/sim/test-vcsimx test/sim/arrays/run test/e
 # The wrapper script is embedded with .incbin: rebuild when it changes.
 $(BUILD)/esxi/wrapper_embed.o: esxi/vmkfstools-wrapper.sh
 
-.PHONY: man-vendors demo bench check-image all deps check check-unit check-scripts check-valgrind install uninstall lint-man \
+.PHONY: check-suites man-vendors demo bench check-image all deps check check-unit check-scripts check-valgrind install uninstall lint-man \
         fmt fmt-check clean vib
 
 all: $(BIN)
@@ -102,27 +102,42 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nodejs npm; }
 TMPDIR_DEPS := $(or $(TMPDIR),/tmp)/pop-deps-$(shell id -u)
 
+# The suites are independent (each starts its own simulated world on its own
+# ports; shared caches are built under a lock), so they run CHECK_JOBS at a
+# time, each one's output printed whole when it ends, every one run even when
+# another fails.
+CHECK_JOBS ?= 3
+# Longest first, so that the last ones to finish are short.
+SUITES := check-image $(filter %/test_populate %/test_conformance,$(TEST_BINS:%=suite-bin/%)) \
+          $(SCRIPT_TESTS:%=suite-script/%) \
+          $(filter-out %/test_populate %/test_conformance,$(TEST_BINS:%=suite-bin/%))
+
 check: deps
 	$(MAKE) WERROR=1 all tests
-	$(MAKE) check-scripts
-	$(MAKE) check-image
-	$(MAKE) check-unit
+	$(MAKE) -k -j$(CHECK_JOBS) --output-sync=target check-suites
+
+check-suites: $(SUITES)
+
+suite-script/%: $(BIN)
+	@start=$$(date +%s); echo "=== $*"; \
+	POP_BIN=$(abspath $(BIN)) bash $* || { echo "=== $*: FAILED after $$(( $$(date +%s) - start ))s"; exit 1; }; \
+	echo "=== $*: passed in $$(( $$(date +%s) - start ))s"
+
+suite-bin/%: %
+	@start=$$(date +%s); echo "=== $*"; \
+	CMOCKA_MESSAGE_OUTPUT=stdout POP_TEST_BIN=$(abspath $(BIN)) $* || { echo "=== $*: FAILED after $$(( $$(date +%s) - start ))s"; exit 1; }; \
+	echo "=== $*: passed in $$(( $$(date +%s) - start ))s"
 
 # The container image built and smoke-run; says "SKIP image: <why>" where podman cannot work.
 check-image:
-	bash test/pkg/image
+	@start=$$(date +%s); bash test/pkg/image || { echo "=== image: FAILED after $$(( $$(date +%s) - start ))s"; exit 1; }; \
+	echo "=== image: passed in $$(( $$(date +%s) - start ))s"
 
 tests: $(TEST_BINS)
 
-check-unit: $(TEST_BINS)
-	@fail=0; for t in $(TEST_BINS); do \
-	    echo "=== $$t"; CMOCKA_MESSAGE_OUTPUT=stdout POP_TEST_BIN=$(abspath $(BIN)) $$t || fail=1; \
-	done; exit $$fail
+check-unit: $(TEST_BINS:%=suite-bin/%)
 
-check-scripts: $(BIN)
-	@fail=0; for t in $(SCRIPT_TESTS); do \
-	    echo "=== $$t"; POP_BIN=$(abspath $(BIN)) bash $$t || fail=1; \
-	done; exit $$fail
+check-scripts: $(SCRIPT_TESTS:%=suite-script/%)
 
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect \
             --errors-for-leak-kinds=definite,indirect --suppressions=test/valgrind.supp
