@@ -199,6 +199,7 @@ func writeReady(path, sdkURL string, w *world, o *options) error {
 		"HOST_NAMES":    strings.Join(w.hostNames(), " "),
 		"HOST_IQN":      w.hosts[0].iqn,
 		"HOST_FC":       w.hosts[0].fcID(),
+		"HOST_SDC_GUID": w.hosts[0].sdcGUID,
 		"HOST_STATE":    w.hosts[0].statePath,
 		"WRAPPER_PATH":  "/opt/redhat/vmkfstools-wrapper",
 		"ROOT":          o.root,
