@@ -12,7 +12,7 @@
  * PowerFlex has no initiator groups: the "group" is the SDC (by its id) that
  * runs on the ESXi host, found by the GUID the flow hands over
  * (STORAGE_CAP_SDC), never created.  The ESXi device is
- * eui.<system id><volume id>, known once the volume is mapped.
+ * eui.<system id><volume id> (the volume as the SDC presents it).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -360,6 +360,23 @@ pflex_close(struct storage *st)
 
 /* ---- volume ---- */
 
+/* The ESXi device of a volume: eui.<system id><volume id>, both 16 hex
+ * digits (the system id was checked against the gateway at open). */
+static int
+pflex_eui(const struct powerflex *pf, const char *vid, char **out, struct perr *err)
+{
+    *out = NULL;
+    if (!pflex_is_id(vid))
+        return perr_set(err, PERR_PROTOCOL, "invalid volume id '%s'", vid != NULL ? vid : "");
+    if (asprintf(out, "eui.%s%s", pf->system_id, vid) < 0) {
+        *out = NULL;
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    }
+    for (char *p = *out; *p != '\0'; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return 0;
+}
+
 /* The volume record of id into *rec (owned). */
 static int
 pflex_volume(struct storage *st, const char *id, json_t **rec, struct perr *err)
@@ -412,7 +429,8 @@ pflex_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage
         perr_set(err, PERR_PROTOCOL, "volume id '%s' is not volume '%s'", id, name);
         goto out;
     }
-    if ((out->name = strdup(name)) == NULL || (out->id = pflex_lower_dup(id)) == NULL) {
+    if ((out->name = strdup(name)) == NULL || (out->id = pflex_lower_dup(id)) == NULL ||
+        pflex_eui(pflex_of(st), out->id, &out->naa, err) < 0) {
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }
@@ -501,16 +519,13 @@ static int
 pflex_map(struct storage *st, const char *group, const struct storage_lun *lun,
           struct storage_lun *mapped, struct perr *err)
 {
-    struct powerflex *pf = pflex_of(st);
-    struct buf naa = {0};
+    char *naa = NULL;
     int r;
     int rc = -1;
 
     memset(mapped, 0, sizeof(*mapped));
-    if (!pflex_is_id(lun->id)) {
-        perr_set(err, PERR_PROTOCOL, "invalid volume id '%s'", lun->id != NULL ? lun->id : "");
+    if (pflex_eui(pflex_of(st), lun->id, &naa, err) < 0)
         goto out;
-    }
     /* allowMultipleMappings: the worker node's SDC keeps its mapping. */
     r = rest_call(
         storage_rest(st), &pflex_ep_map, (struct rest_var[]){{"id", lun->id}, {NULL, NULL}},
@@ -521,21 +536,19 @@ pflex_map(struct storage *st, const char *group, const struct storage_lun *lun,
     }
     if (r == 1)
         log_debug(PFLEX_COMP, "volume already mapped", "sdc", group, "volume", lun->name, NULL);
-    if (storage_lun_copy(lun, mapped, err) < 0 ||
-        buf_addf(&naa, err, "eui.%s%s", pf->system_id, lun->id) < 0)
+    if (storage_lun_copy(lun, mapped, err) < 0)
         goto out;
+    /* The device as the host sees it, whatever the caller's record held. */
     free(mapped->naa);
-    if ((mapped->naa = pflex_lower_dup(buf_cstr(&naa))) == NULL) {
-        perr_set(err, PERR_NOMEM, "out of memory");
-        goto out;
-    }
+    mapped->naa = naa;
+    naa = NULL;
     rc = 0;
 out:
     if (rc < 0) {
         perr_prefix(err, "volume '%s' to SDC '%s': ", lun->name, group);
         storage_lun_clear(mapped);
     }
-    buf_free(&naa);
+    free(naa);
     return rc;
 }
 

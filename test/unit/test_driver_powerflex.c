@@ -144,7 +144,7 @@ test_full_sequence(void **state)
     assert_int_equal(storage_resolve_pv(f.st, &pv, &got, &err), 0);
     assert_string_equal(got.name, VOL);
     assert_string_equal(got.id, VOLID);
-    assert_null(got.naa);
+    assert_string_equal(got.naa, EUI);
     assert_int_equal(storage_mapped_groups(f.st, &got, &groups, &err), 0);
     assert_int_equal(groups.n, 1);
     assert_string_equal(groups.v[0], WORKER);
