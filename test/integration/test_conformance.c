@@ -727,10 +727,21 @@ run_sequence(const struct conf *cf, const char *kind, const char *initiator, con
 
 /* ---- the scenarios ---- */
 
+/* The host initiator the "iscsi" scenarios map to: the data's
+ * "host_initiator" (an SDC GUID for an array that maps to SDCs), else the
+ * simulated host's IQN. */
+static const char *
+host_initiator(const struct conf *cf)
+{
+    const char *i = opt(cf->v->d, "host_initiator");
+
+    return i != NULL ? i : world_get(&W, "WORLD_VC_HOST_IQN");
+}
+
 static bool
 sc_sequence_iscsi(const struct conf *cf)
 {
-    run_sequence(cf, "iscsi", world_get(&W, "WORLD_VC_HOST_IQN"), NULL);
+    run_sequence(cf, "iscsi", host_initiator(cf), NULL);
     return true;
 }
 
@@ -867,7 +878,7 @@ sc_server_error_then_success(const struct conf *cf)
     char op[128];
     char *g = NULL;
     struct perr err = {0};
-    const char *iqn = world_get(&W, "WORLD_VC_HOST_IQN");
+    const char *iqn = host_initiator(cf);
     int n503;
     json_t *s;
 
@@ -927,7 +938,7 @@ sc_malformed_body(const struct conf *cf)
 
     resolve(cf, st, &lun);
     snprintf(name, sizeof(name), "xcopy-%s-iscsi", cf->tag);
-    ensure(cf, st, name, world_get(&W, "WORLD_VC_HOST_IQN"), &g);
+    ensure(cf, st, name, host_initiator(cf), &g);
     fault(cf, req(x, "map_fault"));
     assert_int_equal(storage_map(st, g, &lun, &mapped, &err), -1);
     assert_int_equal(err.code, PERR_PROTOCOL);
