@@ -74,7 +74,8 @@ open_with(struct fixture *f, const char *sysid, const struct fake_exchange *ex, 
     cfg.env = env;
     cfg.nenv = sysid != NULL ? 1 : 0;
     f->ft = fake_transport_new();
-    fake_transport_add(f->ft, ex, n);
+    if (n > 0)
+        fake_transport_add(f->ft, ex, n);
     t = fake_transport_http(f->ft);
     cfg.transport = &t;
     return storage_open(&storage_powerflex, &cfg, &f->st, err);
