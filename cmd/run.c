@@ -455,7 +455,12 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
     if (c->host == NULL || make_hostid(c, err) < 0)
         goto out;
     phase(c, "adapters");
-    if (vim_datastore_adapters(c->vim, c->host, c->cfg->vmdk_datastore, &c->adapters, err) < 0)
+    /* An SDC array (PowerFlex) maps to the host's SDC, whatever the source
+     * datastore sits on; everyone else uses the datastore's active adapters. */
+    if (storage_has_cap(c->st, STORAGE_CAP_SDC)
+            ? vim_sdc_adapters(c->vim, c->host, &c->adapters, err) < 0
+            : vim_datastore_adapters(c->vim, c->host, c->cfg->vmdk_datastore, &c->adapters, err) <
+                  0)
         goto out;
     c->protocol = c->adapters.protocol;
     if (choose_adapters(c, err) < 0)

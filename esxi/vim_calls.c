@@ -846,6 +846,114 @@ out:
     vim_resp_free(r);
     return rc;
 }
+/* The value of key in a module option string "k1=v1 k2=v2" (owned), or NULL. */
+static char *
+module_option(const char *opts, const char *key)
+{
+    size_t klen = strlen(key);
+
+    for (const char *p = opts; *p != '\0';) {
+        size_t len;
+
+        p += strspn(p, " \t\r\n");
+        len = strcspn(p, " \t\r\n");
+        if (len > klen && strncmp(p, key, klen) == 0 && p[klen] == '=')
+            return strndup(p + klen + 1, len - klen - 1);
+        p += len;
+    }
+    return NULL;
+}
+
+int
+vim_host_sdc_guid(struct vim *v, const char *host, char **guid, struct perr *err)
+{
+    struct vim_resp *r = NULL;
+    char *kms = NULL;
+    char *opts = NULL;
+    int rc = -1;
+
+    *guid = NULL;
+    if (props_text(v, "HostSystem", host, "configManager.kernelModuleSystem", &kms, err) < 0)
+        goto out;
+    if (vim_call(v, "QueryConfiguredModuleOptionString", "HostKernelModuleSystem", kms,
+                 "<name>scini</name>", &r, err) < 0) {
+        /* vSphere answers NotFound for a module the host does not have. */
+        if (strcmp(err->remote_code, "NotFound") == 0)
+            err->code = PERR_NOT_FOUND;
+        perr_prefix(err,
+                    "host '%s': reading the options of kernel module 'scini' (the PowerFlex "
+                    "SDC): ",
+                    host);
+        goto out;
+    }
+    if (vim_xml_text_dup(vim_resp_returnval(r), &opts, err) < 0)
+        goto out;
+    *guid = module_option(opts, "IoctlIniGuidStr");
+    if (*guid == NULL || **guid == '\0') {
+        free(*guid);
+        *guid = NULL;
+        perr_set(err, PERR_NOT_FOUND,
+                 "host '%s': kernel module 'scini' has no IoctlIniGuidStr option (the PowerFlex "
+                 "SDC GUID); options: '%s'",
+                 host, opts);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(kms);
+    free(opts);
+    vim_resp_free(r);
+    return rc;
+}
+
+int
+vim_sdc_adapters(struct vim *v, const char *host, struct vim_adapters *out, struct perr *err)
+{
+    static const char *const paths[] = {"config.storageDevice", NULL};
+    struct vim_resp *r = NULL;
+    xmlNode *sd;
+    char *guid = NULL;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    out->protocol = "sdc";
+    if (vim_props_get(v, "HostSystem", host, paths, &r, err) < 0)
+        goto out;
+    sd = vim_props_val(r, "config.storageDevice");
+    for (xmlNode *h = vim_xml_child(sd, "hostBusAdapter"); h != NULL && out->n == 0;
+         h = vim_xml_next_same(h)) {
+        char *drv = vim_xml_path_text(h, "driver");
+        bool scini = drv != NULL && strcmp(drv, "scini") == 0;
+
+        free(drv);
+        if (scini && adapters_add(out, h, err) < 0)
+            goto out;
+    }
+    if (out->n == 0) {
+        perr_set(err, PERR_NOT_FOUND,
+                 "host '%s' has no PowerFlex SDC adapter (no host bus adapter with driver "
+                 "'scini'); install the SDC on the ESXi host",
+                 host);
+        goto out;
+    }
+    if (vim_host_sdc_guid(v, host, &guid, err) < 0)
+        goto out;
+    free(out->v[0].id);
+    out->v[0].id = guid;
+    guid = NULL;
+    rc = 0;
+out:
+    if (rc < 0) {
+        vim_adapters_clear(out);
+        out->protocol = "sdc";
+    }
+    free(guid);
+    vim_resp_free(r);
+    return rc;
+}
+
+int
+
 
 int
 vim_host_datacenter(struct vim *v, const char *host, char **dc_moref, char **dc_name,

@@ -100,6 +100,23 @@ int vim_host_hbas(struct vim *v, const char *host, struct vim_hbas *out, struct 
 int vim_hbas_from_reply(const struct vim_resp *r, struct vim_hbas *out, struct perr *err);
 void vim_hbas_clear(struct vim_hbas *h);
 
+/*
+ * The PowerFlex SDC GUID of host: the IoctlIniGuidStr option of its "scini"
+ * kernel module (HostKernelModuleSystem.QueryConfiguredModuleOptionString,
+ * reached through configManager.kernelModuleSystem), as written there.  A
+ * host without the module or without the option is PERR_NOT_FOUND naming
+ * both.  *guid is owned.
+ */
+int vim_host_sdc_guid(struct vim *v, const char *host, char **guid, struct perr *err);
+
+/*
+ * The host's PowerFlex SDC as its one adapter: the host bus adapter whose
+ * driver is "scini" (name, driver), with the SDC GUID of vim_host_sdc_guid()
+ * as its id; protocol "sdc", device NULL.  A host without such an adapter
+ * is PERR_NOT_FOUND.
+ */
+int vim_sdc_adapters(struct vim *v, const char *host, struct vim_adapters *out, struct perr *err);
+
 /* The datacenter above host: its MoRef value and inventory name (owned). */
 int vim_host_datacenter(struct vim *v, const char *host, char **dc_moref, char **dc_name,
                         struct perr *err);

@@ -38,6 +38,8 @@ struct rest {
     struct http_transport transport;
     char *base_url;
     char *base_path;
+    char *media;  /* JSON media type of Accept and request bodies; NULL = application/json */
+    char *accept; /* "Accept: <media>" when media is set */
     char *array;
     char *username;
     char *password;
@@ -379,6 +381,8 @@ rest_free(struct rest *r)
     http_transport_free(&r->transport);
     free(r->base_url);
     free(r->base_path);
+    free(r->media);
+    free(r->accept);
     free(r->array);
     free(r->username);
     secret_free(r->password);
@@ -416,6 +420,27 @@ rest_set_base_path(struct rest *r, const char *base_path, struct perr *err)
         return perr_set(err, PERR_NOMEM, "out of memory");
     free(r->base_path);
     r->base_path = p;
+    return 0;
+}
+
+int
+rest_set_media_type(struct rest *r, const char *media, struct perr *err)
+{
+    char *m = NULL;
+    char *a = NULL;
+
+    if (media != NULL) {
+        if (strpbrk(media, "\r\n") != NULL)
+            return perr_set(err, PERR_INTERNAL, "media type with a line break");
+        if ((m = strdup(media)) == NULL || asprintf(&a, "Accept: %s", media) < 0) {
+            free(m);
+            return perr_set(err, PERR_NOMEM, "out of memory");
+        }
+    }
+    free(r->media);
+    free(r->accept);
+    r->media = m;
+    r->accept = a;
     return 0;
 }
 
@@ -588,7 +613,7 @@ rest_headers(struct rest *r, const struct rest_request *req, struct strv *auth, 
     bool authed = (req->ep->flags & REST_F_NO_AUTH) == 0;
     size_t n = 0;
 
-    hv[n++] = "Accept: application/json";
+    hv[n++] = r->accept != NULL ? r->accept : "Accept: application/json";
     for (size_t i = 0; r->dialect->headers != NULL && r->dialect->headers[i] != NULL; i++) {
         if (rest_add_header(hv, &n, r->dialect->headers[i], err) < 0)
             return -1;
@@ -841,7 +866,7 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
         hreq.url = buf_cstr(&url);
         hreq.body = body;
         hreq.body_len = body_len;
-        hreq.content_type = body != NULL ? "application/json" : NULL;
+        hreq.content_type = body == NULL ? NULL : r->media != NULL ? r->media : "application/json";
         hreq.timeout_ms = deadline_remaining_ms(&dl);
         if (hreq.timeout_ms <= 0)
             hreq.timeout_ms = 1;

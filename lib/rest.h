@@ -298,6 +298,10 @@ const char *rest_username(const struct rest *r);
 const char *rest_password(const struct rest *r);
 /* Sets the base path (copied), e.g. "/api/2.36" after version negotiation. */
 int rest_set_base_path(struct rest *r, const char *base_path, struct perr *err);
+/* Sets the JSON media type (copied; NULL = "application/json") sent as Accept
+ * on every request and as the Content-Type of request bodies, e.g.
+ * "application/json;version=4.5" once the array named its API version. */
+int rest_set_media_type(struct rest *r, const char *media, struct perr *err);
 /* Stores (copies; NULL clears) the session credential and registers it as a
  * log secret.  The old one is zeroed. */
 int rest_set_session(struct rest *r, const char *session, struct perr *err);

@@ -64,6 +64,10 @@ enum storage_cap {
     STORAGE_CAP_FC = 1u << 1,        /* maps to FC initiators */
     STORAGE_CAP_VVOL_COPY = 1u << 2, /* ops.vvol_copy is set */
     STORAGE_CAP_RDM_COPY = 1u << 3,  /* ops.rdm_copy is set */
+    /* Maps to the host's PowerFlex SDC: the flow hands ensure_igroup the
+     * SDC GUID (the ESXi scini module's IoctlIniGuidStr) as the one
+     * initiator, instead of the datastore's FC/iSCSI adapter ids. */
+    STORAGE_CAP_SDC = 1u << 4,
 };
 
 /* Default per-request timeout when the configuration gives none (seconds). */

@@ -747,15 +747,20 @@ run_sequence(const struct conf *cf, const char *kind, const char *initiator, con
     storage_free(st);
 }
 
-/* The ESXi host's initiator the scenarios map to: its IQN, or its FC id for
+/* The ESXi host's initiator the scenarios map to: the data's "host_initiator",
+ * else its IQN, or its FC id for
  * a driver without iSCSI (data "iscsi": false). */
 static const char *
 host_initiator(const struct conf *cf, const char **kind)
 {
+    const char *given = opt(cf->v->d, "host_initiator");
     bool fc = json_is_false(json_object_get(cf->v->d, "iscsi"));
 
     if (kind != NULL)
         *kind = fc ? "fc" : "iscsi";
+    /* The data's own (an SDC GUID for an array that maps to SDCs). */
+    if (given != NULL)
+        return given;
     return world_get(&W, fc ? "WORLD_VC_HOST_FC" : "WORLD_VC_HOST_IQN");
 }
 
@@ -764,7 +769,7 @@ host_initiator(const struct conf *cf, const char **kind)
 static bool
 sc_sequence_iscsi(const struct conf *cf)
 {
-    run_sequence(cf, "iscsi", world_get(&W, "WORLD_VC_HOST_IQN"), NULL);
+    run_sequence(cf, "iscsi", host_initiator(cf, NULL), NULL);
     return true;
 }
 

@@ -507,6 +507,9 @@ func (w *world) adapterList(h *host) cliResult {
 		{typ: "VimEsxCLIstoragecoreadapterlistScsiAdapter", fields: map[string]string{
 			"HBAName": iscsiDevice, "Driver": "iscsi_vmk", "LinkState": "online", "UID": h.iqn,
 			"Capabilities": "Second Level Lun ID", "Description": "iSCSI Software Adapter"}},
+		{typ: "VimEsxCLIstoragecoreadapterlistScsiAdapter", fields: map[string]string{
+			"HBAName": sdcDevice, "Driver": "scini", "LinkState": "link-up", "UID": h.sdcGUID,
+			"Capabilities": "", "Description": "PowerFlex SDC"}},
 	}
 	return arrayResponse(rows)
 }
@@ -515,13 +518,14 @@ func (w *world) adapterRescan(h *host, adapter string, all bool, typ string) cli
 	if adapter == "" && !all {
 		return errorFault("You must specify either the --adapter or the --all option")
 	}
-	if adapter != "" && adapter != fcDevice && adapter != iscsiDevice && adapter != "vmhba0" && adapter != "vmhba1" && adapter != "vmhba64" {
+	fabricAdapter := adapter == fcDevice || adapter == iscsiDevice || adapter == sdcDevice
+	if adapter != "" && !fabricAdapter && adapter != "vmhba0" && adapter != "vmhba1" && adapter != "vmhba64" {
 		return errorFault("Unable to find adapter " + adapter)
 	}
 	only := adapter
 	if all {
 		only = ""
-	} else if adapter != fcDevice && adapter != iscsiDevice {
+	} else if !fabricAdapter {
 		return boolResponse() // a local adapter: nothing from the fabric behind it
 	}
 	switch typ {

@@ -36,6 +36,7 @@ type hostState struct {
 	Name       string                  `json:"name"`
 	Initiators []string                `json:"initiators"`
 	Adapters   map[string]string       `json:"adapters"` // vmhbaN -> initiator id
+	SdcGUID    string                  `json:"sdc_guid"` // PowerFlex SDC GUID (an initiator too)
 	Devices    map[string]*deviceState `json:"devices"`
 }
 
@@ -63,8 +64,9 @@ func (w *world) loadHostState(h *host) error {
 	}
 	st.Host = h.ref.Value
 	st.Name = h.name
-	st.Initiators = []string{h.iqn, h.fcID()}
-	st.Adapters = map[string]string{iscsiDevice: h.iqn, fcDevice: h.fcID()}
+	st.Initiators = []string{h.iqn, h.fcID(), h.sdcGUID}
+	st.Adapters = map[string]string{iscsiDevice: h.iqn, fcDevice: h.fcID(), sdcDevice: h.sdcGUID}
+	st.SdcGUID = h.sdcGUID
 	h.state = st
 	return w.saveHostState(h)
 }
@@ -115,8 +117,9 @@ func normHex(s string) string {
 }
 
 // matchAdapters returns the host adapters whose initiator appears in the list.
-// Accepted forms: an iSCSI name (case-insensitive), "fc.<wwnn>:<wwpn>", or a
-// bare WWPN in hex with or without colons.
+// Accepted forms: an iSCSI name (case-insensitive), "fc.<wwnn>:<wwpn>", a
+// bare WWPN in hex with or without colons, or the host's PowerFlex SDC GUID
+// (case-insensitive; seen through the SDC's adapter).
 func (h *host) matchAdapters(initiators []string) []string {
 	set := map[string]bool{}
 	for _, i := range initiators {
@@ -124,6 +127,8 @@ func (h *host) matchAdapters(initiators []string) []string {
 		switch {
 		case i == strings.ToLower(h.iqn):
 			set[iscsiDevice] = true
+		case i == strings.ToLower(h.sdcGUID):
+			set[sdcDevice] = true
 		case strings.HasPrefix(i, "fc."):
 			if i == h.fcID() {
 				set[fcDevice] = true

@@ -552,6 +552,13 @@ func (f *front) serveSDK(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		f.serveEsx(out, e, req, esxMoid, esxMethod, esxArgs, argErr)
+	case "QueryConfiguredModuleOptionString":
+		h := f.hostOf(req.thisVal, "kernelModuleSystem-")
+		if req.thisType != "HostKernelModuleSystem" || h == nil {
+			f.passthrough(out, r, data, req, e)
+			break
+		}
+		f.serveModuleOptions(out, e, req, h)
 	case "RefreshStorageInfo":
 		if e.Session && f.w.refreshStorage(req.thisVal) {
 			e.HTTP = 200
@@ -760,6 +767,28 @@ func (f *front) serveEsx(w http.ResponseWriter, e *callEntry, req *soapReq, moid
 	e.HTTP = 200
 	e.Outcome = res.summary
 	writeExecuteSoap(w, res)
+}
+
+// serveModuleOptions answers QueryConfiguredModuleOptionString: every host
+// runs the PowerFlex SDC ("scini"), whose options carry the host's SDC GUID;
+// any other module is NotFound, as on a host without it.
+func (f *front) serveModuleOptions(w http.ResponseWriter, e *callEntry, req *soapReq, h *host) {
+	e.Host = h.ref.Value
+	if !e.Session {
+		e.HTTP = 500
+		e.Outcome = "NotAuthenticated"
+		notAuthenticated(w, req)
+		return
+	}
+	name := strings.TrimSpace(textOf(req.body.child("name")))
+	if name != "scini" {
+		e.HTTP = 500
+		e.Outcome = "NotFound"
+		writeSOAPFault(w, "NotFound", "The object or item referred to could not be found.", "")
+		return
+	}
+	e.HTTP = 200
+	writeSOAP(w, 200, fmt.Sprintf(`<QueryConfiguredModuleOptionStringResponse xmlns="urn:vim25"><returnval>IoctlIniGuidStr=%s IoctlMdmIPStr=127.0.0.1</returnval></QueryConfiguredModuleOptionStringResponse>`, esc(h.sdcGUID)))
 }
 
 func writeExecuteSoap(w http.ResponseWriter, res cliResult) {

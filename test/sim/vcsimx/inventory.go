@@ -31,6 +31,8 @@ const (
 	iscsiDevice = "vmhba65"
 	fcKey       = "key-vim.host.FibreChannelHba-vmhba2"
 	iscsiKey    = "key-vim.host.InternetScsiHba-vmhba65"
+	sdcDevice   = "vmhba33"
+	sdcKey      = "key-vim.host.BlockHba-vmhba33"
 	mib         = int64(1024 * 1024)
 )
 
@@ -41,9 +43,13 @@ type host struct {
 	iqn       string
 	nodeWWN   uint64
 	portWWN   uint64
+	sdcGUID   string // the PowerFlex SDC's IoctlIniGuidStr (scini module option)
 	statePath string
 	state     *hostState
 }
+
+// kmsRef is the host's HostKernelModuleSystem (configManager.kernelModuleSystem).
+func (h *host) kmsRef() string { return "kernelModuleSystem-" + h.ref.Value }
 
 func (h *host) fcID() string { return fmt.Sprintf("fc.%016x:%016x", h.nodeWWN, h.portWWN) }
 
@@ -209,6 +215,8 @@ func buildWorld(model *simulator.Model, o *options) (*world, error) {
 			h.nodeWWN = 0x20000024ff3ab500 + uint64(i)*0x10
 			h.portWWN = 0x21000024ff3ab500 + uint64(i)*0x10
 		}
+		g := strings.ToUpper(stableHex("sdc-guid-"+h.ref.Value, 32))
+		h.sdcGUID = g[0:8] + "-" + g[8:12] + "-" + g[12:16] + "-" + g[16:20] + "-" + g[20:32]
 		h.statePath = filepath.Join(w.fabric, "esxi-"+h.ref.Value+".json")
 		w.byRef[h.ref.Value] = h
 		if err := w.configureHostStorage(h); err != nil {
@@ -353,7 +361,13 @@ func (w *world) configureHostStorage(h *host) error {
 			IScsiAlias:      h.name,
 			IpProperties:    types.HostInternetScsiHbaIPProperties{Address: "127.0.0.1"},
 		}
-		sd.HostBusAdapter = append(sd.HostBusAdapter, fc, is)
+		// The PowerFlex SDC's adapter; the kernel module behind it answers
+		// for the host's own HostKernelModuleSystem.
+		sdc := &types.HostBlockHba{HostHostBusAdapter: types.HostHostBusAdapter{
+			Key: sdcKey, Device: sdcDevice, Status: "online", Model: "PowerFlex SDC", Driver: "scini",
+		}}
+		sd.HostBusAdapter = append(sd.HostBusAdapter, fc, is, sdc)
+		hs.ConfigManager.KernelModuleSystem = &types.ManagedObjectReference{Type: "HostKernelModuleSystem", Value: h.kmsRef()}
 		sd.SoftwareInternetScsiEnabled = true
 		if sd.ScsiTopology == nil {
 			sd.ScsiTopology = &types.HostScsiTopology{}

@@ -204,6 +204,7 @@ func writeReady(path, sdkURL string, w *world, o *options) error {
 		"ARRAY_ISCSI_IQN": arrayIQN(),
 		"DS_PATHS":        o.dsPaths,
 		"HOST_FC":         w.hosts[0].fcID(),
+		"HOST_SDC_GUID":   w.hosts[0].sdcGUID,
 		"HOST_STATE":      w.hosts[0].statePath,
 		"WRAPPER_PATH":    "/opt/redhat/vmkfstools-wrapper",
 		"ROOT":            o.root,
