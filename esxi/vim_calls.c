@@ -846,6 +846,7 @@ out:
     vim_resp_free(r);
     return rc;
 }
+
 /* The value of key in a module option string "k1=v1 k2=v2" (owned), or NULL. */
 static char *
 module_option(const char *opts, const char *key)
@@ -951,9 +952,6 @@ out:
     vim_resp_free(r);
     return rc;
 }
-
-int
-
 
 int
 vim_host_datacenter(struct vim *v, const char *host, char **dc_moref, char **dc_name,
