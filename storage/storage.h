@@ -213,8 +213,9 @@ struct storage_env_key {
  *   STORAGE_URL_STRIP_API  the same, minus one trailing "/api" path (and
  *                          nothing else: a host "api-gw" stays)
  *   STORAGE_URL_SUFFIX     the same, minus trailing '/', plus path
- *   STORAGE_URL_BARE_HOST  the host part only, plus ":" port, plus path
- *                          (FlashSystem: https://host:7443/rest/v1)
+ *   STORAGE_URL_BARE_HOST  the host part plus ":" port (an explicit ":port"
+ *                          in the value is kept instead), any path dropped,
+ *                          plus path (FlashSystem: https://host:7443/rest/v1)
  *   STORAGE_URL_FIRST_IPV4 the first IPv4 address in the value, plus ":" and
  *                          the value of env key port_key (or port), plus path
  */
