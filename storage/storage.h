@@ -125,6 +125,13 @@ struct storage_config {
      * retry_initial_ms: first retry delay (0 = the REST layer's default). */
     struct http_transport *transport;
     long retry_initial_ms;
+    /* The Kubernetes client of a pod-mode run (borrowed; outlives the
+     * storage handle), or NULL in manual mode; kube_namespace is the
+     * namespace a driver keeps its own objects in (HOST_LEASE_NAMESPACE),
+     * copied.  Only for optional, best-effort driver features (a token
+     * cache): a driver never fails because they are absent. */
+    struct kube *kube;
+    const char *kube_namespace;
 };
 
 /* For the metrics labels.  Owned strings; any may be NULL when unknown. */
@@ -137,7 +144,8 @@ struct storage_array_info {
 
 void storage_array_info_clear(struct storage_array_info *info);
 
-struct vim; /* the vSphere session (esxi/vim.h), for drivers that need it */
+struct vim;  /* the vSphere session (esxi/vim.h), for drivers that need it */
+struct kube; /* the Kubernetes client (lib/kube.h) */
 
 /* Source and target of an array-side copy.  Borrowed. */
 struct storage_copy_req {
@@ -351,6 +359,9 @@ const char *storage_env(const struct storage *st, const char *key);
 /* The configured credentials and host (borrowed; secrets). */
 const char *storage_hostname(const struct storage *st);
 const char *storage_token(const struct storage *st);
+/* storage_config.kube and .kube_namespace (borrowed), NULL when not given. */
+struct kube *storage_kube(const struct storage *st);
+const char *storage_kube_namespace(const struct storage *st);
 /* The handle that owns a REST client (rest_user() of a storage's client). */
 struct storage *storage_from_rest(struct rest *r);
 
