@@ -28,8 +28,8 @@ free_zero(char *s, size_t n)
 }
 
 int
-kube_secret_get_key(struct kube *k, const char *ns, const char *name, const char *key,
-                    char **value, struct perr *err)
+kube_secret_get_key(struct kube *k, const char *ns, const char *name, const char *key, char **value,
+                    struct perr *err)
 {
     json_t *secret = NULL;
     const char *b64;
