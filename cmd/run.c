@@ -573,7 +573,9 @@ run_array_copy(struct run_ctx *c, struct storage_pv *pv, bool vvol, struct perr 
     phase(c, vvol ? "vvol copy" : "rdm copy");
     req.vim = c->vim;
     req.vvol_id = c->disk.vvol_id;
-    req.rdm_device = c->disk.rdm_device != NULL ? c->disk.rdm_device : c->disk.rdm_lun_uuid;
+    /* Both: some arrays find the source by device name, others by the LUN UUID. */
+    req.rdm_device = c->disk.rdm_device;
+    req.rdm_lun_uuid = c->disk.rdm_lun_uuid;
     req.target = &c->lun;
     rc = vvol ? storage_vvol_copy(c->st, &req, on_array_progress, c, err)
               : storage_rdm_copy(c->st, &req, on_array_progress, c, err);

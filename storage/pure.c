@@ -871,17 +871,24 @@ pure_rdm_copy(struct storage *st, const struct storage_copy_req *req, storage_pr
               void *arg, struct perr *err)
 {
     struct buf filter = {0};
+    struct buf vml = {0};
+    const char *device = req->rdm_device;
     char *serial = NULL;
     json_t *vol = NULL;
     const char *src;
     int rc = -1;
 
-    if (req->rdm_device == NULL) {
-        perr_set(err, PERR_INTERNAL, "RDM copy without a device name");
+    /* vSphere's LUN UUID is the vml id without its "vml." prefix. */
+    if (device == NULL && req->rdm_lun_uuid != NULL) {
+        if (buf_addf(&vml, err, "vml.%s", req->rdm_lun_uuid) < 0)
+            goto out;
+        device = buf_cstr(&vml);
+    }
+    if (device == NULL) {
+        perr_set(err, PERR_INTERNAL, "RDM copy without a device name or LUN UUID");
         goto out;
     }
-    if (naa_serial_from_device(req->rdm_device, storage_pure.naa.oui, "Pure FlashArray", &serial,
-                               err) < 0 ||
+    if (naa_serial_from_device(device, storage_pure.naa.oui, "Pure FlashArray", &serial, err) < 0 ||
         pure_filter_value_ok("serial", serial, err) < 0 ||
         buf_addf(&filter, err, "serial='%s'", serial) < 0 ||
         pure_volume_find(st, NULL, NULL, buf_cstr(&filter), &vol, err) < 0)
@@ -889,7 +896,7 @@ pure_rdm_copy(struct storage *st, const struct storage_copy_req *req, storage_pr
     src = jsonx_string_or(vol, "name", NULL);
     if (src == NULL) {
         perr_set(err, PERR_NOT_FOUND, "no volume with serial '%s' (RDM '%s')", serial,
-                 req->rdm_device);
+                 device);
         goto out;
     }
     pure_progress(progress, arg, 10);
@@ -900,6 +907,7 @@ pure_rdm_copy(struct storage *st, const struct storage_copy_req *req, storage_pr
 out:
     json_decref(vol);
     free(serial);
+    buf_free(&vml);
     buf_free(&filter);
     return rc;
 }
