@@ -143,6 +143,9 @@ struct rest_retry {
     bool any_method;     /* POST/PATCH too (the vendor makes them safe to repeat) */
     const char *text;    /* also retried when the vendor's message contains this */
     long success_status; /* a status that means success for any call (PowerMax 409) */
+    /* Statuses retried on every method, because the array refused the request
+     * before acting on it (FlashSystem's 429 rate limit); all zero = none. */
+    long refused[4];
 };
 
 /* Where the session credential is in the login reply. */
