@@ -83,19 +83,25 @@ static const struct rest_endpoint fs_ep_auth = {
     .method = "POST",
     .path = "/auth",
     .ok = {200},
-    .flags = REST_F_NO_AUTH,
+    .flags = REST_F_NO_AUTH | REST_F_RETRY,
 };
 
 static const struct rest_endpoint fs_ep_lssystem = {
-    .name = "lssystem", .method = "POST", .path = "/lssystem", .ok = {200}};
+    .name = "lssystem", .method = "POST", .path = "/lssystem", .ok = {200}, .flags = REST_F_RETRY};
 static const struct rest_endpoint fs_ep_lsvdisk = {
-    .name = "lsvdisk", .method = "POST", .path = "/lsvdisk", .ok = {200}};
-static const struct rest_endpoint fs_ep_lsmdiskgrp = {
-    .name = "lsmdiskgrp", .method = "POST", .path = "/lsmdiskgrp/{id}", .ok = {200}};
-static const struct rest_endpoint fs_ep_lshostports = {
-    .name = "lshostports", .method = "POST", .path = "/lshostports", .ok = {200}};
+    .name = "lsvdisk", .method = "POST", .path = "/lsvdisk", .ok = {200}, .flags = REST_F_RETRY};
+static const struct rest_endpoint fs_ep_lsmdiskgrp = {.name = "lsmdiskgrp",
+                                                      .method = "POST",
+                                                      .path = "/lsmdiskgrp/{id}",
+                                                      .ok = {200},
+                                                      .flags = REST_F_RETRY};
+static const struct rest_endpoint fs_ep_lshostports = {.name = "lshostports",
+                                                       .method = "POST",
+                                                       .path = "/lshostports",
+                                                       .ok = {200},
+                                                       .flags = REST_F_RETRY};
 static const struct rest_endpoint fs_ep_lshost = {
-    .name = "lshost", .method = "POST", .path = "/lshost", .ok = {200}};
+    .name = "lshost", .method = "POST", .path = "/lshost", .ok = {200}, .flags = REST_F_RETRY};
 
 /* "The object already exists" (someone made the host meanwhile). */
 static const struct rest_endpoint fs_ep_mkhost = {
@@ -129,15 +135,24 @@ static const struct rest_endpoint fs_ep_rmmap = {
     .already_code = PERR_NOT_FOUND,
 };
 
-static const struct rest_endpoint fs_ep_lshostvdiskmap = {
-    .name = "lshostvdiskmap", .method = "POST", .path = "/lshostvdiskmap/{host}", .ok = {200}};
-static const struct rest_endpoint fs_ep_lsvdiskhostmap = {
-    .name = "lsvdiskhostmap", .method = "POST", .path = "/lsvdiskhostmap/{vdisk}", .ok = {200}};
+static const struct rest_endpoint fs_ep_lshostvdiskmap = {.name = "lshostvdiskmap",
+                                                          .method = "POST",
+                                                          .path = "/lshostvdiskmap/{host}",
+                                                          .ok = {200},
+                                                          .flags = REST_F_RETRY};
+static const struct rest_endpoint fs_ep_lsvdiskhostmap = {.name = "lsvdiskhostmap",
+                                                          .method = "POST",
+                                                          .path = "/lsvdiskhostmap/{vdisk}",
+                                                          .ok = {200},
+                                                          .flags = REST_F_RETRY};
 
 static const struct rest_endpoint fs_ep_lsfcmaps = {
-    .name = "lsfcmap", .method = "POST", .path = "/lsfcmap", .ok = {200}};
-static const struct rest_endpoint fs_ep_lsfcmap = {
-    .name = "lsfcmap-get", .method = "POST", .path = "/lsfcmap/{id}", .ok = {200}};
+    .name = "lsfcmap", .method = "POST", .path = "/lsfcmap", .ok = {200}, .flags = REST_F_RETRY};
+static const struct rest_endpoint fs_ep_lsfcmap = {.name = "lsfcmap-get",
+                                                   .method = "POST",
+                                                   .path = "/lsfcmap/{id}",
+                                                   .ok = {200},
+                                                   .flags = REST_F_RETRY};
 static const struct rest_endpoint fs_ep_mkfcmap = {
     .name = "mkfcmap", .method = "POST", .path = "/mkfcmap", .ok = {200}};
 static const struct rest_endpoint fs_ep_prestartfcmap = {
@@ -182,14 +197,15 @@ static const struct rest_dialect fs_dialect = {
     .base_path = "",
     .session = &fs_session,
     .errors = {.code_prefix = "CMMVC", .rules = fs_error_rules},
-    /* 429: refused before it ran, so any command may be sent again; three
+    /* 429: refused before it ran, so any command may be sent again; a
+     * gateway's 502-504 only for the list commands (REST_F_RETRY).  Three
      * retries from 1 s doubling, with jitter. */
-    .retry = {.statuses = {429},
+    .retry = {.statuses = {429, 502, 503, 504},
+              .refused = {429},
               .attempts = 3,
               .initial_ms = 1000,
               .max_ms = 4000,
-              .jitter = 0.5,
-              .any_method = true},
+              .jitter = 0.5},
     .login = fs_login,
 };
 
