@@ -23,7 +23,8 @@
  * (lshostports), else the one named like the group, else one created by
  * mkhost (FC preferred; a host speaks one protocol).  Mapping and unmapping
  * name the host, which the CLI accepts as well as its id.  A host this run
- * created is removed again once its last mapping is gone.
+ * created stays for the handle's lifetime and is removed at close when
+ * nothing is mapped to it (also after a failure before the map).
  *
  * Volume protection (vdisk_protection_enabled on the volume's pool) makes the
  * array refuse to unmap a volume that saw I/O recently, which would leave the
@@ -366,11 +367,17 @@ out:
     return rc;
 }
 
+static void fs_drop_created_host(struct storage *st, struct fs *p);
+
+/* The host this run created goes at the end, when nothing is mapped to it:
+ * also after a failure before any mapping was made. */
 static void
 fs_close(struct storage *st)
 {
     struct fs *p = fs_of(st);
 
+    if (p->created_host != NULL && storage_rest(st) != NULL)
+        fs_drop_created_host(st, p);
     free(p->cache_key);
     secret_free(p->token);
     free(p->created_host);
@@ -864,13 +871,12 @@ fail:
 
 /* Removes the host this run created once nothing is mapped to it. */
 static void
-fs_drop_created_host(struct storage *st, struct fs *p, const char *group)
+fs_drop_created_host(struct storage *st, struct fs *p)
 {
+    const char *group = p->created_host;
     struct perr tmp = {0};
     json_t *rows = NULL;
 
-    if (p->created_host == NULL || strcmp(p->created_host, group) != 0)
-        return;
     if (fs_call(st, &fs_ep_lshostvdiskmap, (struct rest_var[]){{"host", group}, {NULL, NULL}}, NULL,
                 &rows, &tmp) < 0) {
         log_debug(FS_COMP, "created host kept", "host", group, "error", tmp.msg, NULL);
@@ -900,7 +906,6 @@ fs_unmap(struct storage *st, const char *group, const struct storage_lun *lun, s
     }
     if (rc == 1)
         log_debug(FS_COMP, "no mapping to remove", "host", group, "volume", lun->name, NULL);
-    fs_drop_created_host(st, fs_of(st), group);
     return 0;
 }
 

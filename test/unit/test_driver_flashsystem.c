@@ -35,7 +35,10 @@
 #define IQN2    "iqn.1998-01.com.vmware:esx01-5678"
 
 #define AUTH(tok)                                                                                  \
-    {"POST", R "/auth", NULL, "X-Auth-Username: superuser", 200, "{\"token\":\"" tok "\"}", NULL, 0}
+    {                                                                                              \
+        "POST", R "/auth", NULL, "X-Auth-Username: superuser", 200, "{\"token\":\"" tok "\"}",     \
+            NULL, 0                                                                                \
+    }
 
 struct fixture {
     struct fake_transport *ft;
@@ -68,8 +71,8 @@ opened(void)
 static void
 done(struct fixture *f)
 {
+    storage_free(f->st); /* may still talk: a host this run created goes at close */
     fake_transport_verify(f->ft);
-    storage_free(f->st);
     fake_transport_free(f->ft);
 }
 
@@ -92,7 +95,8 @@ test_full_sequence(void **state)
          "\"type\":\"generic\"}",
          NULL, 200, "{\"id\":\"4\",\"message\":\"Host, id [4], successfully created\"}", NULL, 0},
         /* resolve: the volume by its UID, its pool unprotected */
-        {"POST", R "/lsvdisk", "{\"filtervalue\":\"vdisk_UID=" UID "\"}", NULL, 200, VDISK, NULL, 0},
+        {"POST", R "/lsvdisk", "{\"filtervalue\":\"vdisk_UID=" UID "\"}", NULL, 200, VDISK, NULL,
+         0},
         {"POST", R "/lsmdiskgrp/0", "{}", NULL, 200, POOL0, NULL, 0},
         /* mapped groups: the worker node */
         {"POST", R "/lsvdiskhostmap/7", "{}", NULL, 200,
@@ -104,10 +108,8 @@ test_full_sequence(void **state)
          NULL, 0},
         {"POST", R "/mkvdiskhostmap/7", "{\"host\":\"" GROUP "\"}", NULL, 409,
          "CMMVC5878E The virtual disk (VDisk) is already mapped to this host.", NULL, 0},
-        /* unmap; the created host is empty -> removed */
+        /* unmap; the created host stays until close */
         {"POST", R "/rmvdiskhostmap/7", "{\"host\":\"" GROUP "\"}", NULL, 200, NULL, NULL, 0},
-        {"POST", R "/lshostvdiskmap/" GROUP, "{}", NULL, 200, "[]", NULL, 0},
-        {"POST", R "/rmhost/" GROUP, "{}", NULL, 200, NULL, NULL, 0},
         /* unmap again: no such mapping (HTTP 500, CMMVC5842E) is success */
         {"POST", R "/rmvdiskhostmap/7", "{\"host\":\"" GROUP "\"}", NULL, 500,
          "CMMVC5842E The action failed because an object that was specified in the command does "
@@ -120,6 +122,9 @@ test_full_sequence(void **state)
          "{\"product_name\":\"IBM FlashSystem 7300\",\"code_level\":\"8.6.0.3 (build 171.5)\","
          "\"vdisk_protection_enabled\":\"yes\"}",
          NULL, 0},
+        /* close: the host this run created is empty -> removed */
+        {"POST", R "/lshostvdiskmap/" GROUP, "{}", NULL, 200, "[]", NULL, 0},
+        {"POST", R "/rmhost/" GROUP, "{}", NULL, 200, NULL, NULL, 0},
     };
     static const char *const inits[] = {FC_INIT};
     struct fixture f = opened();
@@ -203,12 +208,11 @@ test_map_scsi_id_retry(void **state)
          "CMMVC9375E The volume is already mapped to another host.", NULL, 0},
         {"POST", R "/lshostvdiskmap/esx01", "{}", NULL, 200,
          "[{\"SCSI_id\":\"0\"},{\"SCSI_id\":\"2\"},{\"SCSI_id\":\"x\"}]", NULL, 0},
-        {"POST", R "/mkvdiskhostmap/7", "{\"host\":\"esx01\",\"scsi\":3,\"force\":true}", NULL,
-         200, "{}", NULL, 0},
+        {"POST", R "/mkvdiskhostmap/7", "{\"host\":\"esx01\",\"scsi\":3,\"force\":true}", NULL, 200,
+         "{}", NULL, 0},
         /* any other failure is the array's, with its status and code */
         {"POST", R "/mkvdiskhostmap/7", "{\"host\":\"esx01\"}", NULL, 500,
-         "CMMVC5753E The specified object does not exist or is not a suitable candidate.", NULL,
-         0},
+         "CMMVC5753E The specified object does not exist or is not a suitable candidate.", NULL, 0},
     };
     static const struct storage_lun lun = {.name = "pvc-1", .id = "7", .naa = NAA};
     struct fixture f = opened();
@@ -233,7 +237,8 @@ static void
 test_protected_pool(void **state)
 {
     static const struct fake_exchange ex[] = {
-        {"POST", R "/lsvdisk", "{\"filtervalue\":\"vdisk_UID=" UID "\"}", TOK1, 200, VDISK, NULL, 0},
+        {"POST", R "/lsvdisk", "{\"filtervalue\":\"vdisk_UID=" UID "\"}", TOK1, 200, VDISK, NULL,
+         0},
         {"POST", R "/lsmdiskgrp/0", "{}", NULL, 200,
          "{\"id\":\"0\",\"name\":\"Pool0\",\"vdisk_protection_enabled\":\"yes\"}", NULL, 0},
     };
@@ -333,8 +338,7 @@ test_rate_limited(void **state)
         {"POST", R "/lsvdiskhostmap/7", "{}", TOK1, 429, "Too many requests", NULL, 0},
         /* a CLI failure (HTTP 500) is not retried */
         {"POST", R "/lsvdiskhostmap/7", "{}", TOK1, 500,
-         "CMMVC5753E The specified object does not exist or is not a suitable candidate.", NULL,
-         0},
+         "CMMVC5753E The specified object does not exist or is not a suitable candidate.", NULL, 0},
     };
     static const struct storage_lun lun = {.name = "pvc-1", .id = "7", .naa = NAA};
     struct fixture f = {0};
@@ -427,8 +431,8 @@ test_rdm_copy(void **state)
          NULL, 0},
         {"POST", R "/mkfcmap",
          "{\"source\":\"rdm-src\",\"target\":\"pvc-1\",\"name\":\"xcopy_fc_7\",\"copyrate\":100}",
-         NULL, 200, "{\"id\":\"4\",\"message\":\"FlashCopy Mapping, id [4], successfully created\"}",
-         NULL, 0},
+         NULL, 200,
+         "{\"id\":\"4\",\"message\":\"FlashCopy Mapping, id [4], successfully created\"}", NULL, 0},
         {"POST", R "/prestartfcmap/4", "{\"restore\":true}", NULL, 200, "{}", NULL, 0},
         {"POST", R "/startfcmap/4", NULL, NULL, 200, "{}", NULL, 0},
         {"POST", R "/lsfcmap/4", "{}", NULL, 200, "{\"status\":\"copying\",\"progress\":\"40\"}",
@@ -439,7 +443,8 @@ test_rdm_copy(void **state)
     };
     static const struct storage_lun target = {.name = "pvc-1", .id = "7", .naa = NAA};
     struct storage_copy_req req = {
-        .rdm_device = "/vmfs/devices/disks/vml.0200000000624a9370aabbccddeeff001122334455466c617368",
+        .rdm_device =
+            "/vmfs/devices/disks/vml.0200000000624a9370aabbccddeeff001122334455466c617368",
         .rdm_lun_uuid = "0200000000624A9370AABBCCDDEEFF001122334455466C617368",
         .target = &target,
     };
