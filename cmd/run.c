@@ -435,6 +435,16 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
             metrics_vib_version(c->metrics, *vib != '\0' ? vib : "unknown", &tmp) < 0)
             log_warn(RUN_COMP, "metrics update failed", "error", tmp.msg, NULL);
     }
+    /* The volume first: a volume the array cannot hand over (not found, in a
+     * protected pool) stops the run before anything is created there. */
+    phase(c, "resolve");
+    if (storage_resolve_pv(c->st, pv, &c->lun, err) < 0)
+        goto out;
+    c->lun_resolved = true;
+    if (storage_mapped_groups(c->st, &c->lun, &c->orig_groups, err) < 0) {
+        perr_prefix(err, "failed to fetch the current initiator groups of LUN '%s': ", c->lun.name);
+        goto out;
+    }
     phase(c, "initiator group");
     {
         const char **ids = calloc(c->adapters.n + 1, sizeof(*ids));
@@ -458,14 +468,6 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
         rc = -1;
         c->group = igroup;
         igroup = NULL;
-    }
-    phase(c, "resolve");
-    if (storage_resolve_pv(c->st, pv, &c->lun, err) < 0)
-        goto out;
-    c->lun_resolved = true;
-    if (storage_mapped_groups(c->st, &c->lun, &c->orig_groups, err) < 0) {
-        perr_prefix(err, "failed to fetch the current initiator groups of LUN '%s': ", c->lun.name);
-        goto out;
     }
     phase(c, "map");
     if (storage_map(c->st, c->group, &c->lun, &c->mapped, err) < 0) {

@@ -20,9 +20,9 @@
  * The VMDK/XCOPY sequence the caller runs, and what each step promises:
  *
  *   storage_open()                        log in / validate the configuration
- *   storage_ensure_igroup(name, inits)    -> actual group name G
  *   storage_resolve_pv(pv)                -> lun (name, id, naa, serial)
  *   storage_mapped_groups(lun)            -> orig (groups that see it now)
+ *   storage_ensure_igroup(name, inits)    -> actual group name G
  *   storage_map(G, lun)                   -> mapped lun; rescan ESXi for lun.naa
  *   ... clone on ESXi ...
  *   storage_unmap(G, lun)                 always, from the caller's cleanup
