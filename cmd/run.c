@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "cmd/adapters.h"
 #include "cmd/progress.h"
 #include "esxi/clone.h"
 #include "esxi/esxcli.h"
@@ -387,6 +388,74 @@ clone_vmdk(struct run_ctx *c, struct perr *err)
     return rc;
 }
 
+static void
+log_adapters(const struct run_ctx *c, const char *event, const char *why)
+{
+    struct perr tmp = {0};
+    struct buf names = {0};
+
+    for (size_t i = 0; i < c->adapters.n; i++) {
+        if (buf_addf(&names, &tmp, "%s%s", i > 0 ? "," : "", c->adapters.v[i].name) < 0)
+            break;
+    }
+    log_info(RUN_COMP, event, "adapters", buf_cstr(&names), "protocol", c->protocol, "reason", why,
+             NULL);
+    buf_free(&names);
+}
+
+/*
+ * The datastore's active adapters (already in c->adapters) reach the source
+ * array; the copy needs the ones that reach the target array.  When the
+ * driver lists its target ports, the host adapters that see one of them win
+ * (vendor-corrections.md §3).  This is a refinement: any failure keeps the
+ * datastore's choice, only running out of memory stops the run.
+ */
+static int
+choose_adapters(struct run_ctx *c, struct perr *err)
+{
+    struct strv fc = {0};
+    struct strv iscsi = {0};
+    struct vim_hbas hbas = {0};
+    struct vim_adapters by_ports = {0};
+    struct perr tmp = {0};
+    const char *why = "the array lists no target ports";
+    int n = 0;
+    int rc = -1;
+
+    if (storage_target_ports(c->st, &fc, &iscsi, &tmp) < 0) {
+        if (tmp.code != PERR_UNSUPPORTED)
+            why = "the array's target ports are unavailable";
+        log_debug(RUN_COMP, "array target ports not listed", "error", tmp.msg, NULL);
+    } else if (fc.n + iscsi.n > 0) {
+        why = "no adapter of the host sees the array's target ports";
+        if (vim_host_hbas(c->vim, c->host, &hbas, &tmp) < 0) {
+            why = "the host's adapters are unavailable";
+            log_debug(RUN_COMP, "host adapters not read", "error", tmp.msg, NULL);
+        } else if ((n = adapters_by_ports(&hbas, &fc, &iscsi, &by_ports, err)) < 0) {
+            goto out;
+        }
+    }
+    if (n > 0) {
+        by_ports.device = c->adapters.device;
+        c->adapters.device = NULL;
+        vim_adapters_clear(&c->adapters);
+        c->adapters = by_ports;
+        memset(&by_ports, 0, sizeof(by_ports));
+        c->protocol = c->adapters.protocol;
+        log_adapters(c, "adapters chosen by the array's target ports",
+                     "they see a target port of the array");
+    } else {
+        log_adapters(c, "adapters chosen by the datastore's active paths", why);
+    }
+    rc = 0;
+out:
+    vim_adapters_clear(&by_ports);
+    vim_hbas_clear(&hbas);
+    strv_free(&fc);
+    strv_free(&iscsi);
+    return rc;
+}
+
 static int
 run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
 {
@@ -409,6 +478,8 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
     if (vim_datastore_adapters(c->vim, c->host, c->cfg->vmdk_datastore, &c->adapters, err) < 0)
         goto out;
     c->protocol = c->adapters.protocol;
+    if (choose_adapters(c, err) < 0)
+        goto out;
     if (esxcli_new(c->vim, c->host, &c->esx, err) < 0)
         goto out;
     if (c->cfg->clone_method == CLONE_METHOD_SSH) {

@@ -693,6 +693,160 @@ out:
     return rc;
 }
 
+void
+vim_hbas_clear(struct vim_hbas *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->v[i].name);
+        free(h->v[i].key);
+        free(h->v[i].id);
+        free(h->v[i].driver);
+        strv_free(&h->v[i].fc_targets);
+        strv_free(&h->v[i].iscsi_targets);
+    }
+    free(h->v);
+    memset(h, 0, sizeof(*h));
+}
+
+static int
+hbas_add(struct vim_hbas *h, const xmlNode *hba, struct perr *err)
+{
+    char *type = vim_xml_xsi_type(hba);
+    struct vim_hba *grown = realloc(h->v, (h->n + 1) * sizeof(*grown));
+    struct vim_hba *a;
+    int rc = -1;
+
+    if (grown == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    h->v = grown;
+    a = &h->v[h->n];
+    memset(a, 0, sizeof(*a));
+    h->n++;
+    a->name = vim_xml_path_text(hba, "device");
+    a->key = vim_xml_path_text(hba, "key");
+    a->id = adapter_id(hba);
+    a->driver = vim_xml_path_text(hba, "driver");
+    if (type != NULL && strcmp(type, "HostFibreChannelHba") == 0)
+        a->kind = VIM_HBA_FC;
+    else if (type != NULL && strcmp(type, "HostInternetScsiHba") == 0)
+        a->kind = VIM_HBA_ISCSI;
+    if (a->name == NULL || a->key == NULL) {
+        perr_set(err, PERR_PROTOCOL, "host bus adapter without device or key");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(type);
+    return rc;
+}
+
+static struct vim_hba *
+hbas_by_key(const struct vim_hbas *h, const char *key)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        if (strcmp(h->v[i].key, key) == 0)
+            return &h->v[i];
+    }
+    return NULL;
+}
+
+/* One target's identity from its transport, added to the adapter's list. */
+static int
+hba_add_target(struct vim_hba *a, const xmlNode *transport, struct perr *err)
+{
+    char *type = vim_xml_xsi_type(transport);
+    char *val = NULL;
+    int rc = -1;
+
+    if (type != NULL && strcmp(type, "HostFibreChannelTargetTransport") == 0) {
+        val = vim_xml_path_text(transport, "portWorldWideName");
+        if (val != NULL) {
+            char *end = NULL;
+            char hex[17];
+            long long wwn;
+
+            errno = 0;
+            wwn = strtoll(val, &end, 10);
+            if (errno != 0 || end == val || *end != '\0') {
+                perr_set(err, PERR_PROTOCOL, "target portWorldWideName '%s' is not a number", val);
+                goto out;
+            }
+            /* xsd:long on the wire: the unsigned 64-bit value is the WWN. */
+            snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)wwn);
+            if (!strv_contains(&a->fc_targets, hex) && strv_add(&a->fc_targets, hex, err) < 0)
+                goto out;
+        }
+    } else if (type != NULL && strcmp(type, "HostInternetScsiTargetTransport") == 0) {
+        val = vim_xml_path_text(transport, "iScsiName");
+        if (val != NULL && val[0] != '\0' && !strv_contains(&a->iscsi_targets, val) &&
+            strv_add(&a->iscsi_targets, val, err) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(val);
+    free(type);
+    return rc;
+}
+
+int
+vim_hbas_from_reply(const struct vim_resp *r, struct vim_hbas *out, struct perr *err)
+{
+    xmlNode *sd = vim_props_val(r, "config.storageDevice");
+    xmlNode *hbas = sd != NULL ? sd : vim_props_val(r, "config.storageDevice.hostBusAdapter");
+    xmlNode *topo = sd != NULL ? vim_xml_child(sd, "scsiTopology")
+                               : vim_props_val(r, "config.storageDevice.scsiTopology");
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    /* The whole storageDevice names its adapters hostBusAdapter; the
+     * sub-property's value is an ArrayOfHostHostBusAdapter of HostHostBusAdapter. */
+    for (xmlNode *h = vim_xml_first_element(hbas); h != NULL; h = vim_xml_next_same(h)) {
+        if ((vim_xml_is(h, "hostBusAdapter") || vim_xml_is(h, "HostHostBusAdapter")) &&
+            hbas_add(out, h, err) < 0)
+            goto out;
+    }
+    for (xmlNode *ad = vim_xml_child(topo, "adapter"); ad != NULL; ad = vim_xml_next_same(ad)) {
+        char *key = vim_xml_path_text(ad, "adapter");
+        struct vim_hba *a = key != NULL ? hbas_by_key(out, key) : NULL;
+
+        free(key);
+        if (a == NULL)
+            continue;
+        for (xmlNode *t = vim_xml_child(ad, "target"); t != NULL; t = vim_xml_next_same(t)) {
+            if (hba_add_target(a, vim_xml_child(t, "transport"), err) < 0)
+                goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (rc < 0)
+        vim_hbas_clear(out);
+    return rc;
+}
+
+int
+vim_host_hbas(struct vim *v, const char *host, struct vim_hbas *out, struct perr *err)
+{
+    static const char *const paths[] = {"config.storageDevice.hostBusAdapter",
+                                        "config.storageDevice.scsiTopology", NULL};
+    struct vim_resp *r = NULL;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (vim_props_get(v, "HostSystem", host, paths, &r, err) < 0 ||
+        vim_hbas_from_reply(r, out, err) < 0) {
+        perr_prefix(err, "adapters and SCSI topology of host '%s': ", host);
+        goto out;
+    }
+    rc = 0;
+out:
+    vim_resp_free(r);
+    return rc;
+}
+
 int
 vim_host_datacenter(struct vim *v, const char *host, char **dc_moref, char **dc_name,
                     struct perr *err)

@@ -71,6 +71,35 @@ int vim_datastore_adapters(struct vim *v, const char *host, const char *ds_name,
                            struct vim_adapters *out, struct perr *err);
 void vim_adapters_clear(struct vim_adapters *a);
 
+/* What a host bus adapter is, for the adapter choice. */
+enum vim_hba_kind { VIM_HBA_OTHER = 0, VIM_HBA_FC, VIM_HBA_ISCSI };
+
+/* One host bus adapter with the targets it sees (all strings owned). */
+struct vim_hba {
+    char *name;   /* device name, "vmhba2" */
+    char *key;    /* "key-vim.host.FibreChannelHba-vmhba2" */
+    char *id;     /* the id vim_datastore_adapters gives ("fc.WWNN:WWPN", IQN, ...) */
+    char *driver; /* "qlnativefc", or NULL */
+    enum vim_hba_kind kind;
+    struct strv fc_targets;    /* target port WWNs, 16 lower-case hex digits */
+    struct strv iscsi_targets; /* target IQNs as the host reports them */
+};
+
+struct vim_hbas {
+    struct vim_hba *v;
+    size_t n;
+};
+
+/* The host's adapters (config.storageDevice.hostBusAdapter) with the targets
+ * of config.storageDevice.scsiTopology: FC targets by their port WWN (a signed
+ * xsd:long on the wire, given as 16 hex digits), iSCSI ones by their name.
+ * One RetrievePropertiesEx.  A host without adapters gives n == 0. */
+int vim_host_hbas(struct vim *v, const char *host, struct vim_hbas *out, struct perr *err);
+/* The parsing half of vim_host_hbas(), on a RetrievePropertiesEx reply that
+ * holds either the two sub-properties or the whole config.storageDevice. */
+int vim_hbas_from_reply(const struct vim_resp *r, struct vim_hbas *out, struct perr *err);
+void vim_hbas_clear(struct vim_hbas *h);
+
 /* The datacenter above host: its MoRef value and inventory name (owned). */
 int vim_host_datacenter(struct vim *v, const char *host, char **dc_moref, char **dc_name,
                         struct perr *err);

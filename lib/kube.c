@@ -14,10 +14,11 @@
 #include <yaml.h>
 
 #include "lib/buf.h"
-#include "lib/deadline.h"
 #include "lib/http.h"
 #include "lib/jsonx.h"
 #include "lib/log.h"
+#include "lib/rest.h"
+#include "lib/strv.h"
 
 #define KUBE_COMP               "kube"
 #define KUBE_FILE_MAX           ((size_t)4 * 1024 * 1024)
@@ -57,8 +58,10 @@ const struct kube_res kube_res_namespace = {
 
 struct kube {
     struct kube_config *cfg;
-    struct http_transport http;
-    pthread_mutex_t lock; /* serializes requests: the transport is single-threaded */
+    struct rest *rest;        /* the request path: retries, status mapping, the transport */
+    pthread_mutex_t lock;     /* held by rest around each exchange: the transport is
+                                 single-threaded; never held while waiting to retry */
+    pthread_mutex_t tok_lock; /* cfg->token: read by every request, replaced after a 401 */
 };
 
 /* ---- small helpers ---- */
@@ -717,21 +720,75 @@ kube_config_load(const struct kube_opts *o, struct kube_config **out, struct per
 
 /* ---- the client ---- */
 
+/* Reads are retried like the Go client does; writes are not, because one
+ * that timed out may have been applied (a repeated PUT would then be refused
+ * as a stale resourceVersion, a repeated POST as AlreadyExists). */
+static const char *const kube_retry_methods[] = {"GET", NULL};
+
+/* The API server's Status reasons; the codes match the client's status table,
+ * stated here so the Kubernetes mapping reads in one place. */
+static const struct rest_error_rule kube_error_rules[] = {
+    {.status = 401, .to = PERR_AUTH},
+    {.status = 403, .to = PERR_AUTH},
+    {.status = 404, .to = PERR_NOT_FOUND},
+    {.status = 409, .code = "AlreadyExists", .to = PERR_CONFLICT},
+    {.status = 409, .code = "Conflict", .to = PERR_CONFLICT},
+    {.status = 409, .to = PERR_CONFLICT},
+    {0},
+};
+
+static int kube_auth_headers(struct rest *r, struct strv *hdrs, struct perr *err);
+
+/* No session table and no login hook: the bearer token is not a session
+ * (the API server hands none out), and rest's re-login rewrites the client's
+ * session outside cfg.lock, which two threads sharing the client must not do.
+ * The token lives in struct kube under tok_lock instead (kube_auth_headers),
+ * and a rotated token file is handled in kube_call(). */
+static const struct rest_dialect kube_dialect = {
+    .base_path = "",
+    .errors = {.message = "message", .code = "reason", .rules = kube_error_rules},
+    .retry = {.attempts = KUBE_GET_ATTEMPTS - 1,
+              .initial_ms = 200,
+              .max_ms = 1000,
+              .jitter = 0.2,
+              .methods = kube_retry_methods},
+    .auth_headers = kube_auth_headers,
+};
+
+static int
+kube_auth_headers(struct rest *r, struct strv *hdrs, struct perr *err)
+{
+    struct kube *k = rest_user(r);
+    int rc = 0;
+
+    pthread_mutex_lock(&k->tok_lock);
+    if (k->cfg->token != NULL)
+        rc = strv_addf(hdrs, err, "Authorization: Bearer %s", k->cfg->token);
+    pthread_mutex_unlock(&k->tok_lock);
+    return rc;
+}
+
 int
 kube_open(const struct kube_config *cfg, struct kube **out, struct perr *err)
 {
     struct kube *k = NULL;
     struct kube_config *c = NULL;
     struct http_opts ho = {0};
+    struct http_transport tr = {0};
+    struct rest_config rc_ = {0};
     int rc = -1;
 
     *out = NULL;
     k = calloc(1, sizeof(*k));
     c = calloc(1, sizeof(*c));
     if (k == NULL || c == NULL) {
+        free(k);
+        k = NULL;
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }
+    pthread_mutex_init(&k->lock, NULL);
+    pthread_mutex_init(&k->tok_lock, NULL);
     c->insecure = cfg->insecure;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : KUBE_DEFAULT_TIMEOUT_MS;
     if ((c->server = dup_or_null(cfg->server, err)) == NULL ||
@@ -749,28 +806,41 @@ kube_open(const struct kube_config *cfg, struct kube **out, struct perr *err)
     }
     if (c->token != NULL)
         log_add_secret(c->token);
-    ho.component = "http.kube";
-    ho.ca_file = c->ca_file;
-    ho.ca_pem = c->ca_pem;
-    ho.insecure = c->insecure;
-    ho.tls_hint = "the Kubernetes API server's certificate was not accepted; check "
-                  "certificate-authority in the kubeconfig or ca.crt of the service account";
-    ho.timeout_ms = c->timeout_ms;
-    ho.client_cert_pem = c->cert_pem;
-    ho.client_key_pem = c->key_pem;
-    if (http_transport_curl_new(&ho, &k->http, err) < 0) {
-        perr_prefix(err, "kubernetes (%s): ", c->source);
-        goto out;
-    }
-    pthread_mutex_init(&k->lock, NULL);
     k->cfg = c;
     c = NULL;
+    /* rest_new() cannot express client certificates or an in-memory CA, so
+     * the transport is made here and handed over. */
+    ho.component = "http.kube";
+    ho.ca_file = k->cfg->ca_file;
+    ho.ca_pem = k->cfg->ca_pem;
+    ho.insecure = k->cfg->insecure;
+    ho.tls_hint = "the Kubernetes API server's certificate was not accepted; check "
+                  "certificate-authority in the kubeconfig or ca.crt of the service account";
+    ho.timeout_ms = k->cfg->timeout_ms;
+    ho.client_cert_pem = k->cfg->cert_pem;
+    ho.client_key_pem = k->cfg->key_pem;
+    if (http_transport_curl_new(&ho, &tr, err) < 0) {
+        perr_prefix(err, "kubernetes (%s): ", k->cfg->source);
+        goto out;
+    }
+    rc_.base_url = k->cfg->server;
+    rc_.array = k->cfg->server;
+    rc_.component = "http.kube";
+    rc_.timeout_s = (k->cfg->timeout_ms + 999) / 1000;
+    rc_.transport = &tr;
+    rc_.user = k;
+    rc_.lock = &k->lock;
+    if (rest_new(&kube_dialect, &rc_, &k->rest, err) < 0) {
+        perr_prefix(err, "kubernetes (%s): ", k->cfg->source);
+        goto out;
+    }
     *out = k;
     k = NULL;
     rc = 0;
 out:
+    http_transport_free(&tr);
     kube_config_free(c);
-    free(k);
+    kube_close(k);
     return rc;
 }
 
@@ -779,9 +849,10 @@ kube_close(struct kube *k)
 {
     if (k == NULL)
         return;
-    http_transport_free(&k->http);
+    rest_free(k->rest);
     kube_config_free(k->cfg);
     pthread_mutex_destroy(&k->lock);
+    pthread_mutex_destroy(&k->tok_lock);
     free(k);
 }
 
@@ -819,59 +890,47 @@ describe(const struct kube_res *res, const char *ns, const char *name, char *out
         snprintf(out, n, "%s", res->plural);
 }
 
-/* Turns a non-2xx answer into *err, using the Status object's message and reason. */
+/* Phrases a refused request for the operator: rest decided the code (the
+ * dialect's rules) and read the Status; this adds what was asked for and, for
+ * 401/403, what to fix. */
 static int
-status_error(struct kube *k, const char *method, const struct kube_res *res, const char *ns,
-             const char *what, const struct http_resp *resp, struct perr *err)
+status_error(const struct kube *k, const char *method, const struct kube_res *res, const char *ns,
+             const char *what, const struct perr *got, const struct rest_error *st,
+             struct perr *err)
 {
-    json_t *st = NULL;
-    const char *msg = "";
-    const char *reason = "";
+    const char *msg = st->text;
+    const char *reason = got->remote_code;
     const char *verb = rbac_verb(method);
-    long code = resp->status;
-    struct perr ignore = {0};
+    long code = st->status;
     char scope[300];
 
-    if (resp->body.len > 0 &&
-        jsonx_parse(buf_cstr(&resp->body), resp->body.len, &st, &ignore) == 0 &&
-        json_is_object(st)) {
-        msg = jsonx_string_or(st, "message", "");
-        reason = jsonx_string_or(st, "reason", "");
-    }
     if (res->namespaced)
         snprintf(scope, sizeof(scope), " in namespace '%s'", ns);
     else
         snprintf(scope, sizeof(scope), " (cluster-wide)");
     switch (code) {
     case 401:
-        perr_set_remote(err, PERR_AUTH, code, reason,
-                        "%s %s: HTTP 401 Unauthorized: the API server rejected the credentials "
-                        "of %s (expired or wrong token, or a client certificate it does not "
-                        "trust)",
-                        verb, what, k->cfg->source);
-        break;
+        return perr_set_remote(err, got->code, code, reason,
+                               "%s %s: HTTP 401 Unauthorized: the API server rejected the "
+                               "credentials of %s (expired or wrong token, or a client "
+                               "certificate it does not trust)",
+                               verb, what, k->cfg->source);
     case 403:
-        perr_set_remote(err, PERR_AUTH, code, reason,
-                        "%s %s: HTTP 403 Forbidden: %s; the populator's service account needs "
-                        "'%s' on %s%s: %s",
-                        verb, what, *msg != '\0' ? msg : "forbidden", verb, res->plural, scope,
-                        res->rbac_hint);
-        break;
+        return perr_set_remote(err, got->code, code, reason,
+                               "%s %s: HTTP 403 Forbidden: %s; the populator's service account "
+                               "needs '%s' on %s%s: %s",
+                               verb, what, *msg != '\0' ? msg : "forbidden", verb, res->plural,
+                               scope, res->rbac_hint);
     case 404:
-        perr_set_remote(err, PERR_NOT_FOUND, code, reason, "%s %s: not found%s%s", verb, what,
-                        *msg != '\0' ? ": " : "", msg);
-        break;
+        return perr_set_remote(err, got->code, code, reason, "%s %s: not found%s%s", verb, what,
+                               *msg != '\0' ? ": " : "", msg);
     case 409:
-        perr_set_remote(err, PERR_CONFLICT, code, reason, "%s %s: HTTP 409 %s: %s", verb, what,
-                        *reason != '\0' ? reason : "Conflict", msg);
-        break;
+        return perr_set_remote(err, got->code, code, reason, "%s %s: HTTP 409 %s: %s", verb, what,
+                               *reason != '\0' ? reason : "Conflict", msg);
     default:
-        perr_set_remote(err, PERR_HTTP, code, reason, "%s %s: HTTP %ld%s%s", verb, what, code,
-                        *msg != '\0' ? ": " : "", msg);
-        break;
+        return perr_set_remote(err, got->code, code, reason, "%s %s: HTTP %ld%s%s", verb, what,
+                               code, *msg != '\0' ? ": " : "", msg);
     }
-    json_decref(st);
-    return -1;
 }
 
 /* After a 401, a token read from a file may have been rotated: re-read it.
@@ -881,56 +940,46 @@ token_reloaded(struct kube *k)
 {
     struct perr tmp = {0};
     char *t = NULL;
+    bool changed = false;
 
     if (k->cfg->token_file == NULL || read_token(k->cfg->token_file, &t, &tmp) < 0)
         return false;
-    if (k->cfg->token != NULL && strcmp(t, k->cfg->token) == 0) {
-        free_secret(t);
-        return false;
+    pthread_mutex_lock(&k->tok_lock);
+    if (k->cfg->token == NULL || strcmp(t, k->cfg->token) != 0) {
+        free_secret(k->cfg->token);
+        k->cfg->token = t;
+        t = NULL;
+        changed = true;
     }
-    free_secret(k->cfg->token);
-    k->cfg->token = t;
-    log_info(KUBE_COMP, "service account token re-read after HTTP 401", "file", k->cfg->token_file,
-             NULL);
-    return true;
+    pthread_mutex_unlock(&k->tok_lock);
+    free_secret(t);
+    if (changed)
+        log_info(KUBE_COMP, "service account token re-read after HTTP 401", "file",
+                 k->cfg->token_file, NULL);
+    return changed;
 }
 
+/* The path template of res: api and plural are our own constants, so only ns
+ * and name go through rest's escaping. */
 static int
-kube_once(struct kube *k, const char *method, const char *url, const char *body, long timeout_ms,
-          struct http_resp *resp, struct perr *err)
+kube_path(const struct kube_res *res, bool named, struct buf *out, struct perr *err)
 {
-    struct buf auth = {0};
-    const char *hdrs[3] = {"Accept: application/json", NULL, NULL};
-    struct http_req req = {0};
-    int rc;
-
-    if (k->cfg->token != NULL) {
-        if (buf_addf(&auth, err, "Authorization: Bearer %s", k->cfg->token) < 0)
-            return -1;
-        hdrs[1] = buf_cstr(&auth);
-    }
-    req.method = method;
-    req.url = url;
-    req.headers = hdrs;
-    req.timeout_ms = timeout_ms;
-    if (body != NULL) {
-        req.body = body;
-        req.body_len = strlen(body);
-        req.content_type = "application/json";
-    }
-    rc = http_perform(&k->http, &req, resp, err);
-    buf_free_secret(&auth);
-    return rc;
+    if (buf_adds(out, res->api, err) < 0 ||
+        (res->namespaced && buf_adds(out, "/namespaces/{ns}", err) < 0) ||
+        buf_addf(out, err, "/%s", res->plural) < 0 || (named && buf_adds(out, "/{name}", err) < 0))
+        return -1;
+    return 0;
 }
 
 static int
 kube_call(struct kube *k, const char *method, const struct kube_res *res, const char *ns,
           const char *name, json_t *obj, long timeout_ms, json_t **out, struct perr *err)
 {
-    struct buf url = {0};
-    struct buf body = {0};
-    struct http_resp resp = {0};
-    struct backoff bo;
+    struct buf path = {0};
+    struct rest_endpoint ep = {0};
+    struct rest_var vars[] = {{"ns", ns}, {"name", name}, {NULL, NULL}};
+    struct rest_reply reply = {0};
+    struct perr e = {0};
     char what[400];
     bool reloaded = false;
     int rc = -1;
@@ -940,69 +989,49 @@ kube_call(struct kube *k, const char *method, const struct kube_res *res, const 
     if (res->namespaced && empty(ns))
         return perr_set(err, PERR_USAGE, "%s: a namespace is required", res->plural);
     describe(res, ns, name, what, sizeof(what));
-    if (buf_adds(&url, k->cfg->server, err) < 0 || buf_adds(&url, res->api, err) < 0)
+    if (kube_path(res, name != NULL, &path, err) < 0)
         goto out;
-    if (res->namespaced &&
-        (buf_adds(&url, "/namespaces/", err) < 0 || buf_add_url(&url, ns, err) < 0))
-        goto out;
-    if (buf_adds(&url, "/", err) < 0 || buf_adds(&url, res->plural, err) < 0)
-        goto out;
-    if (name != NULL && (buf_adds(&url, "/", err) < 0 || buf_add_url(&url, name, err) < 0))
-        goto out;
-    if (obj != NULL && jsonx_dump(obj, &body, err) < 0)
-        goto out;
-    backoff_init(&bo, 200, 1000, 2.0, 0.2, KUBE_GET_ATTEMPTS - 1);
-    pthread_mutex_lock(&k->lock);
+    ep.name = res->plural;
+    ep.method = method;
+    ep.path = buf_cstr(&path);
     for (;;) {
-        struct perr e = {0};
-        long delay;
+        struct rest_request req = {
+            .ep = &ep,
+            .vars = vars,
+            .body = json_incref(obj),
+            .timeout_ms = timeout_ms > 0 ? timeout_ms : k->cfg->timeout_ms,
+        };
 
-        http_resp_free(&resp);
-        if (kube_once(k, method, buf_cstr(&url), obj != NULL ? buf_cstr(&body) : NULL, timeout_ms,
-                      &resp, &e) == 0) {
-            if (resp.status >= 200 && resp.status <= 299)
-                break;
-            if (resp.status == 401 && !reloaded && token_reloaded(k)) {
-                reloaded = true;
-                continue;
-            }
-            status_error(k, method, res, ns, what, &resp, &e);
+        rest_reply_free(&reply);
+        perr_clear(&e);
+        if (rest_do(k->rest, &req, &reply, &e) == 0)
+            break;
+        if (reply.error.status == 401 && !reloaded && token_reloaded(k)) {
+            reloaded = true;
+            continue;
+        }
+        if (reply.error.status != 0) {
+            status_error(k, method, res, ns, what, &e, &reply.error, err);
         } else {
             perr_prefix(&e, "%s %s: ", rbac_verb(method), what);
-        }
-        /* Only reads are retried: a write that timed out may have been applied. */
-        if (strcmp(method, "GET") != 0 || !perr_is_retryable(&e) ||
-            (delay = backoff_next_ms(&bo)) < 0) {
             if (!perr_failed(err))
                 *err = e;
-            pthread_mutex_unlock(&k->lock);
-            goto out;
         }
-        log_debug(KUBE_COMP, "retrying", "error", e.msg, NULL);
-        if (wait_ms(delay, NULL, err) < 0) {
-            pthread_mutex_unlock(&k->lock);
-            goto out;
-        }
+        goto out;
     }
-    pthread_mutex_unlock(&k->lock);
     if (out != NULL) {
-        if (jsonx_parse(buf_cstr(&resp.body), resp.body.len, out, err) < 0) {
-            perr_prefix(err, "%s %s: ", rbac_verb(method), what);
-            goto out;
-        }
-        if (!json_is_object(*out)) {
-            json_decref(*out);
-            *out = NULL;
+        if (!json_is_object(reply.json)) {
             perr_set(err, PERR_PROTOCOL, "%s %s: the answer is not a JSON object",
                      rbac_verb(method), what);
             goto out;
         }
+        *out = reply.json;
+        reply.json = NULL;
     }
     rc = 0;
 out:
-    http_resp_free(&resp);
-    buf_free(&url);
-    buf_free(&body);
+    rest_reply_free(&reply);
+    buf_free(&path);
     return rc;
 }
 

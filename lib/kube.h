@@ -26,13 +26,16 @@
  * log_add_secret() when read, kept in buffers that are zeroed before being
  * freed, and never logged or put in an error message.
  *
- * Requests (kube_get() and friends):
+ * Requests (kube_get() and friends) go through lib/rest.c with a Kubernetes
+ * dialect:
  * - One struct kube is safe to use from several threads (the lease renewer
- *   and the worker): requests are serialized by a mutex inside, so one
- *   thread's request waits for the other's to end (each is bounded by its
- *   timeout).
- * - GETs are retried with a short backoff on network errors, 429 and 5xx
- *   (three attempts); writes are not retried here.
+ *   and the worker): each exchange with the API server holds a mutex inside
+ *   (one thread's exchange waits for the other's, each bounded by its
+ *   timeout), but no thread holds it while waiting to retry.
+ * - GETs are retried with a short backoff (200 ms doubling to 1 s) on network
+ *   errors, 429 and 5xx (three attempts); writes are not retried here.
+ * - After a 401, a token read from a file (in-cluster, tokenFile) is re-read
+ *   and the request sent once more when the token changed.
  * - Status mapping (the message names the verb, the resource and the object,
  *   and carries the API server's Status message):
  *     401, 403  PERR_AUTH: says which permission is missing and which of the

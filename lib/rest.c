@@ -430,9 +430,13 @@ rest_set_session(struct rest *r, const char *session, struct perr *err)
             return perr_set(err, PERR_NOMEM, "out of memory");
         log_add_secret(s);
     }
+    if (r->lock != NULL)
+        pthread_mutex_lock(r->lock);
     secret_free(r->session);
     r->session = s;
     r->session_born_ms = mono_now_ms();
+    if (r->lock != NULL)
+        pthread_mutex_unlock(r->lock);
     return 0;
 }
 
@@ -482,10 +486,19 @@ rest_status_ok(const struct rest_endpoint *ep, long status)
 static bool
 rest_idempotent(const struct rest *r, const struct rest_endpoint *ep)
 {
+    const struct rest_retry *p = &r->dialect->retry;
     const char *m = ep->method;
 
-    return r->dialect->retry.any_method || (ep->flags & REST_F_RETRY) != 0 ||
-           strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
+    if (p->any_method || (ep->flags & REST_F_RETRY) != 0)
+        return true;
+    if (p->methods != NULL) {
+        for (size_t i = 0; p->methods[i] != NULL; i++) {
+            if (strcmp(p->methods[i], m) == 0)
+                return true;
+        }
+        return false;
+    }
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
            strcmp(m, "DELETE") == 0;
 }
 
@@ -750,16 +763,32 @@ rest_session_too_old(const struct rest *r)
            mono_now_ms() - r->session_born_ms >= ss->lifetime_s * 1000L;
 }
 
+/*
+ * One exchange under cfg.lock: the headers are built from the session and
+ * CSRF token, the request is sent and the new CSRF token noted, all with the
+ * lock held, so a client shared by threads never sends a half-replaced
+ * credential.  Waiting between tries happens outside (the caller's loop).
+ */
 static int
-rest_perform_locked(struct rest *r, struct http_req *hreq, struct http_resp *resp, struct perr *err)
+rest_send_locked(struct rest *r, const struct rest_request *req, struct http_req *hreq,
+                 struct strv *auth, const char **hv, struct http_resp *resp, struct perr *attempt,
+                 struct perr *err)
 {
-    int rc;
+    int rc = -1;
 
     if (r->lock != NULL)
         pthread_mutex_lock(r->lock);
+    if (rest_headers(r, req, auth, hv, err) < 0)
+        goto out;
+    hreq->headers = hv;
     r->requests++;
     atomic_fetch_add(&rest_total_requests, 1);
-    rc = http_perform(&r->transport, hreq, resp, err);
+    if (http_perform(&r->transport, hreq, resp, attempt) < 0) {
+        rc = 1;
+        goto out;
+    }
+    rc = rest_note_csrf(r, resp, err);
+out:
     if (r->lock != NULL)
         pthread_mutex_unlock(r->lock);
     return rc;
@@ -773,7 +802,7 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
     bool authed = (ep->flags & REST_F_NO_AUTH) == 0;
     bool idempotent = rest_idempotent(r, ep);
     bool relogged = false;
-    struct deadline dl = deadline_in_ms(r->timeout_ms);
+    struct deadline dl = deadline_in_ms(req->timeout_ms > 0 ? req->timeout_ms : r->timeout_ms);
     const struct rest_retry *pol = &r->dialect->retry;
     struct backoff bo;
     struct buf url = {0};
@@ -802,23 +831,24 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
         struct rest_error e = {0};
         struct http_req hreq = {0};
         bool ok;
+        int sent;
 
         strv_free_secret(&auth);
         http_resp_free(&resp);
         json_decref(ebody);
         ebody = NULL;
-        if (rest_headers(r, req, &auth, hv, err) < 0)
-            goto out;
         hreq.method = ep->method;
         hreq.url = buf_cstr(&url);
-        hreq.headers = hv;
         hreq.body = body;
         hreq.body_len = body_len;
         hreq.content_type = body != NULL ? "application/json" : NULL;
         hreq.timeout_ms = deadline_remaining_ms(&dl);
         if (hreq.timeout_ms <= 0)
             hreq.timeout_ms = 1;
-        if (rest_perform_locked(r, &hreq, &resp, &attempt) < 0) {
+        sent = rest_send_locked(r, req, &hreq, &auth, hv, &resp, &attempt, err);
+        if (sent < 0)
+            goto out;
+        if (sent == 1) {
             if (idempotent && perr_is_retryable(&attempt)) {
                 log_debug(REST_COMP, "retrying after a transport error", "endpoint", ep->name,
                           "error", attempt.msg, NULL);
@@ -829,8 +859,6 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
                 *err = attempt;
             goto out;
         }
-        if (rest_note_csrf(r, &resp, err) < 0)
-            goto out;
         ok = rest_status_ok(ep, resp.status) ||
              (pol->success_status != 0 && resp.status == pol->success_status);
         if (resp.body.len > 0 && (!ok || r->dialect->errors.envelope != NULL) &&
@@ -874,6 +902,7 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
             if (perr_failed(err))
                 goto out;
         }
+        reply->error = e;
         perr_set_remote(
             err, e.code, resp.status, e.remote_code, "HTTP %ld from %s %s%s%s%s%s%s", resp.status,
             ep->method, url_path, e.text[0] != '\0' ? ": " : "", e.text,
@@ -883,8 +912,12 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
         goto out;
     }
 out:
-    if (rc < 0)
+    if (rc < 0) {
+        struct rest_error keep = reply->error;
+
         rest_reply_free(reply);
+        reply->error = keep;
+    }
     json_decref(ebody);
     http_resp_free(&resp);
     strv_free_secret(&auth);
@@ -1224,7 +1257,8 @@ rest_follow_pages(struct rest *r, const struct rest_request *req, const char *fi
         (reply->range != NULL && dup_opt(reply->range, &last.range, err) < 0))
         goto out;
     for (int page = 1;; page++) {
-        struct rest_request nreq = {.ep = req->ep, .headers = req->headers};
+        struct rest_request nreq = {
+            .ep = req->ep, .headers = req->headers, .timeout_ms = req->timeout_ms};
         struct rest_reply pr = {0};
         json_t *items;
         int more;

@@ -41,7 +41,12 @@
  * logs each exchange.  Secrets (password, api token, session) are registered
  * with log_add_secret() and never logged.
  *
- * Not thread-safe: one client belongs to one thread at a time.
+ * Threads: without cfg.lock a client belongs to one thread at a time.  With
+ * it, several threads may share the client: each exchange (headers from the
+ * session, the request, the CSRF token of the answer) and each change of
+ * the session happen under the lock, and no thread waits between tries
+ * holding it.  Two threads that both see an expired session may both log in
+ * again; the later session wins, which the arrays here accept.
  */
 #ifndef POP_REST_H
 #define POP_REST_H
@@ -143,6 +148,10 @@ struct rest_retry {
     bool any_method;     /* POST/PATCH too (the vendor makes them safe to repeat) */
     const char *text;    /* also retried when the vendor's message contains this */
     long success_status; /* a status that means success for any call (PowerMax 409) */
+    /* Retried methods, NULL-terminated ({"GET", NULL}: reads only, as a write
+     * that timed out may have been applied); NULL = the idempotent ones above.
+     * any_method and REST_F_RETRY still add to it. */
+    const char *const *methods;
     /* Statuses retried on every method, because the array refused the request
      * before acting on it (FlashSystem's 429 rate limit); all zero = none. */
     long refused[4];
@@ -317,6 +326,7 @@ struct rest_request {
     json_t *body;                /* stolen, may be NULL */
     const char *const *headers;  /* extra "Name: value" lines, NULL-terminated, or NULL */
     const char *want_header;     /* response header to copy into reply.header, or NULL */
+    long timeout_ms;             /* this call's deadline (tries and waits); 0 = the client's */
 };
 
 /* What came back.  Owned; release with rest_reply_free(). */
@@ -329,11 +339,16 @@ struct rest_reply {
      * message and code, "" when it gave none. */
     char text[512];
     char code[64];
+    /* On failure with an HTTP answer: the dialect's reading of it (status,
+     * code, vendor code and text), for callers that phrase their own message;
+     * zeroed otherwise (status 0). */
+    struct rest_error error;
 };
 
 /* Performs req.  Returns 0 on an accepted status, 1 when the endpoint's
  * "already" status or code came back (reply->json then holds the error body,
- * if any), -1 with err set otherwise; *reply owns nothing on failure. */
+ * if any), -1 with err set otherwise; *reply owns nothing on failure (only
+ * reply->error may be set then). */
 int rest_do(struct rest *r, struct rest_request *req, struct rest_reply *reply, struct perr *err);
 void rest_reply_free(struct rest_reply *reply);
 

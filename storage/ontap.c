@@ -110,6 +110,24 @@ static const struct rest_endpoint ontap_ep_lun_map_delete = {
     .already = {404},
 };
 
+/* The SVM's FC data LIFs: their WWPNs are the array's FC target ports. */
+static const struct rest_endpoint ontap_ep_fc_interfaces = {
+    .name = "fc-interface-list",
+    .method = "GET",
+    .path = "/network/fc/interfaces",
+    .query = "svm.uuid={svm}&data_protocol=fcp&fields=wwpn",
+    .flags = REST_F_PAGED,
+};
+
+/* The SVM's iSCSI service: target.name is its iSCSI target node name. */
+static const struct rest_endpoint ontap_ep_iscsi_services = {
+    .name = "iscsi-service-list",
+    .method = "GET",
+    .path = "/protocols/san/iscsi/services",
+    .query = "svm.uuid={svm}&fields=target.name",
+    .flags = REST_F_PAGED,
+};
+
 /* ---- helpers ---- */
 
 static struct ontap *
@@ -592,6 +610,52 @@ out:
     return rc;
 }
 
+/* The SVM's FC WWPNs and iSCSI target name; an SVM without FC LIFs or
+ * without an iSCSI service simply lists none of that kind. */
+static int
+ontap_target_ports(struct storage *st, struct strv *fc, struct strv *iscsi, struct perr *err)
+{
+    struct ontap *o = ontap_of(st);
+    const struct rest_var vars[] = {{"svm", o->svm_uuid}, {NULL, NULL}};
+    json_t *lifs = NULL;
+    json_t *svcs = NULL;
+    json_t *records;
+    json_t *rec;
+    size_t i;
+    int rc = -1;
+
+    if (rest_call(storage_rest(st), &ontap_ep_fc_interfaces, vars, NULL, &lifs, err) < 0 ||
+        ontap_records(lifs, "FC interface list", &records, err) < 0)
+        goto out;
+    json_array_foreach(records, i, rec)
+    {
+        const char *wwpn = jsonx_string_or(rec, "wwpn", NULL);
+
+        if (wwpn != NULL && wwpn[0] != '\0' && !strv_contains(fc, wwpn) &&
+            strv_add(fc, wwpn, err) < 0)
+            goto out;
+    }
+    if (rest_call(storage_rest(st), &ontap_ep_iscsi_services, vars, NULL, &svcs, err) < 0 ||
+        ontap_records(svcs, "iSCSI service list", &records, err) < 0)
+        goto out;
+    json_array_foreach(records, i, rec)
+    {
+        const char *name = jsonx_string_or(json_object_get(rec, "target"), "name", NULL);
+
+        if (name != NULL && name[0] != '\0' && !strv_contains(iscsi, name) &&
+            strv_add(iscsi, name, err) < 0)
+            goto out;
+    }
+    log_debug(ONTAP_COMP, "target ports listed", "svm", o->svm_name, NULL);
+    rc = 0;
+out:
+    if (rc < 0)
+        perr_prefix(err, "SVM '%s': ", o->svm_name);
+    json_decref(lifs);
+    json_decref(svcs);
+    return rc;
+}
+
 static const struct storage_ops ontap_ops = {
     .open = ontap_open,
     .close = ontap_close,
@@ -601,6 +665,7 @@ static const struct storage_ops ontap_ops = {
     .unmap = ontap_unmap,
     .mapped_groups = ontap_mapped_groups,
     .array_info = ontap_array_info,
+    .target_ports = ontap_target_ports,
 };
 
 static const struct storage_env_key ontap_env_keys[] = {

@@ -177,6 +177,16 @@ static const struct rest_endpoint pure_ep_controllers = {
     .ok = {200},
 };
 
+/* The array's target ports: wwn (FC) or iqn (iSCSI) per port, null when the
+ * port is of the other kind (and nqn for NVMe-oF, unused here). */
+static const struct rest_endpoint pure_ep_ports = {
+    .name = "port-list",
+    .method = "GET",
+    .path = "/ports",
+    .ok = {200},
+    .flags = REST_F_PAGED,
+};
+
 /* ---- dialect ---- */
 
 /*
@@ -895,8 +905,7 @@ pure_rdm_copy(struct storage *st, const struct storage_copy_req *req, storage_pr
         goto out;
     src = jsonx_string_or(vol, "name", NULL);
     if (src == NULL) {
-        perr_set(err, PERR_NOT_FOUND, "no volume with serial '%s' (RDM '%s')", serial,
-                 device);
+        perr_set(err, PERR_NOT_FOUND, "no volume with serial '%s' (RDM '%s')", serial, device);
         goto out;
     }
     pure_progress(progress, arg, 10);
@@ -949,6 +958,33 @@ out:
     return rc;
 }
 
+static int
+pure_target_ports(struct storage *st, struct strv *fc, struct strv *iscsi, struct perr *err)
+{
+    json_t *reply = NULL;
+    json_t *port;
+    size_t i;
+    int rc = -1;
+
+    if (rest_call(storage_rest(st), &pure_ep_ports, NULL, NULL, &reply, err) < 0)
+        goto out;
+    json_array_foreach(json_object_get(reply, "items"), i, port)
+    {
+        const char *wwn = jsonx_string_or(port, "wwn", NULL);
+        const char *iqn = jsonx_string_or(port, "iqn", NULL);
+
+        if (wwn != NULL && wwn[0] != '\0' && !strv_contains(fc, wwn) && strv_add(fc, wwn, err) < 0)
+            goto out;
+        if (iqn != NULL && iqn[0] != '\0' && !strv_contains(iscsi, iqn) &&
+            strv_add(iscsi, iqn, err) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    json_decref(reply);
+    return rc;
+}
+
 static const struct storage_ops pure_ops = {
     .open = pure_open,
     .close = pure_close,
@@ -958,6 +994,7 @@ static const struct storage_ops pure_ops = {
     .unmap = pure_unmap,
     .mapped_groups = pure_mapped_groups,
     .array_info = pure_array_info,
+    .target_ports = pure_target_ports,
     .vvol_copy = pure_vvol_copy,
     .rdm_copy = pure_rdm_copy,
 };

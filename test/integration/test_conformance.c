@@ -230,6 +230,7 @@ static void
 pv_from(json_t *d, const char *name, struct pv_buf *b)
 {
     const char *attrs = opt(d, "attrs");
+    const char *sep;
     char *save = NULL;
 
     memset(b, 0, sizeof(*b));
@@ -239,7 +240,11 @@ pv_from(json_t *d, const char *name, struct pv_buf *b)
     if (attrs == NULL)
         return;
     snprintf(b->attrs, sizeof(b->attrs), "%s", attrs);
-    for (char *t = strtok_r(b->attrs, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+    /* Items are separated by ';' as the fakes export them (WORLD_<V>_ATTRS,
+     * test/sim/populate); data files written with ',' between items (and no
+     * ';') are read that way too. */
+    sep = strchr(b->attrs, ';') != NULL ? ";" : ",";
+    for (char *t = strtok_r(b->attrs, sep, &save); t != NULL; t = strtok_r(NULL, sep, &save)) {
         char *eq = strchr(t, '=');
 
         assert_non_null(eq);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "lib/kube.h"
 #include "lib/lease.h"
 #include "lib/log.h"
+#include "test/fake/tls_server.h"
 #include "test/fake/world.h"
 
 static const char *skip_reason;
@@ -164,6 +166,131 @@ assert_msg_has(const struct perr *err, const char *needle)
 {
     if (strstr(err->msg, needle) == NULL)
         fail_msg("'%s' not in '%s'", needle, err->msg);
+}
+
+/* ---- sharing the client while a read backs off (no API server needed) ---- */
+
+/* A loopback stand-in for the API server: reads of PVC 'busy' answer 503,
+ * writes of lease 'busy' answer 503, every other request 200 with an object. */
+static void
+busy_handler(void *arg, const struct tls_request *req, struct tls_reply *reply)
+{
+    (void)arg;
+    reply->content_type = "application/json";
+    if (strstr(req->target, "/busy") != NULL) {
+        reply->status = 503;
+        reply->body = "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"etcd is "
+                      "busy\",\"reason\":\"ServiceUnavailable\",\"code\":503}";
+        return;
+    }
+    reply->body = "{\"kind\":\"Lease\",\"metadata\":{\"name\":\"esxi-lock-h-slot-0\"}}";
+}
+
+struct busy_reader {
+    struct kube *k;
+    struct perr err;
+    int rc;
+    atomic_bool done;
+    int64_t ms;
+};
+
+static void *
+busy_read(void *arg)
+{
+    struct busy_reader *b = arg;
+    int64_t t0 = mono_now_ms();
+    json_t *o = NULL;
+
+    b->rc = kube_get(b->k, &kube_res_pvc, "default", "busy", &o, &b->err);
+    b->ms = mono_now_ms() - t0;
+    json_decref(o);
+    atomic_store(&b->done, true);
+    return NULL;
+}
+
+/* The lease renewer's update must not wait for another thread's retries: the
+ * client's lock covers one exchange, never the wait before the next try. */
+static void
+test_renewal_not_blocked_by_backoff(void **state)
+{
+    struct tls_server_opts so = {.handler = busy_handler, .plain = true};
+    struct tls_server *srv = tls_server_start(&so);
+    struct kube_config c = {0};
+    struct busy_reader b = {0};
+    struct kube *k = NULL;
+    struct perr err = {0};
+    json_t *lease =
+        json_pack("{s:s,s:{s:s}}", "kind", "Lease", "metadata", "name", "esxi-lock-h-slot-0");
+    json_t *got = NULL;
+    pthread_t th;
+    int64_t t0;
+    int64_t put_ms;
+    size_t n;
+    size_t gets = 0;
+    size_t put_at = 0;
+    char server[128];
+    char src[] = "loopback";
+
+    (void)state;
+    assert_non_null(srv);
+    assert_non_null(lease);
+    snprintf(server, sizeof(server), "%s", tls_server_url(srv));
+    c.server = server;
+    c.source = src;
+    c.timeout_ms = 10000;
+    if (kube_open(&c, &k, &err) < 0)
+        fail_msg("kube_open: %s", err.msg);
+    b.k = k;
+    assert_int_equal(pthread_create(&th, NULL, busy_read, &b), 0);
+    /* Once the first 503 is in, the reader waits at least 160 ms (200 ms with
+     * 20 % jitter) before its second try. */
+    for (int i = 0; i < 400 && tls_server_nrequests(srv) < 1; i++)
+        wait_ms(5, NULL, NULL);
+    assert_true(tls_server_nrequests(srv) >= 1);
+    wait_ms(20, NULL, NULL);
+    t0 = mono_now_ms();
+    assert_int_equal(kube_update_within(k, &kube_res_lease, "openshift-mtv", "esxi-lock-h-slot-0",
+                                        lease, 5000, &got, &err),
+                     0);
+    put_ms = mono_now_ms() - t0;
+    /* The renewal finished while the reader was still backing off. */
+    assert_false(atomic_load(&b.done));
+    assert_true(put_ms < 150);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(b.rc, -1);
+    assert_int_equal(b.err.code, PERR_HTTP);
+    assert_int_equal(b.err.http_status, 503);
+    assert_msg_has(&b.err, "get persistentvolumeclaims 'busy' in namespace 'default': HTTP 503: "
+                           "etcd is busy");
+    assert_true(b.ms >= 400); /* two waits: 200 and 400 ms, less jitter */
+    /* Three tries of the read, as before the client moved onto rest, and the
+     * write in between them. */
+    n = tls_server_nrequests(srv);
+    for (size_t i = 0; i < n; i++) {
+        const struct tls_request *r = tls_server_request(srv, i);
+
+        if (strcmp(r->method, "GET") == 0)
+            gets++;
+        else if (strcmp(r->method, "PUT") == 0)
+            put_at = i;
+    }
+    assert_int_equal(n, 4);
+    assert_int_equal(gets, 3);
+    assert_true(put_at >= 1 && put_at <= 2);
+    assert_string_equal(tls_server_request(srv, put_at)->target,
+                        "/apis/coordination.k8s.io/v1/namespaces/openshift-mtv/leases/"
+                        "esxi-lock-h-slot-0");
+    json_decref(got);
+    /* Writes are not retried: one 503, one request. */
+    assert_int_equal(
+        kube_update_within(k, &kube_res_lease, "openshift-mtv", "busy", lease, 5000, NULL, &err),
+        -1);
+    assert_int_equal(err.http_status, 503);
+    assert_msg_has(&err, "update leases 'busy' in namespace 'openshift-mtv': HTTP 503");
+    assert_int_equal(tls_server_nrequests(srv), 5);
+    json_decref(lease);
+    kube_close(k);
+    tls_server_stop(srv);
 }
 
 /* ---- PV lookup ---- */
@@ -784,7 +911,14 @@ main(void)
         cmocka_unit_test(test_lease_timeout_and_cancel),
         cmocka_unit_test(test_lease_bad_input),
     };
-    int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    const struct CMUnitTest loopback[] = {
+        cmocka_unit_test(test_renewal_not_blocked_by_backoff),
+    };
+    int rc;
+
+    log_init(LOGL_ERROR, LOG_FORMAT_TEXT, NULL);
+    rc = cmocka_run_group_tests_name("loopback", loopback, NULL, NULL);
+    rc += cmocka_run_group_tests(tests, group_setup, group_teardown);
 
     if (skip_reason != NULL)
         fprintf(stderr, "test_kube: SKIPPED: %s\n", skip_reason);

@@ -548,6 +548,93 @@ test_open_svm_rules(void **state)
     done(&f);
 }
 
+/* ---- target ports ---- */
+
+#define FC_IF_Q     "/api/network/fc/interfaces?svm.uuid=svm-uuid-1&data_protocol=fcp&fields=wwpn"
+#define ISCSI_SVC_Q "/api/protocols/san/iscsi/services?svm.uuid=svm-uuid-1&fields=target.name"
+#define TARGET_IQN  "iqn.1992-08.com.netapp:sn.574caf71890911e8a6b7005056b4ea79:vs.2"
+
+static void
+test_target_ports(void **state)
+{
+    static const struct fake_exchange ex[] = {
+        {"GET", FC_IF_Q, NULL, BASIC, 200,
+         "{\"records\":[{\"uuid\":\"l1\",\"name\":\"lif_fc_1\",\"wwpn\":\"20:00:00:50:56:b4:13:"
+         "a8\"},"
+         "{\"uuid\":\"l2\",\"name\":\"lif_fc_2\",\"wwpn\":\"20:00:00:50:56:b4:13:a9\"},"
+         "{\"uuid\":\"l3\",\"name\":\"lif_fc_3\"},"
+         "{\"uuid\":\"l4\",\"name\":\"lif_fc_4\",\"wwpn\":\"20:00:00:50:56:b4:13:a8\"}],"
+         "\"num_records\":4,\"_links\":{\"next\":{\"href\":\"/api/network/fc/interfaces?"
+         "svm.uuid=svm-uuid-1&data_protocol=fcp&fields=wwpn&start.uuid=l5\"}}}",
+         NULL, 0},
+        {"GET", FC_IF_Q "&start.uuid=l5", NULL, BASIC, 200,
+         "{\"records\":[{\"uuid\":\"l5\",\"wwpn\":\"20:00:00:50:56:b4:13:aa\"}],\"num_records\":1}",
+         NULL, 0},
+        {"GET", ISCSI_SVC_Q, NULL, BASIC, 200,
+         "{\"records\":[{\"svm\":{\"uuid\":\"svm-uuid-1\",\"name\":\"svm1\"},\"target\":{\"name\":"
+         "\"" TARGET_IQN "\"}}],\"num_records\":1}",
+         NULL, 0},
+    };
+    struct fixture f = opened();
+    struct strv fc = {0};
+    struct strv iscsi = {0};
+    struct perr err = {0};
+
+    (void)state;
+    FAKE_SCRIPT(f.ft, ex);
+    assert_int_equal(storage_target_ports(f.st, &fc, &iscsi, &err), 0);
+    assert_int_equal(fc.n, 3);
+    assert_string_equal(fc.v[0], "20:00:00:50:56:b4:13:a8");
+    assert_string_equal(fc.v[1], "20:00:00:50:56:b4:13:a9");
+    assert_string_equal(fc.v[2], "20:00:00:50:56:b4:13:aa");
+    assert_int_equal(iscsi.n, 1);
+    assert_string_equal(iscsi.v[0], TARGET_IQN);
+    strv_free(&fc);
+    strv_free(&iscsi);
+    done(&f);
+}
+
+static void
+test_target_ports_none_and_errors(void **state)
+{
+    static const struct fake_exchange none[] = {
+        {"GET", FC_IF_Q, NULL, BASIC, 200, EMPTY, NULL, 0},
+        {"GET", ISCSI_SVC_Q, NULL, BASIC, 200, EMPTY, NULL, 0},
+    };
+    static const struct fake_exchange denied[] = {
+        {"GET", FC_IF_Q, NULL, BASIC, 200,
+         "{\"records\":[{\"wwpn\":\"20:00:00:50:56:b4:13:a8\"}],\"num_records\":1}", NULL, 0},
+        {"GET", ISCSI_SVC_Q, NULL, BASIC, 403,
+         "{\"error\":{\"message\":\"not authorized for that command\",\"code\":\"6\"}}", NULL, 0},
+    };
+    static const struct fake_exchange malformed[] = {
+        {"GET", FC_IF_Q, NULL, BASIC, 200, "{\"num_records\":0}", NULL, 0},
+    };
+    struct fixture f = opened();
+    struct strv fc = {0};
+    struct strv iscsi = {0};
+    struct perr err = {0};
+
+    (void)state;
+    /* An SVM without FC LIFs or iSCSI service lists nothing: not an error. */
+    FAKE_SCRIPT(f.ft, none);
+    assert_int_equal(storage_target_ports(f.st, &fc, &iscsi, &err), 0);
+    assert_int_equal(fc.n + iscsi.n, 0);
+    /* A failure mid-way leaves both lists empty. */
+    FAKE_SCRIPT(f.ft, denied);
+    assert_int_equal(storage_target_ports(f.st, &fc, &iscsi, &err), -1);
+    assert_int_equal(err.code, PERR_AUTH);
+    assert_non_null(strstr(err.msg, "ontap: target_ports: SVM 'svm1': "));
+    assert_null(fc.v);
+    assert_null(iscsi.v);
+    perr_clear(&err);
+    FAKE_SCRIPT(f.ft, malformed);
+    assert_int_equal(storage_target_ports(f.st, &fc, &iscsi, &err), -1);
+    assert_int_equal(err.code, PERR_PROTOCOL);
+    assert_non_null(strstr(err.msg, "FC interface list: reply has no 'records' array"));
+    done(&f);
+}
+
 /* ---- registry and dispatch ---- */
 
 static void
@@ -584,6 +671,8 @@ main(void)
         cmocka_unit_test(test_map_unmap_races),
         cmocka_unit_test(test_open_svm_rules),
         cmocka_unit_test(test_unsupported_ops),
+        cmocka_unit_test(test_target_ports),
+        cmocka_unit_test(test_target_ports_none_and_errors),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

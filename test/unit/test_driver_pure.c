@@ -586,6 +586,57 @@ test_rdm_copy(void **state)
     done(&f);
 }
 
+/* ---- target ports ---- */
+
+static void
+test_target_ports(void **state)
+{
+    static const struct fake_exchange ex[] = {
+        {"GET", API "/ports", NULL, SESS1, 200,
+         "{\"more_items_remaining\":false,\"total_item_count\":5,\"items\":["
+         "{\"name\":\"CT0.FC0\",\"wwn\":\"52:4A:93:70:4E:E5:68:00\",\"iqn\":null,\"portal\":null},"
+         "{\"name\":\"CT1.FC0\",\"wwn\":\"52:4A:93:70:4E:E5:68:10\"},"
+         "{\"name\":\"CT0.ETH4\",\"iqn\":\"iqn.2010-06.com.purestorage:flasharray."
+         "393d930077be2977\","
+         "\"portal\":\"10.16.200.27:3260\",\"wwn\":null},"
+         "{\"name\":\"CT1.ETH4\",\"iqn\":\"iqn.2010-06.com.purestorage:flasharray."
+         "393d930077be2977\","
+         "\"portal\":\"10.16.200.28:3260\"},"
+         "{\"name\":\"CT0.ETH6\",\"nqn\":\"nqn.2010-06.com.purestorage:flasharray."
+         "512f7bb185978505\"}"
+         "]}",
+         NULL, 0},
+        {"GET", API "/ports", NULL, SESS1, 500, "{\"errors\":[{\"message\":\"Internal error.\"}]}",
+         NULL, 0},
+        {"GET", API "/ports", NULL, SESS1, 400, "{\"errors\":[{\"message\":\"Not supported.\"}]}",
+         NULL, 0},
+    };
+    struct fixture f = opened();
+    struct strv fc = {0};
+    struct strv iscsi = {0};
+    struct perr err = {0};
+
+    (void)state;
+    FAKE_SCRIPT(f.ft, ex);
+    /* One port per row; the array's one IQN is listed once. */
+    assert_int_equal(storage_target_ports(f.st, &fc, &iscsi, &err), 0);
+    assert_int_equal(fc.n, 2);
+    assert_string_equal(fc.v[0], "52:4A:93:70:4E:E5:68:00");
+    assert_string_equal(fc.v[1], "52:4A:93:70:4E:E5:68:10");
+    assert_int_equal(iscsi.n, 1);
+    assert_string_equal(iscsi.v[0], "iqn.2010-06.com.purestorage:flasharray.393d930077be2977");
+    strv_free(&fc);
+    strv_free(&iscsi);
+    /* A failure (after the retry of the 500) leaves both lists empty. */
+    assert_int_equal(storage_target_ports(f.st, &fc, &iscsi, &err), -1);
+    assert_int_equal(err.code, PERR_HTTP);
+    if (strstr(err.msg, "target_ports: ") == NULL)
+        fail_msg("message: %s", err.msg);
+    assert_null(fc.v);
+    assert_null(iscsi.v);
+    done(&f);
+}
+
 int
 main(void)
 {
@@ -600,6 +651,7 @@ main(void)
         cmocka_unit_test(test_map_errors),
         cmocka_unit_test(test_vvol_copy),
         cmocka_unit_test(test_rdm_copy),
+        cmocka_unit_test(test_target_ports),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

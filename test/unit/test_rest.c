@@ -386,6 +386,55 @@ test_network_error_then_200(void **state)
     done(&f);
 }
 
+/* retry.methods narrows retries to reads; reply.error keeps rest's reading of
+ * the refusal for callers that phrase their own message (the Kubernetes
+ * client). */
+static const char *const t_reads_only[] = {"GET", NULL};
+
+static const struct rest_dialect dialect_reads_only = {
+    .base_path = "/api",
+    .errors = {.message = "message", .code = "reason"},
+    .retry = {.methods = t_reads_only},
+};
+
+static void
+test_retry_methods_and_reply_error(void **state)
+{
+    static const struct fake_exchange ex[] = {
+        {"DELETE", "/api/things/x", NULL, NULL, 0, NULL, NULL, PERR_NETWORK},
+        {"GET", "/api/things/x?name=x&fields=uuid", NULL, NULL, 503, "{}", NULL, 0},
+        {"GET", "/api/things/x?name=x&fields=uuid", NULL, NULL, 503, "{}", NULL, 0},
+        {"GET", "/api/things/x?name=x&fields=uuid", NULL, NULL, 503,
+         "{\"message\":\"etcd is busy\",\"reason\":\"ServiceUnavailable\"}", NULL, 0},
+    };
+    struct fixture f = make(&dialect_reads_only);
+    struct rest_var vars[] = {{"name", "x"}, {NULL, NULL}};
+    struct rest_request del = {.ep = &ep_delete, .vars = vars};
+    struct rest_request get = {.ep = &ep_get, .vars = vars};
+    struct rest_reply reply = {0};
+    struct perr err = {0};
+
+    (void)state;
+    FAKE_SCRIPT(f.ft, ex);
+    /* A DELETE is idempotent by default, but not in this dialect's list. */
+    assert_int_equal(rest_do(f.r, &del, &reply, &err), -1);
+    assert_int_equal(err.code, PERR_NETWORK);
+    assert_int_equal(reply.error.status, 0);
+    assert_int_equal(fake_transport_calls(f.ft), 1);
+    rest_reply_free(&reply);
+    perr_clear(&err);
+    assert_int_equal(rest_do(f.r, &get, &reply, &err), -1);
+    assert_int_equal(fake_transport_calls(f.ft), 4);
+    assert_int_equal(err.code, PERR_HTTP);
+    assert_int_equal(reply.error.status, 503);
+    assert_int_equal(reply.error.code, PERR_HTTP);
+    assert_string_equal(reply.error.text, "etcd is busy");
+    assert_string_equal(reply.error.remote_code, "ServiceUnavailable");
+    assert_null(reply.json);
+    rest_reply_free(&reply);
+    done(&f);
+}
+
 static void
 test_retries_exhausted(void **state)
 {
@@ -624,6 +673,7 @@ main(void)
         cmocka_unit_test(test_malformed_json),
         cmocka_unit_test(test_pagination),
         cmocka_unit_test(test_unexpected_request_is_reported),
+        cmocka_unit_test(test_retry_methods_and_reply_error),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * SOAP reply and fault parsing on fixtures: both xsi:type spellings, faults
  * without a type, the ServiceContent, and hostile input (entities, DOCTYPE,
- * oversize, garbage, missing body).
+ * oversize, garbage, missing body), and a host's adapters with the target
+ * ports of its SCSI topology.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "esxi/vim.h"
+#include "esxi/vim_calls.h"
 #include "esxi/vim_xml.h"
 #include "lib/buf.h"
 
@@ -182,6 +184,94 @@ test_url_normalise(void **state)
     }
 }
 
+static const struct vim_hba *
+hba_named(const struct vim_hbas *h, const char *name)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        if (strcmp(h->v[i].name, name) == 0)
+            return &h->v[i];
+    }
+    fail_msg("no adapter '%s'", name);
+    return NULL;
+}
+
+static void
+test_host_hbas_topology(void **state)
+{
+    struct vim_resp *r = NULL;
+    struct vim_hbas h = {0};
+    struct perr err = {0};
+    const struct vim_hba *a;
+    size_t len;
+    char *xml = load("host_hbas_topology.xml", &len);
+
+    (void)state;
+    assert_int_equal(vim_parse_reply(xml, len, 1 << 20, "RetrievePropertiesEx", 200, &r, &err), 0);
+    assert_int_equal(vim_hbas_from_reply(r, &h, &err), 0);
+    assert_int_equal(h.n, 3);
+    a = hba_named(&h, "vmhba2");
+    assert_int_equal(a->kind, VIM_HBA_FC);
+    assert_string_equal(a->key, "key-vim.host.FibreChannelHba-vmhba2");
+    assert_string_equal(a->id, "fc.20000025b5000001:21000025b5000002");
+    assert_string_equal(a->driver, "qlnativefc");
+    /* Three distinct targets (one seen twice); a negative xsd:long prints as
+     * its unsigned 64-bit value. */
+    assert_int_equal(a->fc_targets.n, 3);
+    assert_string_equal(a->fc_targets.v[0], "2001d039ea000000");
+    assert_string_equal(a->fc_targets.v[1], "2001d039ea000001");
+    assert_string_equal(a->fc_targets.v[2], "a0000000000000ff");
+    assert_int_equal(a->iscsi_targets.n, 0);
+    a = hba_named(&h, "vmhba65");
+    assert_int_equal(a->kind, VIM_HBA_ISCSI);
+    assert_string_equal(a->id, "iqn.1998-01.com.vmware:esx-0-1a2b3c4d");
+    assert_int_equal(a->fc_targets.n, 0);
+    assert_int_equal(a->iscsi_targets.n, 1);
+    assert_string_equal(a->iscsi_targets.v[0],
+                        "iqn.1992-08.com.netapp:sn.0123456789abcdef0123456789abcdef:vs.3");
+    /* A local adapter: no targets, its device name as the id.  The topology's
+     * vmhba9 has no adapter record and is skipped. */
+    a = hba_named(&h, "vmhba0");
+    assert_int_equal(a->kind, VIM_HBA_OTHER);
+    assert_string_equal(a->id, "vmhba0");
+    assert_int_equal(a->fc_targets.n + a->iscsi_targets.n, 0);
+    vim_hbas_clear(&h);
+    vim_hbas_clear(&h);
+    vim_resp_free(r);
+    free(xml);
+}
+
+static void
+test_host_hbas_bad_wwn(void **state)
+{
+    static const char xml[] =
+        "<?xml version=\"1.0\"?><soapenv:Envelope "
+        "xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+        "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body>"
+        "<RetrievePropertiesExResponse xmlns=\"urn:vim25\"><returnval><objects>"
+        "<obj type=\"HostSystem\">host-21</obj><propSet><name>config.storageDevice</name><val "
+        "xsi:type=\"HostStorageDeviceInfo\"><hostBusAdapter xsi:type=\"HostFibreChannelHba\">"
+        "<key>k2</key><device>vmhba2</device><nodeWorldWideName>1</nodeWorldWideName>"
+        "<portWorldWideName>2</portWorldWideName></hostBusAdapter><scsiTopology><adapter>"
+        "<adapter>k2</adapter><target><transport xsi:type=\"HostFibreChannelTargetTransport\">"
+        "<portWorldWideName>20:01</portWorldWideName></transport></target></adapter>"
+        "</scsiTopology></val></propSet></objects></returnval></RetrievePropertiesExResponse>"
+        "</soapenv:Body></soapenv:Envelope>";
+    struct vim_resp *r = NULL;
+    struct vim_hbas h = {0};
+    struct perr err = {0};
+
+    (void)state;
+    /* The whole config.storageDevice is read the same way. */
+    assert_int_equal(
+        vim_parse_reply(xml, sizeof(xml) - 1, 1 << 20, "RetrievePropertiesEx", 200, &r, &err), 0);
+    assert_int_equal(vim_hbas_from_reply(r, &h, &err), -1);
+    assert_int_equal(err.code, PERR_PROTOCOL);
+    assert_non_null(strstr(err.msg, "'20:01' is not a number"));
+    assert_int_equal(h.n, 0);
+    assert_null(h.v);
+    vim_resp_free(r);
+}
+
 int
 main(void)
 {
@@ -189,6 +279,7 @@ main(void)
         cmocka_unit_test(test_fault_xsi_type),     cmocka_unit_test(test_fault_vcsim_prefix),
         cmocka_unit_test(test_fault_element_name), cmocka_unit_test(test_service_content),
         cmocka_unit_test(test_hostile_input),      cmocka_unit_test(test_url_normalise),
+        cmocka_unit_test(test_host_hbas_topology), cmocka_unit_test(test_host_hbas_bad_wwn),
     };
 
     return cmocka_run_group_tests_name("vim_xml", tests, NULL, NULL);

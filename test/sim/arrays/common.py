@@ -1064,10 +1064,27 @@ class ArrayFake:
 class World:
     """What the test world knows when it seeds the arrays (test/sim/world):
     the fabric directory, the VM disk's size and the vCenter facts
-    (WORLD_VC_HOST_FC, _VVOL_ID, _RDM_NAA; empty when absent)."""
+    (WORLD_VC_HOST_FC, _VVOL_ID, _RDM_NAA; empty when absent) and the
+    array's target ports as the hosts' SCSI topology shows them
+    (WORLD_VC_ARRAY_FC_WWPNS as 16 hex digits, _ARRAY_ISCSI_IQN)."""
 
-    def __init__(self, fabric, size, fc="", vvol="", rdm=""):
+    def __init__(self, fabric, size, fc="", vvol="", rdm="", array_fc=(), array_iqn=""):
         self.fabric, self.size, self.fc, self.vvol, self.rdm = fabric, int(size), fc, vvol, rdm
+        self.array_fc, self.array_iqn = list(array_fc), array_iqn
+
+    def target_ports(self, env, foreign_fc, foreign_iqn):
+        """The ports fake <env> lists, by WORLD_<env>_PORTS: "all" (default)
+        the identities the hosts see, "fc" or "iscsi" only those of one kind,
+        "foreign" the fake's own (foreign_fc, foreign_iqn) that no host sees.
+        Returns (fc wwpns as 16 hex digits, iSCSI target names)."""
+        mode = os.environ.get("WORLD_%s_PORTS" % env, "all")
+        if mode == "foreign":
+            return list(foreign_fc), [foreign_iqn]
+        if mode not in ("all", "fc", "iscsi"):
+            raise SystemExit("WORLD_%s_PORTS: unknown value %r" % (env, mode))
+        fc = self.array_fc if mode in ("all", "fc") else []
+        iqn = [self.array_iqn] if mode in ("all", "iscsi") and self.array_iqn else []
+        return list(fc), iqn
 
     def fc_node_names(self):
         """{wwpn hex: wwnn hex} of every FC initiator the simulated hosts

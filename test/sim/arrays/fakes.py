@@ -109,8 +109,11 @@ def main(argv):
         ap.add_argument("--fc", default="")
         ap.add_argument("--vvol", default="")
         ap.add_argument("--rdm", default="")
+        ap.add_argument("--array-fc", default="")
+        ap.add_argument("--array-iqn", default="")
         a = ap.parse_args(rest[1:])
-        seed, facts = d.world_seed(common.World(a.fabric, a.size, a.fc, a.vvol, a.rdm)) if d.world_seed \
+        world = common.World(a.fabric, a.size, a.fc, a.vvol, a.rdm, a.array_fc.split(), a.array_iqn)
+        seed, facts = d.world_seed(world) if d.world_seed \
             else (d.default_seed, [])
         with open(a.file, "w") as f:
             json.dump(seed, f, indent=1, sort_keys=True)

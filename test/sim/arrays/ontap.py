@@ -32,19 +32,23 @@ Operation names (for --faults and the call log):
   igroup_list igroup_get igroup_create igroup_delete
   igroup_initiator_list igroup_initiator_add igroup_initiator_delete
   lun_map_list lun_map_get lun_map_create lun_map_delete ip_interface_list
-  (an unknown path is "unknown").
+  fc_interface_list iscsi_service_list (an unknown path is "unknown").
 
 Seed (--seed FILE, JSON):
   {"cluster": {"name": "sim-cluster", "version": "9.14.1"},
    "max_records": 0,
-   "svms": [{"name": "svm1", "uuid": "…", "iscsi_lifs": ["127.0.0.1"]}],
+   "svms": [{"name": "svm1", "uuid": "…", "iscsi_lifs": ["127.0.0.1"],
+             "fc_wwpns": ["2001d039ea000000"], "iscsi_target": "iqn.1992-08…:vs.3"}],
    "luns": [{"name": "/vol/trident_pvc_1/lun0", "size": 1048576,
              "serial": "wFZ7p?QYvV8d", "svm": "svm1", "uuid": "…"}],
    "igroups": [{"name": "trident-node", "protocol": "iscsi", "svm": "svm1",
                 "initiators": ["iqn.…"]}],
    "lun_maps": [{"lun": "/vol/…/lun0", "igroup": "trident-node"}],
    "fc_node_names": {"2100000000000002": "2000000000000001"}}
-  Everything is optional; "svm" defaults to the first SVM; serials and UUIDs
+  Everything is optional; "svm" defaults to the first SVM; an SVM has no FC
+  LIFs unless fc_wwpns lists them (any WWN spelling) and an iSCSI target made
+  up from its UUID unless iscsi_target says otherwise (null: no iSCSI
+  service); serials and UUIDs
   are made up when missing (serials deterministically from the LUN name).
 Credentials: --username/--password (default admin / netapp1!).
 """
@@ -100,6 +104,25 @@ def serial_for(name):
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-?"
     h = hashlib.sha256(name.encode()).digest()
     return "".join(alphabet[b % len(alphabet)] for b in h[:12])
+
+
+def wwn_hex(w):
+    """A WWN in any spelling as 16 lower-case hex digits."""
+    h = re.sub(r"[^0-9a-fA-F]", "", str(w)).lower()
+    if len(h) != 16:
+        raise ValueError("not a WWN: %r" % w)
+    return h
+
+
+def wwn_colon(h):
+    """16 hex digits in ONTAP's spelling: lower-case, colon-separated."""
+    return ":".join(h[i:i + 2] for i in range(0, 16, 2))
+
+
+def default_iscsi_target(svm_uuid):
+    """ONTAP names an SVM's iSCSI target after the cluster serial and the
+    SVM's index; this model makes one up from the SVM's UUID."""
+    return "iqn.1992-08.com.netapp:sn.%s:vs.2" % svm_uuid.replace("-", "")
 
 
 def naa_for(serial):
@@ -204,6 +227,8 @@ class Ontap(common.BasicAuth, common.NextLinkPager, common.ArrayFake):
         ("GET", SAN_BASE + "/lun-maps/{lun_uuid}/{ig_uuid}", "lun_map_get", "h_map_get"),
         ("DELETE", SAN_BASE + "/lun-maps/{lun_uuid}/{ig_uuid}", "lun_map_delete", "h_map_delete"),
         ("GET", "/api/network/ip/interfaces", "ip_interface_list", "h_lif_list"),
+        ("GET", "/api/network/fc/interfaces", "fc_interface_list", "h_fc_lif_list"),
+        ("GET", SAN_BASE + "/iscsi/services", "iscsi_service_list", "h_iscsi_service_list"),
     ]
 
     @property
@@ -219,8 +244,11 @@ class Ontap(common.BasicAuth, common.NextLinkPager, common.ArrayFake):
         self.store.max_records = int(seed.get("max_records", 0) or 0)
         self.store.svms = []
         for s in seed.get("svms", [{"name": "svm1"}]):
-            self.store.svms.append({"name": s["name"], "uuid": s.get("uuid", str(uuidlib.uuid4())),
-                              "iscsi_lifs": s.get("iscsi_lifs", ["127.0.0.1"])})
+            uid = s.get("uuid", str(uuidlib.uuid4()))
+            self.store.svms.append({"name": s["name"], "uuid": uid,
+                              "iscsi_lifs": s.get("iscsi_lifs", ["127.0.0.1"]),
+                              "fc_wwpns": [wwn_hex(w) for w in s.get("fc_wwpns", [])],
+                              "iscsi_target": s.get("iscsi_target", default_iscsi_target(uid))})
         self.store.luns, self.store.igroups, self.store.lun_maps = [], [], []
         for l in seed.get("luns", []):
             svm = self.svm_by_name(l.get("svm")) if l.get("svm") else self.store.svms[0]
@@ -371,6 +399,28 @@ class Ontap(common.BasicAuth, common.NextLinkPager, common.ArrayFake):
                             "svm": self.svm_small(s["uuid"]),
                             "_links": {"self": {"href": "/api/network/ip/interfaces/%s" % uid}}})
         return out
+
+    def fc_lif_recs(self):
+        out = []
+        for s in self.store.svms:
+            for i, w in enumerate(s.get("fc_wwpns", [])):
+                uid = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, s["uuid"] + "fc" + w))
+                node = "%s-%02d" % (self.store.cluster["name"], i % 2 + 1)
+                out.append({"uuid": uid, "name": "%s_fc_lif%d" % (s["name"], i + 1),
+                            "wwpn": wwn_colon(w), "wwnn": wwn_colon("2000" + w[4:]),
+                            "port_address": "%06x" % (0x10100 + i), "data_protocol": "fcp",
+                            "enabled": True, "state": "up", "comment": "",
+                            "location": {"node": {"name": node}, "port": {"name": "%da" % i,
+                                                                         "node": {"name": node}}},
+                            "svm": self.svm_small(s["uuid"]),
+                            "_links": {"self": {"href": "/api/network/fc/interfaces/%s" % uid}}})
+        return out
+
+    def iscsi_service_recs(self):
+        return [{"svm": self.svm_small(s["uuid"]), "enabled": True,
+                 "target": {"name": s["iscsi_target"], "alias": s["name"]},
+                 "_links": {"self": {"href": "%s/iscsi/services/%s" % (SAN_BASE, s["uuid"])}}}
+                for s in self.store.svms if s.get("iscsi_target")]
 
     # -- collection answer ----------------------------------------------------
     def collection(self, req, records, defaults):
@@ -626,6 +676,12 @@ class Ontap(common.BasicAuth, common.NextLinkPager, common.ArrayFake):
     def h_lif_list(self, req):
         return self.collection(req, self.lif_recs(), ["uuid", "name"])
 
+    def h_fc_lif_list(self, req):
+        return self.collection(req, self.fc_lif_recs(), ["uuid", "name"])
+
+    def h_iscsi_service_list(self, req):
+        return self.collection(req, self.iscsi_service_recs(), ["svm"])
+
 
 def extra_args(ap):
     ap.add_argument("--username", default="admin")
@@ -640,8 +696,13 @@ WORLD_SERIAL = "SimPvc1Lun00"
 
 def world_seed(w):
     """The world's ONTAP: SVM svm1 with the LUN of Trident ontap-san PV
-    "pvc-1" (internalName trident_pvc_1), of the VM disk's size."""
-    seed = {"svms": [{"name": "svm1", "uuid": WORLD_SVM_UUID}],
+    "pvc-1" (internalName trident_pvc_1), of the VM disk's size; its FC LIFs
+    and iSCSI target are the ports the hosts see (World.target_ports)."""
+    fc, iqn = w.target_ports("ONTAP", ["2000d039ea00f001", "2000d039ea00f002"],
+                             "iqn.1992-08.com.netapp:sn.f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0:vs.9")
+    svm = {"name": "svm1", "uuid": WORLD_SVM_UUID, "fc_wwpns": fc}
+    svm["iscsi_target"] = iqn[0] if iqn else None
+    seed = {"svms": [svm],
             "luns": [{"name": WORLD_LUN, "size": w.size, "serial": WORLD_SERIAL,
                       "uuid": "5a1e0002-0000-4000-8000-00000000b001"}],
             "fc_node_names": w.fc_node_names()}

@@ -18,7 +18,7 @@ What it models:
     body) -> 200, session in the response header "x-auth-token", body
     {"items":[{"username":…}]}.  Every other 2.x call needs "x-auth-token";
     an unknown or expired session answers 401.  POST logout ends it.
-  * hosts, volumes, volumes/tags, connections, arrays, controllers with the
+  * hosts, volumes, volumes/tags, connections, arrays, controllers, ports with the
     query parameters names / ids / filter / host_names / volume_names /
     limit / offset / continuation_token, and names given in the JSON body
     too (the Go driver sends "names", "host_names", "volume_names" there).
@@ -37,7 +37,7 @@ Operation names (for --faults and the call log):
   hosts_get hosts_post hosts_patch hosts_delete
   volumes_get volumes_post volumes_patch volumes_delete volume_tags_get
   connections_get connections_post connections_delete
-  arrays_get controllers_get   (an unknown path is "unknown").
+  arrays_get controllers_get ports_get   (an unknown path is "unknown").
 
 Seed (--seed FILE, JSON), all optional:
   {"array": {"name": "sim-fa", "id": "…", "version": "6.7.3", "model": "FA-X70R4"},
@@ -45,6 +45,7 @@ Seed (--seed FILE, JSON), all optional:
                 "serial": "24 HEX DIGITS", "tags": [{"namespace": "…", "key": "…", "value": "…"}]}],
    "hosts": [{"name": "esx01", "iqns": ["iqn.…"], "wwns": ["21:00:…"], "personality": "esxi"}],
    "connections": [{"host": "esx01", "volume": "px_…", "lun": 1}],
+   "ports": {"fc": ["52:4A:93:…" (any WWN spelling)], "iscsi": ["iqn.2010-06.…"]},
    "fc_node_names": {"<wwpn hex>": "<wwnn hex>"}}
 Credentials: --username/--password (default pureuser / pureuser) and
 --api-token (default: a fixed test token).
@@ -226,7 +227,8 @@ class Pure(common.SessionAuth, common.ContinuationPager, common.ArrayFake):
     public_ops = ("api_version", "apitoken", "login", "unknown")
     session_out = ("header", "x-auth-token")
     session_in = ("header", "x-auth-token")
-    state = {"collections": ["volumes", "hosts", "connections"], "values": {"array": {}, "api_versions": []}}
+    state = {"collections": ["volumes", "hosts", "connections", "ports"],
+             "values": {"array": {}, "api_versions": []}}
     routes = [
         ("GET", "/api/api_version", "api_version", "h_api_version"),
         ("POST", V1 + "auth/apitoken", "apitoken", "h_apitoken"),
@@ -246,6 +248,7 @@ class Pure(common.SessionAuth, common.ContinuationPager, common.ArrayFake):
         ("DELETE", V2 + "connections", "connections_delete", "h_conns_delete"),
         ("GET", V2 + "arrays", "arrays_get", "h_arrays_get"),
         ("GET", V2 + "controllers", "controllers_get", "h_controllers_get"),
+        ("GET", V2 + "ports", "ports_get", "h_ports_get"),
     ]
 
     # -- state ----------------------------------------------------------------
@@ -265,6 +268,18 @@ class Pure(common.SessionAuth, common.ContinuationPager, common.ArrayFake):
                                "nqns": list(h.get("nqns", [])), "personality": h.get("personality")})
         for c in seed.get("connections", []):
             self.connect(c["host"], c["volume"], c.get("lun"))
+        # Target ports: FC ones on both controllers in turn, then one iSCSI
+        # port per controller carrying the array's one IQN.
+        ports = seed.get("ports", {"fc": DEFAULT_FC_PORTS, "iscsi": [DEFAULT_IQN]})
+        self.store.ports = []
+        for i, w in enumerate(ports.get("fc", [])):
+            h = norm_wwn(w)
+            self.store.ports.append({"name": "CT%d.FC%d" % (i % 2, i // 2),
+                                     "wwn": ":".join(h[j:j + 2] for j in range(0, 16, 2))})
+        for k, iqn in enumerate(ports.get("iscsi", [])):
+            for ct in (0, 1):
+                self.store.ports.append({"name": "CT%d.ETH%d" % (ct, 4 + k),
+                                         "iqn": iqn, "portal": "127.0.0.1:3260"})
 
     def sim_volumes(self):
         return [{"key": v["name"], "name": v["name"], "id": v["id"], "naa": naa_for(v["serial"]),
@@ -421,6 +436,13 @@ class Pure(common.SessionAuth, common.ContinuationPager, common.ArrayFake):
         items = [{"name": n, "mode": mode, "model": self.store.array["model"], "status": "ready",
                   "type": "array_controller", "version": self.store.array["version"]}
                  for n, mode in (("CT0", "primary"), ("CT1", "secondary"))]
+        names = self.names_param(req)
+        if names:
+            items = [i for i in items if i["name"] in names]
+        return self.listing(req, items)
+
+    def h_ports_get(self, req):
+        items = [dict(p) for p in self.store.ports]
         names = self.names_param(req)
         if names:
             items = [i for i in items if i["name"] in names]
@@ -700,6 +722,11 @@ def extra_args(ap):
     ap.add_argument("--api-token", default=DEFAULT_TOKEN)
 
 
+# The array's own target ports when the seed names none (no simulated host sees them).
+DEFAULT_FC_PORTS = ["52:4A:93:70:4E:E5:68:00", "52:4A:93:70:4E:E5:68:10"]
+DEFAULT_IQN = "iqn.2010-06.com.purestorage:flasharray.5e1f0c0de0000001"
+
+
 # -- the test world ---------------------------------------------------------------
 WORLD_PREFIX = "px_sim"
 WORLD_VOLUME_ID = "7a3c2e10-5d1b-4f0e-9c61-0d5e2a9b1f01"
@@ -710,7 +737,8 @@ def world_seed(w):
     """The world's FlashArray: volume <prefix>-pvc-1 (its id is the CSI
     volume handle) of the VM disk's size, plus the sources of the array-side
     copies: a volume tagged with the world's VVol id and one whose serial is
-    the RDM disk's."""
+    the RDM disk's; its target ports are the ones the hosts see
+    (World.target_ports)."""
     vols = [{"name": WORLD_PREFIX + "-pvc-1", "id": WORLD_VOLUME_ID, "size": w.size, "serial": WORLD_SERIAL}]
     if w.vvol:
         vols.append({"name": "vvol-src-1", "size": w.size, "serial": "5E1F0C0DE000000000000002",
@@ -726,7 +754,9 @@ def world_seed(w):
         facts.append(("VVOL_SOURCE", "vvol-src-1"))
     if w.rdm:
         facts.append(("RDM_SOURCE", "rdm-src-1"))
-    return {"volumes": vols, "fc_node_names": w.fc_node_names()}, facts
+    fc, iqn = w.target_ports("PURE", DEFAULT_FC_PORTS, DEFAULT_IQN)
+    return {"volumes": vols, "fc_node_names": w.fc_node_names(),
+            "ports": {"fc": fc, "iscsi": iqn}}, facts
 
 
 FAKE = common.Descriptor(

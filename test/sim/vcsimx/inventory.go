@@ -292,6 +292,24 @@ func parsePaths(s string) ([]pathSpec, error) {
 	return r, nil
 }
 
+// The array's target port identities as every host sees them: one FC target
+// port per SAN LUN and one iSCSI target.  The ready file lists them
+// (ARRAY_FC_WWPNS, ARRAY_ISCSI_IQN) so the world can seed the array fakes'
+// port listings with the same identities.
+const arrayFCPortBase = 0x2001d039ea000000
+
+func arrayFCPort(lunNo int32) uint64 { return arrayFCPortBase + uint64(lunNo) }
+
+func arrayIQN() string {
+	return "iqn.1992-08.com.netapp:sn." + stableHex("array-sn", 32) + ":vs.3"
+}
+
+// arrayFCPorts lists the FC target ports as 16 hex digits (LUN 0, the
+// datastore, and LUN 1, the RDM).
+func arrayFCPorts() []string {
+	return []string{fmt.Sprintf("%016x", arrayFCPort(0)), fmt.Sprintf("%016x", arrayFCPort(1))}
+}
+
 // configureHostStorage adds the FC and iSCSI adapters and the SAN LUNs with
 // their topology and multipath paths to the host's config.storageDevice.
 func (w *world) configureHostStorage(h *host) error {
@@ -395,13 +413,13 @@ func (w *world) configureHostStorage(h *host) error {
 				name := fmt.Sprintf("%s:C0:T0:L%d", p.adapter, l.lunNo)
 				adapterKey := fcKey
 				var transport types.BaseHostTargetTransport = &types.HostFibreChannelTargetTransport{
-					PortWorldWideName: int64(0x2001d039ea000000 + uint64(l.lunNo)),
+					PortWorldWideName: int64(arrayFCPort(l.lunNo)),
 					NodeWorldWideName: int64(0x2000d039ea000000),
 				}
 				if p.adapter == iscsiDevice {
 					adapterKey = iscsiKey
 					transport = &types.HostInternetScsiTargetTransport{
-						IScsiName:  "iqn.1992-08.com.netapp:sn." + stableHex("array-sn", 32) + ":vs.3",
+						IScsiName:  arrayIQN(),
 						IScsiAlias: "sim-array",
 						Address:    []string{"127.0.0.1:3260"},
 					}
