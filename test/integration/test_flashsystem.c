@@ -321,10 +321,11 @@ test_copy_and_rdm_flashcopy(void **state)
     expect_clean();
 
     /* The RDM disk's LUN is a FlashSystem volume: the array copies it. */
-    assert_int_equal(world_sh(&w, "head -c $(stat -c %%s "
-                                  "\"$WORLD_ROOT/arrays/flashsystem/$WORLD_FLASHSYSTEM_VOLUME\") "
-                                  "/dev/urandom > "
-                                  "\"$WORLD_ROOT/arrays/flashsystem/$WORLD_FLASHSYSTEM_RDM_SOURCE\""),
+    assert_int_equal(world_sh(&w,
+                              "head -c $(stat -c %%s "
+                              "\"$WORLD_ROOT/arrays/flashsystem/$WORLD_FLASHSYSTEM_VOLUME\") "
+                              "/dev/urandom > "
+                              "\"$WORLD_ROOT/arrays/flashsystem/$WORLD_FLASHSYSTEM_RDM_SOURCE\""),
                      0);
     cmd_default(&c);
     cmd_drop(&c, "--source-");
@@ -570,8 +571,8 @@ test_failure_at_map_and_unmap(void **state)
     cmd_default(&c);
     run_cmd(&c, &o);
     expect(&o, 1, NULL);
-    expect_one_error_line(&o, "map: ", "CMMVC6070E",
-                          world_get(&w, "WORLD_FLASHSYSTEM_VOLUME"), NULL);
+    expect_one_error_line(&o, "map: ", "CMMVC6070E", world_get(&w, "WORLD_FLASHSYSTEM_VOLUME"),
+                          NULL);
     assert_string_equal(json_string_value(json_object_get(o.result, "result")), "failure");
     assert_int_equal(json_array_size(json_object_get(o.result, "left_behind")), 0);
     outcome_free(&o);
@@ -591,9 +592,8 @@ test_failure_at_map_and_unmap(void **state)
     assert_non_null(strstr(buf_cstr(&o.err), "cleanup step failed"));
     assert_non_null(strstr(buf_cstr(&o.err), "CMMVC5786E"));
     assert_int_equal(json_array_size(json_object_get(o.result, "left_behind")), 1);
-    assert_non_null(strstr(json_string_value(json_array_get(
-                               json_object_get(o.result, "left_behind"), 0)),
-                           vol));
+    assert_non_null(strstr(
+        json_string_value(json_array_get(json_object_get(o.result, "left_behind"), 0)), vol));
     outcome_free(&o);
     cmd_free(&c);
     faults("");
@@ -609,25 +609,24 @@ static int
 seed_cluster(void)
 {
     return world_sh(
-        &w,
-        "set -e; k() { curl -sSf --cacert \"$WORLD_KUBE_CA\" -H \"Authorization: Bearer "
-        "$WORLD_KUBE_ADMIN_TOKEN\" -H Content-Type:application/json -X POST "
-        "--data-binary \"$2\" \"$WORLD_KUBE_SERVER$1\"; }; "
-        "ns=$WORLD_KUBE_NAMESPACE; "
-        "k /api/v1/persistentvolumes \"$(jq -cn --arg h \"$WORLD_FLASHSYSTEM_VOLUME_HANDLE\" "
-        "'{metadata:{name:\"pv-fs-1\"},spec:{capacity:{storage:\"1Gi\"},accessModes:"
-        "[\"ReadWriteOnce\"],volumeMode:\"Block\",csi:{driver:\"block.csi.ibm.com\","
-        "volumeHandle:$h,volumeAttributes:{pool_name:\"Pool0\",storage_type:\"SVC\"}}}}')\" "
-        ">/dev/null; "
-        "pvc() { k /api/v1/namespaces/$ns/persistentvolumeclaims \"$(jq -cn --arg n \"$1\" "
-        "--arg v \"$2\" '{metadata:{name:$n},spec:{accessModes:[\"ReadWriteOnce\"],volumeMode:"
-        "\"Block\",resources:{requests:{storage:\"1Gi\"}}}} | if $v != \"\" then "
-        ".spec.volumeName = $v else . end')\" | jq -r .metadata.uid; }; "
-        "uid=$(pvc pvc-fs-1 ''); pvc prime-$uid pv-fs-1 >/dev/null; "
-        "for s in \"$WORLD_KUBE_LEASE_NAMESPACE\" \"$ns\"; do "
-        "k /api/v1/namespaces/$s/secrets "
-        "'{\"metadata\":{\"name\":\"storage-array-secret\"},\"type\":\"Opaque\"}' >/dev/null; "
-        "done");
+        &w, "set -e; k() { curl -sSf --cacert \"$WORLD_KUBE_CA\" -H \"Authorization: Bearer "
+            "$WORLD_KUBE_ADMIN_TOKEN\" -H Content-Type:application/json -X POST "
+            "--data-binary \"$2\" \"$WORLD_KUBE_SERVER$1\"; }; "
+            "ns=$WORLD_KUBE_NAMESPACE; "
+            "k /api/v1/persistentvolumes \"$(jq -cn --arg h \"$WORLD_FLASHSYSTEM_VOLUME_HANDLE\" "
+            "'{metadata:{name:\"pv-fs-1\"},spec:{capacity:{storage:\"1Gi\"},accessModes:"
+            "[\"ReadWriteOnce\"],volumeMode:\"Block\",csi:{driver:\"block.csi.ibm.com\","
+            "volumeHandle:$h,volumeAttributes:{pool_name:\"Pool0\",storage_type:\"SVC\"}}}}')\" "
+            ">/dev/null; "
+            "pvc() { k /api/v1/namespaces/$ns/persistentvolumeclaims \"$(jq -cn --arg n \"$1\" "
+            "--arg v \"$2\" '{metadata:{name:$n},spec:{accessModes:[\"ReadWriteOnce\"],volumeMode:"
+            "\"Block\",resources:{requests:{storage:\"1Gi\"}}}} | if $v != \"\" then "
+            ".spec.volumeName = $v else . end')\" | jq -r .metadata.uid; }; "
+            "uid=$(pvc pvc-fs-1 ''); pvc prime-$uid pv-fs-1 >/dev/null; "
+            "for s in \"$WORLD_KUBE_LEASE_NAMESPACE\" \"$ns\"; do "
+            "k /api/v1/namespaces/$s/secrets "
+            "'{\"metadata\":{\"name\":\"storage-array-secret\"},\"type\":\"Opaque\"}' >/dev/null; "
+            "done");
 }
 
 static int
