@@ -650,6 +650,7 @@ run_array_copy(struct run_ctx *c, struct storage_pv *pv, bool vvol, struct perr 
     req.rdm_device = c->disk.rdm_device;
     req.rdm_lun_uuid = c->disk.rdm_lun_uuid;
     req.target = &c->lun;
+    req.leftovers = &c->res->leftovers;
     rc = vvol ? storage_vvol_copy(c->st, &req, on_array_progress, c, err)
               : storage_rdm_copy(c->st, &req, on_array_progress, c, err);
     if (rc < 0)

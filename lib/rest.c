@@ -1405,11 +1405,15 @@ rest_job_wait(struct rest *r, const struct rest_job *job, json_t *accepted, rest
         goto out;
     }
     for (;;) {
-        const char *state = rest_json_str(doc, job->state_path);
-        const char *fstate =
-            rest_json_str(doc, job->failed_path != NULL ? job->failed_path : job->state_path);
+        /* States may be strings or integers (3PAR task status 1..4). */
+        char state[64] = "";
+        char fstate[64] = "";
         json_t *pv = job->progress_path != NULL ? rest_json_path(doc, job->progress_path) : NULL;
 
+        rest_copy_text(state, sizeof(state), rest_json_path(doc, job->state_path));
+        rest_copy_text(
+            fstate, sizeof(fstate),
+            rest_json_path(doc, job->failed_path != NULL ? job->failed_path : job->state_path));
         if (fn != NULL && json_is_number(pv)) {
             double pct = json_number_value(pv);
             unsigned p = pct < 0 ? 0 : pct > 100 ? 100 : (unsigned)pct;
@@ -1419,7 +1423,7 @@ rest_job_wait(struct rest *r, const struct rest_job *job, json_t *accepted, rest
                 fn(arg, p);
             }
         }
-        if (rest_value_in(fstate, job->failed)) {
+        if (fstate[0] != '\0' && rest_value_in(fstate, job->failed)) {
             const char *why = NULL;
             json_t *ev = rest_json_path(doc, job->error_path);
             char *dump = NULL;
@@ -1432,14 +1436,15 @@ rest_job_wait(struct rest *r, const struct rest_job *job, json_t *accepted, rest
             free(dump);
             goto out;
         }
-        if (rest_value_in(state, job->done))
+        if (state[0] != '\0' && rest_value_in(state, job->done))
             break;
         {
             long delay = backoff_next_ms(&bo);
 
             if (deadline_remaining_ms(&dl) <= 0) {
                 perr_set(err, PERR_TIMEOUT, "job %s not done after %lds (state '%s')", id,
-                         job->timeout_s > 0 ? job->timeout_s : 600L, state != NULL ? state : "?");
+                         job->timeout_s > 0 ? job->timeout_s : 600L,
+                         state[0] != '\0' ? state : "?");
                 goto out;
             }
             if (delay > deadline_remaining_ms(&dl))

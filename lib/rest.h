@@ -361,7 +361,8 @@ int rest_call(struct rest *r, const struct rest_endpoint *ep, const struct rest_
  * Async jobs.  A call answered with a job (Vantara 202 {"jobId":..}) is
  * followed by polling job.get ({id} = the value at id_path of the accepted
  * reply) with backoff (first_ms doubling to max_ms) until the value at
- * state_path is one of done (success) or the value at failed_path is one of
+ * state_path (a string or an integer, compared as text) is one of done
+ * (success) or the value at failed_path is one of
  * failed (PERR_REMOTE with the text at error_path), or timeout_s passes
  * (PERR_TIMEOUT naming the job).  progress_path, when set, is a percentage
  * passed to fn.  *final (may be NULL) gets the last job document.

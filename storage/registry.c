@@ -191,8 +191,9 @@ is_digit(char c)
  * accepts STORAGE_HOSTNAME in any shape that holds one ("https://10.0.0.5/",
  * "10.0.0.5:443"), so the address is searched for, not parsed from a URL. */
 static bool
-first_ipv4(const char *s, char ip[16])
+first_ipv4(const char *s, char ip[16], char port[8])
 {
+    port[0] = '\0';
     for (const char *p = s; *p != '\0'; p++) {
         unsigned a, b, c, d;
         int n = 0;
@@ -202,6 +203,9 @@ first_ipv4(const char *s, char ip[16])
         if (sscanf(p, "%3u.%3u.%3u.%3u%n", &a, &b, &c, &d, &n) == 4 && a < 256 && b < 256 &&
             c < 256 && d < 256 && !is_digit(p[n]) && p[n] != '.') {
             snprintf(ip, 16, "%u.%u.%u.%u", a, b, c, d);
+            if (p[n] == ':' && strspn(p + n + 1, "0123456789") > 0 &&
+                strspn(p + n + 1, "0123456789") < 8)
+                snprintf(port, 8, "%.*s", (int)strspn(p + n + 1, "0123456789"), p + n + 1);
             return true;
         }
     }
@@ -264,11 +268,15 @@ storage_base_url(const struct storage_driver *drv, const char *hostname,
     }
     case STORAGE_URL_FIRST_IPV4: {
         char ip[16];
+        char explicit_port[8];
         const char *port = kv_get(env, nenv, u->port_key);
 
-        if (!first_ipv4(hostname, ip))
+        if (!first_ipv4(hostname, ip, explicit_port))
             return perr_set(err, PERR_USAGE, "STORAGE_HOSTNAME '%s' holds no IPv4 address",
                             hostname);
+        /* The port key wins; without it, an explicit "ip:port" is used. */
+        if ((port == NULL || port[0] == '\0') && explicit_port[0] != '\0')
+            port = explicit_port;
         if (port == NULL || port[0] == '\0')
             port = u->port;
         if (port == NULL)

@@ -154,6 +154,10 @@ struct storage_copy_req {
     const char *rdm_device;   /* rdm_copy: "naa.…", "/vmfs/devices/disks/naa.…" or "vml.…" */
     const char *rdm_lun_uuid; /* rdm_copy: vSphere's LUN UUID of the RDM (may be NULL) */
     const struct storage_lun *target; /* from storage_resolve_pv() */
+    /* Out, may be NULL: what the copy created or moved aside and could not
+     * remove or restore, one human-readable item naming the array object
+     * each (owned strings appended), on success and on failure alike. */
+    struct strv *leftovers;
 };
 
 /* Progress of a copy in percent (0..100); called from the copying thread. */
@@ -225,7 +229,9 @@ struct storage_env_key {
  *                          in the value is kept instead), any path dropped,
  *                          plus path (FlashSystem: https://host:7443/rest/v1)
  *   STORAGE_URL_FIRST_IPV4 the first IPv4 address in the value, plus ":" and
- *                          the value of env key port_key (or port), plus path
+ *                          the value of env key port_key, else the port
+ *                          written after that address ("10.1.2.3:8443"),
+ *                          else port; plus path
  */
 enum storage_url_rule {
     STORAGE_URL_HOST = 0,

@@ -130,12 +130,16 @@ test_base_url(void **state)
         {&storage_flashsystem, "[fd00::5]:8443", NULL, "https://[fd00::5]:8443/rest/v1"},
         {&storage_flashsystem, "[fd00::5]", NULL, "https://[fd00::5]:7443/rest/v1"},
         {&storage_vantara, "https://10.1.2.3/", port,
-         "https://10.1.2.3:23451/ConfigurationManager/v1"},
+         "https://10.1.2.3:23451/ConfigurationManager"},
         {&storage_vantara, "vsp 10.1.2.3", port, NULL},
         {&storage_vantara, "vsp-10.1.2.300,10.1.2.4", port,
-         "https://10.1.2.4:23451/ConfigurationManager/v1"},
+         "https://10.1.2.4:23451/ConfigurationManager"},
         {&storage_vantara, "vsp.example.com", port, NULL},
         {&storage_vantara, "10.1.2.3", NULL, NULL},
+        {&storage_vantara, "https://10.1.2.3:8443", NULL,
+         "https://10.1.2.3:8443/ConfigurationManager"},
+        {&storage_vantara, "https://10.1.2.3:8443", port,
+         "https://10.1.2.3:23451/ConfigurationManager"},
         {&storage_vantara, "10.1.2.3", badport, NULL},
     };
 

@@ -31,6 +31,13 @@ changes with jobs, check_fields for strict request bodies, and a Descriptor
     starting with '#' and blank lines are ignored;
   * state in --state FILE (JSON, rewritten atomically after every change);
   * sessions with a lifetime (--session-ttl SECONDS, 0 = no expiry);
+  * with --response-spec FILE (a Swagger 2.0 spec, see swagger.py), every
+    answer is checked against the spec before it is sent; each violation is
+    appended as a JSON line to --response-spec-log FILE (default: stderr)
+    with the operation, method, path, status, JSON pointer and message.  The
+    check only observes: the answer goes out unchanged.  Answers of
+    "malformed" faults (not meant to be JSON) and requests that match no
+    operation of the spec are not checked; "http" fault answers are;
   * the fabric shared with the simulated ESXi host (see Fabric below).
 
 Standard library only.
@@ -698,6 +705,9 @@ def parse_args(description, extra=None, argv=None):
     ap.add_argument("--fabric", help="fabric directory shared with the simulated ESXi")
     ap.add_argument("--root", help="ESXi root; volumes are files under ROOT/arrays/<vendor>/")
     ap.add_argument("--session-ttl", type=float, default=0, help="session lifetime in seconds (0 = none)")
+    ap.add_argument("--response-spec", help="Swagger 2.0 spec every answer is checked against")
+    ap.add_argument("--response-spec-log", help="JSON-lines log of the answers' spec violations "
+                    "(default: stderr)")
     if extra:
         extra(ap)
     return ap.parse_args(argv)
@@ -797,6 +807,15 @@ class ArrayFake:
         self.faults = Faults(args.faults)
         self.fabric = Fabric(args.fabric, args.root, self.array, self.scsi_vendor, self.scsi_model)
         self.router = Router(self.routes)
+        self.response_spec = None
+        if getattr(args, "response_spec", None):
+            here = os.path.dirname(os.path.abspath(__file__))
+            if here not in sys.path:
+                sys.path.insert(0, here)
+            import swagger
+            self.response_spec = swagger.Spec(args.response_spec)
+            if args.response_spec_log:
+                open(args.response_spec_log, "a").close()
         self.store = self.new_store()
         st = None
         if args.state and os.path.exists(args.state) and os.path.getsize(args.state) > 0:
@@ -915,6 +934,35 @@ class ArrayFake:
             with open(self.args.calls, "a") as f:
                 f.write(line)
 
+    def check_answer(self, req, op, status, data, headers, fault=None):
+        """With --response-spec: check one answer against the spec and append
+        its violations to --response-spec-log.  Never changes the answer."""
+        if self.response_spec is None or status is None or fault == "malformed":
+            return []
+        try:
+            ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), None) \
+                if data else None
+            found = self.response_spec.check(req.method, req.raw_path, status, data, ctype)
+        except Exception as e:  # a bug of the checker: say so, as a violation
+            found = [{"method": req.method, "path": req.raw_path, "status": status, "operation": None,
+                      "pointer": "", "schema": None, "message": "checker failed: %r" % e}]
+        if not found:
+            return found
+        lines = ""
+        for v in found:
+            rec = dict(v, ts=round(time.time(), 6), array=self.array, op=op)
+            if fault:
+                rec["fault"] = fault
+            lines += json.dumps(rec, sort_keys=True) + "\n"
+        with self.calls_lock:
+            if self.args.response_spec_log:
+                with open(self.args.response_spec_log, "a") as f:
+                    f.write(lines)
+            else:
+                sys.stderr.write(lines)
+                sys.stderr.flush()
+        return found
+
     def handle(self, req):
         """Returns (status, body-bytes-or-None, headers, op, fault) or raises Dropped."""
         op, hname, params = self.router.resolve(req.method, req.path.rstrip("/"))
@@ -1026,6 +1074,9 @@ class ArrayFake:
                     data = json.dumps(fake.error_body(500, "simulator bug: %s" % e)).encode()
                     headers = {"Content-Type": "application/json"}
                 fake.log_call(req, op, status, fault=fault, user=req.user)
+                # Checked before it is sent, so a client that has the answer
+                # finds its violations in the log already.
+                fake.check_answer(req, op, status, data, headers, fault)
                 self._answer(status, data, headers)
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _do
@@ -1118,21 +1169,34 @@ class Descriptor:
                   after HOSTNAME (and DIRECT when behind Prism)
       sessions    True when it has sessions (gets --session-ttl)
       prism_spec  path of its OpenAPI spec under shared/vendor-specs/, or None
+      response_spec  path of a Swagger 2.0 spec under shared/vendor-specs/
+                  that the fake checks its own answers against (start-arrays
+                  gives it --response-spec and --response-spec-log
+                  DIR/arrays/<name>/spec-violations.jsonl, exported as
+                  WORLD_<env>_SPEC_LOG), or None.  For a spec Prism does not
+                  check answers against (Prism 5.16 checks them for OpenAPI 3
+                  only).
       prism_dir   directory (under DIR/arrays/) of its Prism's files
       default_seed  the seed when none is given
       default_storage  True for the array STORAGE_* of the world names
       world_seed  function(World) -> (seed, [(KEY, value)]): the world's
-                  seed and its WORLD_<env>_KEY lines"""
+                  seed and its WORLD_<env>_KEY lines
+      vendor_keys [(KEY, value)]: WORLD_KEY lines (no <env> prefix) for the
+                  vendor's own environment keys that test/sim/populate
+                  passes as KEY; "{port}" in a value is the port clients
+                  use (a vendor whose port is a key of its own)"""
 
     def __init__(self, name, product, env, order=50, args=(), env_facts=(), sessions=False,
                  prism_spec=None, prism_dir=None, default_seed=None, default_storage=False,
-                 world_seed=None):
+                 world_seed=None, response_spec=None, vendor_keys=()):
         self.name, self.product, self.env, self.order = name, product, env, order
         self.args, self.env_facts, self.sessions = list(args), list(env_facts), sessions
         self.prism_spec, self.prism_dir = prism_spec, prism_dir or "prism-" + name
+        self.response_spec = response_spec
         self.default_seed = default_seed if default_seed is not None else {}
         self.default_storage = default_storage
         self.world_seed = world_seed
+        self.vendor_keys = list(vendor_keys)
 
 
 def main(cls, description, extra=None):

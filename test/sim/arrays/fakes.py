@@ -8,14 +8,19 @@ the fakes, so adding a vendor is adding its module.
   fakes.py list                      the fakes' names, in start order
   fakes.py show NAME                 sh assignments: f_product f_env f_sessions
                                      f_prism_spec (absolute, may not exist)
-                                     f_prism_dir
+                                     f_prism_dir f_response_spec (absolute, may
+                                     not exist; empty when the fake has none)
   fakes.py args NAME                 its extra command-line arguments, one a line
   fakes.py default-seed NAME FILE    writes its default seed unless FILE has one
-  fakes.py env NAME ADIR HOST DIRECT PRISM
+  fakes.py env NAME ADIR HOST DIRECT PRISM [SPEC]  (and WORLD_<KEY> lines of vendor_keys)
                                      the WORLD_<ENV>_* lines start-arrays exports
                                      (ADIR: DIR/arrays; HOST: host:port clients
                                      use; DIRECT: the fake's own host:port;
-                                     PRISM: 1 when Prism is in front, else 0)
+                                     PRISM: 1 when Prism is in front, else 0;
+                                     SPEC: 1 when the fake checks its answers
+                                     against its response_spec, else 0).  A fake
+                                     with a response_spec gets SPEC_LOG: its
+                                     violation log, empty when SPEC is 0
   fakes.py world-seed NAME FILE --fabric F --size N [--fc X] [--vvol X] [--rdm X]
                                      writes the world's seed for it to FILE and
                                      prints its WORLD_<ENV>_* facts (KEY=value)
@@ -60,6 +65,11 @@ def get(name):
     raise SystemExit("fakes.py: no fake named %r" % name)
 
 
+def spec_log(adir, d):
+    """The file a fake's answer-violations go to (start-arrays passes it)."""
+    return os.path.join(adir, d.name, "spec-violations.jsonl")
+
+
 def shq(s):
     return "'" + str(s).replace("'", "'\\''") + "'"
 
@@ -74,8 +84,9 @@ def main(argv):
     elif cmd == "show":
         d = get(rest[0])
         spec = os.path.join(SPECS, d.prism_spec) if d.prism_spec else ""
+        rspec = os.path.join(SPECS, d.response_spec) if d.response_spec else ""
         for k, v in (("f_product", d.product), ("f_env", d.env), ("f_sessions", int(d.sessions)),
-                     ("f_prism_spec", spec), ("f_prism_dir", d.prism_dir)):
+                     ("f_prism_spec", spec), ("f_prism_dir", d.prism_dir), ("f_response_spec", rspec)):
             print("%s=%s" % (k, shq(v)))
     elif cmd == "args":
         for a in get(rest[0]).args:
@@ -88,6 +99,7 @@ def main(argv):
     elif cmd == "env":
         d = get(rest[0])
         adir, host, direct, prism = rest[1:5]
+        checked = len(rest) > 5 and rest[5] == "1"
         p = "WORLD_%s_" % d.env
         lines = [(p + "HOSTNAME", host)]
         if d.prism_spec:
@@ -98,6 +110,9 @@ def main(argv):
                   (p + "FAULTS", vd + "/faults")]
         if d.prism_spec:
             lines += [(p + "PRISM", prism), (p + "PRISM_LOG", os.path.join(adir, d.prism_dir, "log"))]
+        if d.response_spec:
+            lines.append((p + "SPEC_LOG", spec_log(adir, d) if checked else ""))
+        lines += [("WORLD_" + k, v.replace("{port}", host.rpartition(":")[2])) for k, v in d.vendor_keys]
         for k, v in lines:
             print("%s=%s" % (k, v))
     elif cmd == "world-seed":

@@ -19,6 +19,11 @@ What it models:
     '*'/'**': all).  Unknown field names in fields= are ignored.
   * Pagination: max_records=N (or the seed's "max_records" default) cuts a
     collection and adds _links.next.href carrying start.uuid=<next record>.
+  * A successful DELETE answers 200 with no body, as NetApp's spec documents
+    it (its 200 response has no schema).  Every answer follows that spec
+    (shared/vendor-specs/ontap/spec_ontap_populator.json); started by
+    start-arrays, the fake checks each one against it (swagger.py) and logs
+    any violation to WORLD_ONTAP_SPEC_LOG.
   * Errors answer {"error": {"message": ..., "code": "<number>", "target": ...}}.
     The numeric codes are this model's; the HTTP statuses follow ONTAP
     (409 for a duplicate igroup, initiator or LUN map, 404 for an unknown
@@ -499,7 +504,7 @@ class Ontap(common.BasicAuth, common.NextLinkPager, common.ArrayFake):
         self.store.luns.remove(l)
         self.fabric.delete_file(l["name"])
         self.changed()
-        return 200, {}
+        return 200, None  # the spec documents no body
 
     def h_igroup_list(self, req):
         return self.collection(req, [self.igroup_rec(g) for g in self.store.igroups], ["uuid", "name", "svm"])
@@ -573,7 +578,7 @@ class Ontap(common.BasicAuth, common.NextLinkPager, common.ArrayFake):
         self.store.lun_maps = [m for m in self.store.lun_maps if m["igroup"] != uid]
         self.store.igroups.remove(g)
         self.changed()
-        return 200, {}
+        return 200, None  # the spec documents no body
 
     def h_init_list(self, req, uid):
         g = self.igroup_or_404(uid)
@@ -607,7 +612,7 @@ class Ontap(common.BasicAuth, common.NextLinkPager, common.ArrayFake):
             if i.lower() == name.lower():
                 g["initiators"].remove(i)
                 self.changed()
-                return 200, {}
+                return 200, None  # the spec documents no body
         raise ontap_error(404, 'Initiator "%s" is not in initiator group "%s".' % (name, g["name"]),
                           E_ENTRY_NOT_FOUND, "name")
 
@@ -671,7 +676,7 @@ class Ontap(common.BasicAuth, common.NextLinkPager, common.ArrayFake):
         m = self.find_map(lun_uuid, ig_uuid)
         self.store.lun_maps.remove(m)
         self.changed()
-        return 200, {}
+        return 200, None  # the spec documents no body
 
     def h_lif_list(self, req):
         return self.collection(req, self.lif_recs(), ["uuid", "name"])
@@ -715,6 +720,7 @@ FAKE = common.Descriptor(
     args=["--username", "admin", "--password", "Netapp1-sim"],
     env_facts=[("USERNAME", "admin"), ("PASSWORD", "Netapp1-sim"), ("SVM", "svm1")],
     prism_spec="ontap/spec_ontap_populator.json", prism_dir="prism-ontap",
+    response_spec="ontap/spec_ontap_populator.json",
     default_seed={"svms": [{"name": "svm1", "uuid": WORLD_SVM_UUID}]},
     default_storage=True, world_seed=world_seed)
 

@@ -138,13 +138,20 @@ func buildWorld(model *simulator.Model, o *options) (*world, error) {
 	if !strings.HasPrefix(o.dsNaa, "naa.") {
 		return nil, fmt.Errorf("-ds-naa %q: must start with naa.", o.dsNaa)
 	}
+	rdmNaa := "naa.624a9370" + stableHex("rdm-lun", 24)
+	if o.rdmNaa != "" {
+		if !strings.HasPrefix(o.rdmNaa, "naa.") || len(o.rdmNaa) != 36 {
+			return nil, fmt.Errorf("-rdm-naa %q: must be naa. and 32 hex digits", o.rdmNaa)
+		}
+		rdmNaa = strings.ToLower(o.rdmNaa)
+	}
 	w := &world{
 		o:          o,
 		root:       o.root,
 		fabric:     o.fabric,
 		dsName:     o.dsName,
 		dsNaa:      strings.ToLower(o.dsNaa),
-		rdmNaa:     "naa.624a9370" + stableHex("rdm-lun", 24),
+		rdmNaa:     rdmNaa,
 		vvolID:     "rfc4122." + stableUUID("vvol-disk"),
 		byRef:      map[string]*host{},
 		vms:        map[string]*vmInfo{},
@@ -152,7 +159,8 @@ func buildWorld(model *simulator.Model, o *options) (*world, error) {
 	}
 	w.dsUUID = stableHex("ds-uuid", 8) + "-" + stableHex("ds-uuid2", 8) + "-" + stableHex("ds-uuid3", 4) + "-" + stableHex("ds-uuid4", 12)
 	w.staticLuns[w.dsNaa] = staticLun{w.dsNaa, "NETAPP", "LUN C-Mode", 1024 * 1024}
-	w.staticLuns[w.rdmNaa] = staticLun{w.rdmNaa, "PURE", "FlashArray", 64}
+	rdmVendor, rdmModel := rdmInquiry(w.rdmNaa)
+	w.staticLuns[w.rdmNaa] = staticLun{w.rdmNaa, rdmVendor, rdmModel, 64}
 
 	for _, d := range []string{"vmfs/volumes", "vmfs/devices/disks", "opt/redhat", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(w.root, d), 0755); err != nil {
@@ -807,4 +815,20 @@ func (w *world) refreshStorage(ref string) bool {
 	}
 	simulator.Map.WithLock(vm, func() { w.refreshLayout(vm, v) })
 	return true
+}
+
+// rdmInquiry gives the SCSI vendor and model of the RDM LUN from its NAA
+// prefix, so an RDM on any simulated array looks like that array's LUN.
+func rdmInquiry(naa string) (string, string) {
+	for _, v := range []struct{ prefix, vendor, model string }{
+		{"naa.60060e80", "HITACHI", "OPEN-V"},
+		{"naa.60002ac", "3PARdata", "VV"},
+		{"naa.6005076", "IBM", "2145"},
+		{"naa.600a0980", "NETAPP", "LUN C-Mode"},
+	} {
+		if strings.HasPrefix(naa, v.prefix) {
+			return v.vendor, v.model
+		}
+	}
+	return "PURE", "FlashArray"
 }

@@ -45,6 +45,7 @@ type options struct {
 	diskMiB    int
 	hosts      int
 	dsNaa      string
+	rdmNaa     string
 	dsPaths    string
 	tlsCert    string
 	tlsKey     string
@@ -68,6 +69,7 @@ func main() {
 	flag.IntVar(&o.diskMiB, "disk-mib", 8, "size of the main VM's disk in MiB")
 	flag.IntVar(&o.hosts, "hosts", 2, "number of ESXi hosts in the cluster")
 	flag.StringVar(&o.dsNaa, "ds-naa", "naa.600a098038314d4f4e2b4d6a6f5a7a31", "NAA id of the LUN backing the datastore")
+	flag.StringVar(&o.rdmNaa, "rdm-naa", "", "NAA id of the RDM VM's raw LUN (default: a Pure FlashArray one); the array it belongs to follows from its prefix")
 	flag.StringVar(&o.dsPaths, "ds-paths", "vmhba2:active,vmhba65:active", "multipath paths of the datastore LUN: adapter:state,...")
 	flag.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve; default: vcsim's built-in localhost certificate")
 	flag.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of -tls-cert")
