@@ -107,6 +107,15 @@ leftover(struct run_ctx *c, const struct perr *why, const char *fmt, ...)
         log_warn(RUN_COMP, "cannot record leftover", "error", tmp.msg, NULL);
 }
 
+static int open_kube(struct run_ctx *c, struct perr *err);
+
+/* Pod mode, or manual mode given a cluster anyway. */
+static bool
+uses_kube(const struct config *cfg)
+{
+    return cfg->target_volume_handle == NULL || cfg->kubeconfig != NULL || cfg->master != NULL;
+}
+
 static int
 open_storage(struct run_ctx *c, struct perr *err)
 {
@@ -131,6 +140,15 @@ open_storage(struct run_ctx *c, struct perr *err)
         sc.nenv = i + 1;
     }
     sc.env = env;
+    /* A driver may keep best-effort state in the cluster (FlashSystem's token
+     * cache); a cluster that cannot be reached here is reported by the PV
+     * lookup later, in its own words. */
+    if (uses_kube(c->cfg) && open_kube(c, &tmp) < 0) {
+        log_debug(RUN_COMP, "no Kubernetes client for the storage driver", "error", tmp.msg, NULL);
+        tmp = (struct perr){0};
+    }
+    sc.kube = c->kube;
+    sc.kube_namespace = c->cfg->host_lease_namespace;
     if (storage_open(drv, &sc, &c->st, err) < 0)
         return -1;
     if (storage_array_info(c->st, &info, &tmp) < 0)
@@ -170,6 +188,8 @@ open_kube(struct run_ctx *c, struct perr *err)
     struct kube_config *kc = NULL;
     int rc = -1;
 
+    if (c->kube != NULL)
+        return 0;
     ko.kubeconfig = c->cfg->kubeconfig;
     ko.master = c->cfg->master;
     if (kube_config_load(&ko, &kc, err) < 0 || kube_open(kc, &c->kube, err) < 0)
@@ -491,6 +511,16 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
             metrics_vib_version(c->metrics, *vib != '\0' ? vib : "unknown", &tmp) < 0)
             log_warn(RUN_COMP, "metrics update failed", "error", tmp.msg, NULL);
     }
+    /* The volume first: a volume the array cannot hand over (not found, in a
+     * protected pool) stops the run before anything is created there. */
+    phase(c, "resolve");
+    if (storage_resolve_pv(c->st, pv, &c->lun, err) < 0)
+        goto out;
+    c->lun_resolved = true;
+    if (storage_mapped_groups(c->st, &c->lun, &c->orig_groups, err) < 0) {
+        perr_prefix(err, "failed to fetch the current initiator groups of LUN '%s': ", c->lun.name);
+        goto out;
+    }
     phase(c, "initiator group");
     {
         const char **ids = calloc(c->adapters.n + 1, sizeof(*ids));
@@ -514,14 +544,6 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
         rc = -1;
         c->group = igroup;
         igroup = NULL;
-    }
-    phase(c, "resolve");
-    if (storage_resolve_pv(c->st, pv, &c->lun, err) < 0)
-        goto out;
-    c->lun_resolved = true;
-    if (storage_mapped_groups(c->st, &c->lun, &c->orig_groups, err) < 0) {
-        perr_prefix(err, "failed to fetch the current initiator groups of LUN '%s': ", c->lun.name);
-        goto out;
     }
     phase(c, "map");
     if (storage_map(c->st, c->group, &c->lun, &c->mapped, err) < 0) {
@@ -791,10 +813,10 @@ out:
     metrics_free(c.metrics);
     ssh_carrier_close(&c.ssh);
     kube_pv_free(c.kpv);
-    kube_close(c.kube);
     esxcli_free(c.esx);
     vim_close(c.vim);
     storage_free(c.st);
+    kube_close(c.kube); /* after the storage handle, which borrows it */
     storage_lun_clear(&c.lun);
     storage_lun_clear(&c.mapped);
     strv_free(&c.orig_groups);

@@ -915,7 +915,8 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
                 goto out;
             continue;
         }
-        if (idempotent && rest_retry_status(r, resp.status, e.text)) {
+        if ((idempotent && rest_retry_status(r, resp.status, e.text)) ||
+            rest_status_in(pol->refused, ARRAY_LEN(pol->refused), resp.status)) {
             log_debug(REST_COMP, "retrying after a server error", "endpoint", ep->name, "status",
                       resp.status >= 500   ? "5xx"
                       : resp.status == 429 ? "429"

@@ -152,6 +152,9 @@ struct rest_retry {
      * that timed out may have been applied); NULL = the idempotent ones above.
      * any_method and REST_F_RETRY still add to it. */
     const char *const *methods;
+    /* Statuses retried on every method, because the array refused the request
+     * before acting on it (FlashSystem's 429 rate limit); all zero = none. */
+    long refused[4];
 };
 
 /* Where the session credential is in the login reply. */

@@ -253,10 +253,19 @@ storage_base_url(const struct storage_driver *drv, const char *hostname,
             len--;
         return buf_addf(out, err, "%s%.*s%s", scheme, (int)len, hostname,
                         u->path != NULL ? u->path : "");
-    case STORAGE_URL_BARE_HOST:
-        len = rest[0] == '[' ? strcspn(rest, "]") + 1 : strcspn(rest, "/:");
+    case STORAGE_URL_BARE_HOST: {
+        /* The host and an explicit ":port" are kept (a gateway, a tunnel, the
+         * simulated array); any path goes; a bare host gets the default port. */
+        size_t hlen = rest[0] == '[' ? strcspn(rest, "]") + 1 : strcspn(rest, "/:");
+        bool has_port = rest[hlen] == ':' && rest[hlen + 1] != '\0' && rest[hlen + 1] != '/';
+
+        len = has_port ? hlen + strcspn(rest + hlen, "/") : hlen;
+        if (has_port)
+            return buf_addf(out, err, "https://%.*s%s", (int)len, rest,
+                            u->path != NULL ? u->path : "");
         return buf_addf(out, err, "https://%.*s%s%s%s", (int)len, rest, u->port != NULL ? ":" : "",
                         u->port != NULL ? u->port : "", u->path != NULL ? u->path : "");
+    }
     case STORAGE_URL_FIRST_IPV4: {
         char ip[16];
         char explicit_port[8];

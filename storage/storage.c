@@ -23,7 +23,9 @@ struct storage {
     char *token; /* secret */
     struct storage_env_kv env[STORAGE_ENV_MAX];
     size_t nenv;
-    char comp[64]; /* log component "storage.<name>" */
+    char comp[64];     /* log component "storage.<name>" */
+    struct kube *kube; /* borrowed, may be NULL */
+    char *kube_ns;
 };
 
 static void
@@ -142,8 +144,10 @@ storage_open(const struct storage_driver *drv, const struct storage_config *cfg,
         goto out;
     }
     if (dup_opt(cfg->hostname, &st->hostname, err) < 0 ||
-        dup_opt(cfg->token, &st->token, err) < 0 || storage_copy_env(st, cfg, err) < 0)
+        dup_opt(cfg->token, &st->token, err) < 0 || storage_copy_env(st, cfg, err) < 0 ||
+        dup_opt(cfg->kube_namespace, &st->kube_ns, err) < 0)
         goto out;
+    st->kube = cfg->kube;
     if (drv->rest != NULL) {
         char comp[64];
         struct rest_config rc_cfg = {
@@ -195,6 +199,7 @@ storage_free(struct storage *st)
     rest_free(st->rest);
     free(st->priv);
     free(st->hostname);
+    free(st->kube_ns);
     secret_free(st->token);
     for (size_t i = 0; i < st->nenv; i++) {
         free(st->env[i].key);
@@ -413,4 +418,16 @@ storage_remap(struct storage *st, const struct strv *groups, const struct storag
         storage_lun_clear(&again);
     }
     return rc;
+}
+
+struct kube *
+storage_kube(const struct storage *st)
+{
+    return st->kube;
+}
+
+const char *
+storage_kube_namespace(const struct storage *st)
+{
+    return st->kube_ns;
 }

@@ -20,9 +20,9 @@
  * The VMDK/XCOPY sequence the caller runs, and what each step promises:
  *
  *   storage_open()                        log in / validate the configuration
- *   storage_ensure_igroup(name, inits)    -> actual group name G
  *   storage_resolve_pv(pv)                -> lun (name, id, naa, serial)
  *   storage_mapped_groups(lun)            -> orig (groups that see it now)
+ *   storage_ensure_igroup(name, inits)    -> actual group name G
  *   storage_map(G, lun)                   -> mapped lun; rescan ESXi for lun.naa
  *   ... clone on ESXi ...
  *   storage_unmap(G, lun)                 always, from the caller's cleanup
@@ -129,6 +129,13 @@ struct storage_config {
      * retry_initial_ms: first retry delay (0 = the REST layer's default). */
     struct http_transport *transport;
     long retry_initial_ms;
+    /* The Kubernetes client of a pod-mode run (borrowed; outlives the
+     * storage handle), or NULL in manual mode; kube_namespace is the
+     * namespace a driver keeps its own objects in (HOST_LEASE_NAMESPACE),
+     * copied.  Only for optional, best-effort driver features (a token
+     * cache): a driver never fails because they are absent. */
+    struct kube *kube;
+    const char *kube_namespace;
 };
 
 /* For the metrics labels.  Owned strings; any may be NULL when unknown. */
@@ -141,7 +148,8 @@ struct storage_array_info {
 
 void storage_array_info_clear(struct storage_array_info *info);
 
-struct vim; /* the vSphere session (esxi/vim.h), for drivers that need it */
+struct vim;  /* the vSphere session (esxi/vim.h), for drivers that need it */
+struct kube; /* the Kubernetes client (lib/kube.h) */
 
 /* Source and target of an array-side copy.  Borrowed. */
 struct storage_copy_req {
@@ -221,8 +229,9 @@ struct storage_env_key {
  *   STORAGE_URL_STRIP_API  the same, minus one trailing "/api" path (and
  *                          nothing else: a host "api-gw" stays)
  *   STORAGE_URL_SUFFIX     the same, minus trailing '/', plus path
- *   STORAGE_URL_BARE_HOST  the host part only, plus ":" port, plus path
- *                          (FlashSystem: https://host:7443/rest/v1)
+ *   STORAGE_URL_BARE_HOST  the host part plus ":" port (an explicit ":port"
+ *                          in the value is kept instead), any path dropped,
+ *                          plus path (FlashSystem: https://host:7443/rest/v1)
  *   STORAGE_URL_FIRST_IPV4 the first IPv4 address in the value, plus ":" and
  *                          the value of env key port_key, else the port
  *                          written after that address ("10.1.2.3:8443"),
@@ -360,6 +369,9 @@ const char *storage_env(const struct storage *st, const char *key);
 /* The configured credentials and host (borrowed; secrets). */
 const char *storage_hostname(const struct storage *st);
 const char *storage_token(const struct storage *st);
+/* storage_config.kube and .kube_namespace (borrowed), NULL when not given. */
+struct kube *storage_kube(const struct storage *st);
+const char *storage_kube_namespace(const struct storage *st);
 /* The handle that owns a REST client (rest_user() of a storage's client). */
 struct storage *storage_from_rest(struct rest *r);
 

@@ -124,6 +124,11 @@ test_base_url(void **state)
         {&storage_flashsystem, "fs9500.example.com", NULL,
          "https://fs9500.example.com:7443/rest/v1"},
         {&storage_flashsystem, "https://fs9500:7443/", NULL, "https://fs9500:7443/rest/v1"},
+        /* An explicit port is kept; a path is dropped. */
+        {&storage_flashsystem, "127.0.0.1:40123", NULL, "https://127.0.0.1:40123/rest/v1"},
+        {&storage_flashsystem, "https://fs9500/rest/v1", NULL, "https://fs9500:7443/rest/v1"},
+        {&storage_flashsystem, "[fd00::5]:8443", NULL, "https://[fd00::5]:8443/rest/v1"},
+        {&storage_flashsystem, "[fd00::5]", NULL, "https://[fd00::5]:7443/rest/v1"},
         {&storage_vantara, "https://10.1.2.3/", port,
          "https://10.1.2.3:23451/ConfigurationManager"},
         {&storage_vantara, "vsp 10.1.2.3", port, NULL},

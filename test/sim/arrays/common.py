@@ -25,7 +25,9 @@ changes with jobs, check_fields for strict request bodies, and a Descriptor
         slow <ms>                   wait, then answer normally
         malformed                   answer 200 with a body that is not JSON
         expire                      invalidate every session, then go on normally
-    A fault marked "once" is removed from the file when it fires.  Lines
+    A fault marked "once" is removed from the file when it fires; a request
+    takes at most one line of each kind (the first), so three "* http 429
+    once" lines answer the next three requests with 429.  Lines
     starting with '#' and blank lines are ignored;
   * state in --state FILE (JSON, rewritten atomically after every change);
   * sessions with a lifetime (--session-ttl SECONDS, 0 = no expiry);
@@ -325,6 +327,10 @@ class Faults:
                 if rest == "once" or rest.endswith(" once"):
                     once = True
                     rest = rest[:-4].strip()
+                # One line of a kind per request, so N "once" lines are N requests.
+                if any(k == kind for k, _ in found):
+                    keep.append(line)
+                    continue
                 found.append((kind, rest))
                 if once:
                     changed = True
