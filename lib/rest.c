@@ -540,6 +540,22 @@ rest_backoff(struct backoff *bo, const struct deadline *dl, struct perr *err)
     return wait_ms(delay, dl, err) == 0;
 }
 
+/* True when the dialect's own headers carry name (case ignored): its value
+ * then replaces the client's default ("Accept", "Content-Type"). */
+static bool
+rest_dialect_has_header(const struct rest *r, const char *name)
+{
+    size_t len = strlen(name);
+
+    for (size_t i = 0; r->dialect->headers != NULL && r->dialect->headers[i] != NULL; i++) {
+        const char *h = r->dialect->headers[i];
+
+        if (strncasecmp(h, name, len) == 0 && h[len] == ':')
+            return true;
+    }
+    return false;
+}
+
 static int
 rest_add_header(const char **hv, size_t *n, const char *h, struct perr *err)
 {
@@ -575,7 +591,8 @@ rest_headers(struct rest *r, const struct rest_request *req, struct strv *auth, 
     bool authed = (req->ep->flags & REST_F_NO_AUTH) == 0;
     size_t n = 0;
 
-    hv[n++] = "Accept: application/json";
+    if (!rest_dialect_has_header(r, "Accept"))
+        hv[n++] = "Accept: application/json";
     for (size_t i = 0; r->dialect->headers != NULL && r->dialect->headers[i] != NULL; i++) {
         if (rest_add_header(hv, &n, r->dialect->headers[i], err) < 0)
             return -1;
@@ -814,7 +831,8 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
         hreq.headers = hv;
         hreq.body = body;
         hreq.body_len = body_len;
-        hreq.content_type = body != NULL ? "application/json" : NULL;
+        hreq.content_type =
+            body != NULL && !rest_dialect_has_header(r, "Content-Type") ? "application/json" : NULL;
         hreq.timeout_ms = deadline_remaining_ms(&dl);
         if (hreq.timeout_ms <= 0)
             hreq.timeout_ms = 1;
