@@ -540,10 +540,10 @@ rest_backoff(struct backoff *bo, const struct deadline *dl, struct perr *err)
     return wait_ms(delay, dl, err) == 0;
 }
 
-/* True when the dialect's own headers carry name (case ignored): its value
- * then replaces the client's default ("Accept", "Content-Type"). */
-static bool
-rest_dialect_has_header(const struct rest *r, const char *name)
+/* The value of the dialect's own header name (case ignored), or NULL: it
+ * replaces the client's default ("Accept", "Content-Type"). */
+static const char *
+rest_dialect_header(const struct rest *r, const char *name)
 {
     size_t len = strlen(name);
 
@@ -551,9 +551,9 @@ rest_dialect_has_header(const struct rest *r, const char *name)
         const char *h = r->dialect->headers[i];
 
         if (strncasecmp(h, name, len) == 0 && h[len] == ':')
-            return true;
+            return h + len + 1 + strspn(h + len + 1, " \t");
     }
-    return false;
+    return NULL;
 }
 
 static int
@@ -591,9 +591,12 @@ rest_headers(struct rest *r, const struct rest_request *req, struct strv *auth, 
     bool authed = (req->ep->flags & REST_F_NO_AUTH) == 0;
     size_t n = 0;
 
-    if (!rest_dialect_has_header(r, "Accept"))
+    if (rest_dialect_header(r, "Accept") == NULL)
         hv[n++] = "Accept: application/json";
     for (size_t i = 0; r->dialect->headers != NULL && r->dialect->headers[i] != NULL; i++) {
+        /* A Content-Type goes with a body only (the transport sets it). */
+        if (strncasecmp(r->dialect->headers[i], "Content-Type:", 13) == 0)
+            continue;
         if (rest_add_header(hv, &n, r->dialect->headers[i], err) < 0)
             return -1;
     }
@@ -831,8 +834,10 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
         hreq.headers = hv;
         hreq.body = body;
         hreq.body_len = body_len;
-        hreq.content_type =
-            body != NULL && !rest_dialect_has_header(r, "Content-Type") ? "application/json" : NULL;
+        hreq.content_type = body == NULL ? NULL
+                            : rest_dialect_header(r, "Content-Type") != NULL
+                                ? rest_dialect_header(r, "Content-Type")
+                                : "application/json";
         hreq.timeout_ms = deadline_remaining_ms(&dl);
         if (hreq.timeout_ms <= 0)
             hreq.timeout_ms = 1;

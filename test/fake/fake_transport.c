@@ -144,7 +144,9 @@ fake_check_body(struct fake_transport *ft, const struct fake_exchange *ex,
         if (got == NULL || !json_equal(want, got))
             rc = fake_mismatch(ft, err, "%s %s: body %.*s, expected %s", ex->method, ex->url,
                                (int)req->body_len, req->body, ex->body);
-        else if (req->content_type == NULL || strcmp(req->content_type, "application/json") != 0)
+        else if (req->content_type == NULL ||
+                 strncmp(req->content_type, "application/json", 16) != 0 ||
+                 (req->content_type[16] != '\0' && req->content_type[16] != ';'))
             rc = fake_mismatch(ft, err, "%s %s: content type '%s'", ex->method, ex->url,
                                req->content_type != NULL ? req->content_type : "");
     }
