@@ -522,20 +522,24 @@ out:
 static int
 pmax_names(const char *host, const char *dev, char *sg, char *mv, struct perr *err)
 {
-    char stem[PMAX_NAME_MAX];
+    char stem[PMAX_NAME_MAX - 2]; /* room for "-SG" within the 64 */
     uint64_t h = 14695981039346656037ULL;
+    size_t len;
     int n;
 
     n = snprintf(stem, sizeof(stem), "xcopy-%s-%s", host, dev);
-    if (n < 0 || (size_t)n + 3 >= sizeof(stem)) {
+    if (n < 0 || (size_t)n >= sizeof(stem)) {
         for (const char *p = host; *p != '\0'; p++)
             h = (h ^ (unsigned char)*p) * 1099511628211ULL;
         n = snprintf(stem, sizeof(stem), "xcopy-%016llx-%s", (unsigned long long)h, dev);
-        if (n < 0 || (size_t)n + 3 >= sizeof(stem))
+        if (n < 0 || (size_t)n >= sizeof(stem))
             return perr_set(err, PERR_USAGE, "device id '%s' is too long", dev);
     }
-    snprintf(sg, PMAX_NAME_MAX + 1, "%s-SG", stem);
-    snprintf(mv, PMAX_NAME_MAX + 1, "%s-MV", stem);
+    len = strlen(stem);
+    memcpy(sg, stem, len);
+    memcpy(sg + len, "-SG", 4);
+    memcpy(mv, stem, len);
+    memcpy(mv + len, "-MV", 4);
     return 0;
 }
 
