@@ -16,47 +16,50 @@
 #include "storage/storage.h"
 #include "test/fake/fake_transport.h"
 
-#define SYM   "000197900123"
-#define PG    "pg1"
-#define R     "/univmax/restapi/100"
-#define SLO   R "/sloprovisioning/symmetrix/" SYM
+#define SYM    "000197900123"
+#define PG     "pg1"
+#define R      "/univmax/restapi/100"
+#define SLO    R "/sloprovisioning/symmetrix/" SYM
 #define ACCEPT "Accept: application/json;version=100"
-#define APPT  "Application-Type: csi"
+#define APPT   "Application-Type: csi"
 
-#define HOST  "esx01"
-#define DEV   "0012A"
-#define WWN   "60000970000197900123533030313241"
-#define NAA   "naa.60000970000197900123533030313241"
-#define SG    "xcopy-" HOST "-" DEV "-SG"
-#define MV    "xcopy-" HOST "-" DEV "-MV"
-#define WWPN  "21000024ff3ab500"
-#define FC_ID "fc.20000024ff3ab500:" WWPN
-#define IQN1  "iqn.1998-01.com.vmware:esx01-1"
-#define IQN2  "iqn.1998-01.com.vmware:esx01-2"
+#define HOST     "esx01"
+#define DEV      "0012A"
+#define WWN      "60000970000197900123533030313241"
+#define NAA      "naa.60000970000197900123533030313241"
+#define SG       "xcopy-" HOST "-" DEV "-SG"
+#define MV       "xcopy-" HOST "-" DEV "-MV"
+#define WWPN     "21000024ff3ab500"
+#define FC_ID    "fc.20000024ff3ab500:" WWPN
+#define IQN1     "iqn.1998-01.com.vmware:esx01-1"
+#define IQN2     "iqn.1998-01.com.vmware:esx01-2"
 #define IQN1_URL "iqn.1998-01.com.vmware%3Aesx01-1"
 #define IQN2_URL "iqn.1998-01.com.vmware%3Aesx01-2"
 
 #define VERSION_OK "{\"version\":\"V10.1.0.2\"}"
 #define SYM_REC    "{\"symmetrixId\":\"" SYM "\",\"model\":\"PowerMax_8500\",\"ucode\":\"6079.175.0\"}"
 #define PG_FC                                                                                      \
-    "{\"portGroupId\":\"" PG "\",\"port_group_protocol\":\"SCSI_FC\",\"symmetrixPortKey\":["     \
+    "{\"portGroupId\":\"" PG "\",\"port_group_protocol\":\"SCSI_FC\",\"symmetrixPortKey\":["       \
     "{\"directorId\":\"FA-1D\",\"portId\":\"4\"},{\"directorId\":\"FA-2D\",\"portId\":\"4\"}]}"
 #define PG_ISCSI "{\"portGroupId\":\"" PG "\",\"type\":\"iSCSI\",\"symmetrixPortKey\":[]}"
 #define VOL_REC                                                                                    \
-    "{\"volumeId\":\"" DEV "\",\"volume_identifier\":\"csi-abc-pvc-1\",\"wwn\":\"" WWN           \
+    "{\"volumeId\":\"" DEV "\",\"volume_identifier\":\"csi-abc-pvc-1\",\"wwn\":\"" WWN             \
     "\",\"storageGroupId\":[\"csi-prod-SG\"]}"
-#define NOT_FOUND(what) "{\"message\":\"Cannot find " what "\",\"httpStatusCode\":404,\"errorCode\":404}"
+#define NOT_FOUND(what)                                                                            \
+    "{\"message\":\"Cannot find " what "\",\"httpStatusCode\":404,\"errorCode\":404}"
 
 #define SG_BODY                                                                                    \
-    "{\"executionOption\":\"SYNCHRONOUS\",\"storageGroupId\":\"" SG "\",\"snapshot_policies\":null," \
-    "\"srpId\":\"none\",\"emulation\":\"FBA\",\"sloBasedStorageGroupParam\":[{"                  \
-    "\"custom_cascaded_storageGroupId\":\"\",\"snapshot_policies\":null,"                         \
-    "\"workloadSelection\":\"None\",\"volumeAttributes\":[{\"capacityUnit\":\"CYL\","            \
-    "\"volume_size\":\"0\"}],\"allocate_capacity_for_each_vol\":true,\"noCompression\":true,"     \
+    "{\"executionOption\":\"SYNCHRONOUS\",\"storageGroupId\":\"" SG                                \
+    "\",\"snapshot_policies\":null,"                                                               \
+    "\"srpId\":\"none\",\"emulation\":\"FBA\",\"sloBasedStorageGroupParam\":[{"                    \
+    "\"custom_cascaded_storageGroupId\":\"\",\"snapshot_policies\":null,"                          \
+    "\"workloadSelection\":\"None\",\"volumeAttributes\":[{\"capacityUnit\":\"CYL\","              \
+    "\"volume_size\":\"0\"}],\"allocate_capacity_for_each_vol\":true,\"noCompression\":true,"      \
     "\"enable_mobility_id\":false}]}"
 #define ADD_BODY                                                                                   \
     "{\"editStorageGroupActionParam\":{\"expandStorageGroupParam\":{\"addSpecificVolumeParam\":{"  \
-    "\"volumeId\":[\"" DEV "\"],\"remoteSymmSGInfoParam\":{}}}},\"executionOption\":\"SYNCHRONOUS\"}"
+    "\"volumeId\":[\"" DEV                                                                         \
+    "\"],\"remoteSymmSGInfoParam\":{}}}},\"executionOption\":\"SYNCHRONOUS\"}"
 #define REMOVE_BODY                                                                                \
     "{\"editStorageGroupActionParam\":{\"removeVolumeParam\":{\"volumeId\":[\"" DEV                \
     "\"],\"remoteSymmSGInfoParam\":{}}},\"executionOption\":\"SYNCHRONOUS\"}"
@@ -66,10 +69,13 @@
     "\"portGroupId\":\"" PG "\"}},\"storageGroupSelection\":{\"useExistingStorageGroupParam\":{"   \
     "\"storageGroupId\":\"" SG "\"}}}"
 #define ITER(id, count, max, to, ids)                                                              \
-    "{\"id\":\"" id "\",\"count\":" #count ",\"maxPageSize\":" #max                               \
-    ",\"expirationTime\":1700000000000,\"resultList\":{\"result\":[" ids "],\"from\":1,\"to\":" #to \
-    "}}"
-#define ITER_DELETE(id) {"DELETE", "/univmax/restapi/common/Iterator/" id, NULL, NULL, 204, NULL, NULL, 0}
+    "{\"id\":\"" id "\",\"count\":" #count ",\"maxPageSize\":" #max                                \
+    ",\"expirationTime\":1700000000000,\"resultList\":{\"result\":[" ids                           \
+    "],\"from\":1,\"to\":" #to "}}"
+#define ITER_DELETE(id)                                                                            \
+    {                                                                                              \
+        "DELETE", "/univmax/restapi/common/Iterator/" id, NULL, NULL, 204, NULL, NULL, 0           \
+    }
 
 static const struct fake_exchange open_fc[] = {
     {"GET", "/univmax/restapi/version", NULL, "Authorization: Basic c21jOnNtYw==", 200, VERSION_OK,
@@ -157,13 +163,14 @@ test_full_sequence(void **state)
         {"GET", SLO "/volume/" DEV, NULL, NULL, 200, VOL_REC, NULL, 0},
         /* map: nothing there yet; a group made now is empty, so no listing */
         {"GET", SLO "/storagegroup/" SG, NULL, NULL, 404, NOT_FOUND("Storage Group"), NULL, 0},
-        {"POST", SLO "/storagegroup", SG_BODY, APPT, 201,
-         "{\"storageGroupId\":\"" SG "\"}", NULL, 0},
+        {"POST", SLO "/storagegroup", SG_BODY, APPT, 201, "{\"storageGroupId\":\"" SG "\"}", NULL,
+         0},
         {"PUT", SLO "/storagegroup/" SG, ADD_BODY, NULL, 200, "{}", NULL, 0},
         {"GET", SLO "/maskingview/" MV, NULL, NULL, 404, NOT_FOUND("Masking View"), NULL, 0},
         {"POST", SLO "/maskingview", MV_BODY, NULL, 201, "{\"maskingViewId\":\"" MV "\"}", NULL, 0},
         /* map again: everything found, nothing changed */
-        {"GET", SLO "/storagegroup/" SG, NULL, NULL, 200, "{\"storageGroupId\":\"" SG "\"}", NULL, 0},
+        {"GET", SLO "/storagegroup/" SG, NULL, NULL, 200, "{\"storageGroupId\":\"" SG "\"}", NULL,
+         0},
         {"GET", SLO "/volume?storageGroupId=" SG, NULL, NULL, 200,
          ITER("it-1", 1, 1000, 1, "{\"volumeId\":\"" DEV "\"}"), NULL, 0},
         ITER_DELETE("it-1"),
@@ -236,8 +243,7 @@ test_open_errors(void **state)
     };
     static const struct fake_exchange nosym[] = {
         {"GET", "/univmax/restapi/version", NULL, NULL, 200, VERSION_OK, NULL, 0},
-        {"GET", R "/system/symmetrix/" SYM, NULL, NULL, 404,
-         NOT_FOUND("Symmetrix " SYM), NULL, 0},
+        {"GET", R "/system/symmetrix/" SYM, NULL, NULL, 404, NOT_FOUND("Symmetrix " SYM), NULL, 0},
     };
     static const struct fake_exchange nvme[] = {
         {"GET", "/univmax/restapi/version", NULL, NULL, 200, VERSION_OK, NULL, 0},
@@ -300,10 +306,12 @@ test_iscsi_host(void **state)
     static const struct fake_exchange ex[] = {
         /* the FC initiator does not count; an unknown IQN is not an error */
         {"GET", SLO "/initiator/" IQN1_URL, NULL, NULL, 404, NOT_FOUND("Initiator"), NULL, 0},
-        {"GET", SLO "/initiator/" IQN2_URL, NULL, NULL, 200, "{\"host_id\":\"esx-iscsi\"}", NULL, 0},
+        {"GET", SLO "/initiator/" IQN2_URL, NULL, NULL, 200, "{\"host_id\":\"esx-iscsi\"}", NULL,
+         0},
         /* no IQN known: not found, and nothing is created */
         {"GET", SLO "/initiator/" IQN1_URL, NULL, NULL, 404, NOT_FOUND("Initiator"), NULL, 0},
-        {"GET", SLO "/initiator/" IQN2_URL, NULL, NULL, 200, "{\"initiatorId\":\"" IQN2 "\"}", NULL, 0},
+        {"GET", SLO "/initiator/" IQN2_URL, NULL, NULL, 200, "{\"initiatorId\":\"" IQN2 "\"}", NULL,
+         0},
     };
     static const char *const inits[] = {FC_ID, IQN1, IQN2};
     struct fixture f = opened(op, 3);
@@ -354,7 +362,8 @@ static void
 test_adopt_leftover(void **state)
 {
     static const struct fake_exchange ex[] = {
-        {"GET", SLO "/storagegroup/" SG, NULL, NULL, 200, "{\"storageGroupId\":\"" SG "\"}", NULL, 0},
+        {"GET", SLO "/storagegroup/" SG, NULL, NULL, 200, "{\"storageGroupId\":\"" SG "\"}", NULL,
+         0},
         {"GET", SLO "/volume?storageGroupId=" SG, NULL, NULL, 200, ITER("it-9", 0, 1000, 0, ""),
          NULL, 0},
         ITER_DELETE("it-9"),
@@ -522,14 +531,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_sequence),
-        cmocka_unit_test(test_open_errors),
-        cmocka_unit_test(test_iscsi_host),
-        cmocka_unit_test(test_fc_no_host),
-        cmocka_unit_test(test_adopt_leftover),
-        cmocka_unit_test(test_retries),
-        cmocka_unit_test(test_iterator_pages),
-        cmocka_unit_test(test_long_host_name_and_ports),
+        cmocka_unit_test(test_full_sequence),  cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_iscsi_host),     cmocka_unit_test(test_fc_no_host),
+        cmocka_unit_test(test_adopt_leftover), cmocka_unit_test(test_retries),
+        cmocka_unit_test(test_iterator_pages), cmocka_unit_test(test_long_host_name_and_ports),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
