@@ -111,7 +111,8 @@ open_with(struct fixture *f, const char *sym, const char *pg, const struct fake_
     cfg.env = env;
     cfg.nenv = nenv;
     f->ft = fake_transport_new();
-    fake_transport_add(f->ft, ex, n);
+    if (n > 0)
+        fake_transport_add(f->ft, ex, n);
     t = fake_transport_http(f->ft);
     cfg.transport = &t;
     return storage_open(&storage_powermax, &cfg, &f->st, err);
