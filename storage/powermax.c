@@ -704,6 +704,28 @@ pmax_mv_check(json_t *rec, const char *mv, const char *host, const char *sg, str
     return 0;
 }
 
+/* Best effort, after a failed map whose view was not made: the volume
+ * leaves the group this call put it in, the group this call made goes. */
+static void
+pmax_map_undo(struct storage *st, const char *sg, const char *dev, bool added, bool created)
+{
+    struct powermax *pm = pmax_of(st);
+    struct perr tmp = {0};
+
+    if (added && rest_call(storage_rest(st), &pmax_ep_sg_edit,
+                           (struct rest_var[]){{"sym", pm->sym_ref}, {"sg", sg}, {NULL, NULL}},
+                           pmax_remove_body(dev), NULL, &tmp) < 0) {
+        log_debug(PMAX_COMP, "volume not taken out after a failed map", "storage_group", sg,
+                  "error", tmp.msg, NULL);
+        return;
+    }
+    if (created && rest_call(storage_rest(st), &pmax_ep_sg_delete,
+                             (struct rest_var[]){{"sym", pm->sym_ref}, {"sg", sg}, {NULL, NULL}},
+                             NULL, NULL, &tmp) < 0)
+        log_debug(PMAX_COMP, "storage group not deleted after a failed map", "storage_group", sg,
+                  "error", tmp.msg, NULL);
+}
+
 static int
 pmax_map(struct storage *st, const char *group, const struct storage_lun *lun,
          struct storage_lun *mapped, struct perr *err)
@@ -715,6 +737,7 @@ pmax_map(struct storage *st, const char *group, const struct storage_lun *lun,
     char sg[PMAX_NAME_MAX + 1];
     char mv[PMAX_NAME_MAX + 1];
     bool created = false;
+    bool added = false;
     bool gone = false;
     int found;
     int rc = -1;
@@ -740,11 +763,13 @@ pmax_map(struct storage *st, const char *group, const struct storage_lun *lun,
     /* A group made just now is empty; an adopted one may hold the volume. */
     if (!created && pmax_sg_volumes(st, sg, &vols, &gone, err) < 0)
         goto out;
-    if (!strv_contains(&vols, lun->id) &&
-        rest_call(r, &pmax_ep_sg_edit,
-                  (struct rest_var[]){{"sym", pm->sym_ref}, {"sg", sg}, {NULL, NULL}},
-                  pmax_add_body(lun->id), NULL, err) < 0)
-        goto out;
+    if (!strv_contains(&vols, lun->id)) {
+        if (rest_call(r, &pmax_ep_sg_edit,
+                      (struct rest_var[]){{"sym", pm->sym_ref}, {"sg", sg}, {NULL, NULL}},
+                      pmax_add_body(lun->id), NULL, err) < 0)
+            goto out;
+        added = true;
+    }
     found = rest_call(r, &pmax_ep_mv_get,
                       (struct rest_var[]){{"sym", pm->sym_ref}, {"mv", mv}, {NULL, NULL}}, NULL,
                       &mvrec, err);
@@ -759,8 +784,13 @@ pmax_map(struct storage *st, const char *group, const struct storage_lun *lun,
         goto out;
     rc = 0;
 out:
-    if (rc < 0)
+    if (rc < 0) {
+        /* The caller unmaps only a map that succeeded: undo what this call
+         * made before the view existed, so a failed map leaves nothing. */
+        if (added || created)
+            pmax_map_undo(st, sg, lun->id, added, created);
         perr_prefix(err, "device '%s' to host '%s': ", lun->id != NULL ? lun->id : "", group);
+    }
     json_decref(mvrec);
     strv_free(&vols);
     return rc;

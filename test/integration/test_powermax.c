@@ -49,7 +49,8 @@ state_is(const char *expr)
 static void
 expect_clean(void)
 {
-    if (state_is("not d['storage_groups'] and not d['masking_views'] and not d['iterators']") !=
+    if (state_is(
+            "not d[\"storage_groups\"] and not d[\"masking_views\"] and not d[\"iterators\"]") !=
         0) {
         world_sh(&w, "cat \"$WORLD_POWERMAX_STATE\" >&2; tail -3 '%s/pm.log' >&2", w.dir);
         fail_msg("storage groups, masking views or iterators left on the array");
@@ -100,7 +101,8 @@ test_fault_at_unmap(void **state)
     assert_int_equal(populate(), 3);
     assert_int_equal(world_sh(&w, "grep -q 'Masking view is locked' '%s/pm.log'", w.dir), 0);
     expect_copied();
-    assert_int_equal(state_is("len(d['masking_views']) == 1 and len(d['storage_groups']) == 1"), 0);
+    assert_int_equal(state_is("len(d[\"masking_views\"]) == 1 and len(d[\"storage_groups\"]) == 1"),
+                     0);
     /* The next run adopts both and removes them. */
     set_fault("");
     assert_int_equal(populate(), 0);
@@ -139,7 +141,7 @@ test_killed_then_adopted(void **state)
                      0);
     posix_spawn_file_actions_destroy(&fa);
     while (!made && !deadline_expired(&d)) {
-        made = state_is("len(d['storage_groups']) == 1") == 0;
+        made = state_is("len(d[\"storage_groups\"]) == 1") == 0;
         if (!made)
             usleep(50000);
     }
@@ -148,9 +150,9 @@ test_killed_then_adopted(void **state)
     assert_int_equal(waitpid(pid, &ws, 0), pid);
     assert_true(WIFSIGNALED(ws));
     /* Left behind: the empty storage group, no masking view. */
-    assert_int_equal(state_is("d['storage_groups'][0]['id'].startswith('xcopy-') and "
-                              "d['storage_groups'][0]['id'].endswith('-SG') and "
-                              "not d['masking_views']"),
+    assert_int_equal(state_is("d[\"storage_groups\"][0][\"id\"].startswith('xcopy-') and "
+                              "d[\"storage_groups\"][0][\"id\"].endswith('-SG') and "
+                              "not d[\"masking_views\"]"),
                      0);
     /* The rerun finds it by name, copies, and removes it. */
     set_fault("");
