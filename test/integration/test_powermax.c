@@ -150,8 +150,8 @@ test_killed_then_adopted(void **state)
     assert_int_equal(waitpid(pid, &ws, 0), pid);
     assert_true(WIFSIGNALED(ws));
     /* Left behind: the empty storage group, no masking view. */
-    assert_int_equal(state_is("d[\"storage_groups\"][0][\"id\"].startswith('xcopy-') and "
-                              "d[\"storage_groups\"][0][\"id\"].endswith('-SG') and "
+    assert_int_equal(state_is("d[\"storage_groups\"][0][\"id\"].startswith(\"xcopy-\") and "
+                              "d[\"storage_groups\"][0][\"id\"].endswith(\"-SG\") and "
                               "not d[\"masking_views\"]"),
                      0);
     /* The rerun finds it by name, copies, and removes it. */
