@@ -578,6 +578,22 @@ rest_backoff(struct backoff *bo, const struct deadline *dl, struct perr *err)
     return wait_ms(delay, dl, err) == 0;
 }
 
+/* The value of the dialect's own header name (case ignored), or NULL: it
+ * replaces the client's default ("Accept", "Content-Type"). */
+static const char *
+rest_dialect_header(const struct rest *r, const char *name)
+{
+    size_t len = strlen(name);
+
+    for (size_t i = 0; r->dialect->headers != NULL && r->dialect->headers[i] != NULL; i++) {
+        const char *h = r->dialect->headers[i];
+
+        if (strncasecmp(h, name, len) == 0 && h[len] == ':')
+            return h + len + 1 + strspn(h + len + 1, " \t");
+    }
+    return NULL;
+}
+
 static int
 rest_add_header(const char **hv, size_t *n, const char *h, struct perr *err)
 {
@@ -613,8 +629,16 @@ rest_headers(struct rest *r, const struct rest_request *req, struct strv *auth, 
     bool authed = (req->ep->flags & REST_F_NO_AUTH) == 0;
     size_t n = 0;
 
-    hv[n++] = r->accept != NULL ? r->accept : "Accept: application/json";
+    /* The media type set at run time (rest_set_media_type), else the
+     * dialect's own Accept line (sent with its headers below), else JSON. */
+    if (r->accept != NULL)
+        hv[n++] = r->accept;
+    else if (rest_dialect_header(r, "Accept") == NULL)
+        hv[n++] = "Accept: application/json";
     for (size_t i = 0; r->dialect->headers != NULL && r->dialect->headers[i] != NULL; i++) {
+        /* A Content-Type goes with a body only (the transport sets it). */
+        if (strncasecmp(r->dialect->headers[i], "Content-Type:", 13) == 0)
+            continue;
         if (rest_add_header(hv, &n, r->dialect->headers[i], err) < 0)
             return -1;
     }
@@ -866,7 +890,11 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
         hreq.url = buf_cstr(&url);
         hreq.body = body;
         hreq.body_len = body_len;
-        hreq.content_type = body == NULL ? NULL : r->media != NULL ? r->media : "application/json";
+        hreq.content_type = body == NULL       ? NULL
+                            : r->media != NULL ? r->media
+                            : rest_dialect_header(r, "Content-Type") != NULL
+                                ? rest_dialect_header(r, "Content-Type")
+                                : "application/json";
         hreq.timeout_ms = deadline_remaining_ms(&dl);
         if (hreq.timeout_ms <= 0)
             hreq.timeout_ms = 1;

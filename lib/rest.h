@@ -246,9 +246,13 @@ struct rest_pager {
 /* One vendor's REST conventions, static const in the driver.  Mostly data;
  * the callbacks are escape hatches for what no table expresses. */
 struct rest_dialect {
-    const char *base_path;      /* "/api"; NULL when set at run time (rest_set_base_path) */
-    bool basic_auth;            /* send Authorization: Basic user:password on every request */
-    const char *const *headers; /* extra "Name: value" lines on every request, NULL-terminated */
+    const char *base_path; /* "/api"; NULL when set at run time (rest_set_base_path) */
+    bool basic_auth;       /* send Authorization: Basic user:password on every request */
+    /* Extra "Name: value" lines on every request, NULL-terminated.  An
+     * "Accept" line here replaces the client's default "application/json";
+     * a "Content-Type" line replaces it on requests with a body (PowerMax's
+     * "application/json;version=100"). */
+    const char *const *headers;
     const struct rest_session *session; /* NULL = no session (Basic or nothing) */
     struct rest_errors errors;
     struct rest_retry retry;

@@ -32,9 +32,8 @@
 #define KEY       "flashsystem-token-fs9500-example-com"
 #define R         "/rest/v1"
 #define UID       "6005076810810261F800000000000A01"
-#define VDISK                                                                                      \
-    "[{\"id\":\"7\",\"name\":\"pvc-1\",\"vdisk_UID\":\"" UID "\",\"mdisk_grp_id\":\"0\"}]"
-#define POOL0 "{\"id\":\"0\",\"name\":\"Pool0\",\"vdisk_protection_enabled\":\"no\"}"
+#define VDISK     "[{\"id\":\"7\",\"name\":\"pvc-1\",\"vdisk_UID\":\"" UID "\",\"mdisk_grp_id\":\"0\"}]"
+#define POOL0     "{\"id\":\"0\",\"name\":\"Pool0\",\"vdisk_protection_enabled\":\"no\"}"
 
 /* The store: "ns/name" -> Secret object, with a resourceVersion counter. */
 static struct {
@@ -89,10 +88,10 @@ store_handler(void *arg, const struct tls_request *req, struct tls_reply *reply)
         reply->body_alloc = json_dumps(cur, JSON_COMPACT);
     } else if (strcmp(req->method, "PUT") == 0) {
         json_t *obj = json_loads(req->body, 0, NULL);
-        const char *rv = json_string_value(
-            json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-        const char *now = json_string_value(
-            json_object_get(json_object_get(cur, "metadata"), "resourceVersion"));
+        const char *rv =
+            json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+        const char *now =
+            json_string_value(json_object_get(json_object_get(cur, "metadata"), "resourceVersion"));
         char next[32];
 
         store.puts++;
@@ -171,8 +170,7 @@ store_value(const char *key)
 
         out = calloc(1, n + 1);
         assert_non_null(out);
-        assert_true(EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)enc, (int)n) >=
-                    0);
+        assert_true(EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)enc, (int)n) >= 0);
     }
     pthread_mutex_unlock(&store.lock);
     return out;
@@ -215,8 +213,8 @@ test_set_key_keeps_the_others(void **state)
     assert_string_equal(v, "value-1");
     free(v);
     snprintf(k, sizeof(k), "%s/%s", NS_OK, SECRET);
-    other = json_string_value(json_object_get(
-        json_object_get(json_object_get(store.secrets, k), "data"), "other-key"));
+    other = json_string_value(
+        json_object_get(json_object_get(json_object_get(store.secrets, k), "data"), "other-key"));
     assert_string_equal(other, "a2VlcA==");
     /* And back through the client, after a second write. */
     assert_int_equal(kube_secret_set_key(kube, NS_OK, SECRET, "k1", "value-2", &err), 0);
@@ -357,9 +355,8 @@ expect_cached(const char *token)
 static void
 test_cache_empty_logs_in_and_writes(void **state)
 {
-    static const struct fake_exchange ex[] = {AUTH("tok-1"),
-                                              LSVDISK("X-Auth-Token: tok-1", 200, VDISK),
-                                              LSPOOL("X-Auth-Token: tok-1")};
+    static const struct fake_exchange ex[] = {
+        AUTH("tok-1"), LSVDISK("X-Auth-Token: tok-1", 200, VDISK), LSPOOL("X-Auth-Token: tok-1")};
     struct fixture f;
 
     (void)state;
@@ -407,9 +404,8 @@ test_cache_malformed_entry(void **state)
 static void
 test_cache_forbidden_still_works(void **state)
 {
-    static const struct fake_exchange ex[] = {AUTH("tok-1"),
-                                              LSVDISK("X-Auth-Token: tok-1", 200, VDISK),
-                                              LSPOOL("X-Auth-Token: tok-1")};
+    static const struct fake_exchange ex[] = {
+        AUTH("tok-1"), LSVDISK("X-Auth-Token: tok-1", 200, VDISK), LSPOOL("X-Auth-Token: tok-1")};
     size_t before = tls_server_nrequests(srv);
     struct fixture f;
 
