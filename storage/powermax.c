@@ -19,6 +19,9 @@
  * created only at map, after the host was found (Go created the group first
  * and leaked it when no host matched).  Unmap deletes the view, takes the
  * volume out of the group and deletes the group once it is empty.
+ * mapped_groups names the hosts of every view that shows the volume; map to
+ * a host that already sees it through a view of the array's own (the
+ * caller's restore) makes nothing.
  *
  * Retries follow the vendor's client: 500/503 or a "Service Unavailable"
  * text are retried for every method (up to 7 attempts, exponential backoff
@@ -704,6 +707,75 @@ pmax_mv_check(json_t *rec, const char *mv, const char *host, const char *sg, str
     return 0;
 }
 
+/* The hosts (or host groups) of every masking view that shows dev: the
+ * volume's storage groups, their views, each view's host.  A group or view
+ * deleted between two lookups is skipped. */
+static int
+pmax_hosts_seeing(struct storage *st, const char *dev, struct strv *out, struct perr *err)
+{
+    struct powermax *pm = pmax_of(st);
+    struct rest *r = storage_rest(st);
+    json_t *vol = NULL;
+    json_t *sgrec = NULL;
+    json_t *mvrec = NULL;
+    json_t *sg;
+    json_t *mv;
+    size_t i;
+    size_t j;
+    int rc = -1;
+
+    if (rest_call(r, &pmax_ep_volume,
+                  (struct rest_var[]){{"sym", pm->sym_ref}, {"dev", dev}, {NULL, NULL}}, NULL, &vol,
+                  err) < 0)
+        goto out;
+    json_array_foreach(json_object_get(vol, "storageGroupId"), i, sg)
+    {
+        int found;
+
+        if (!json_is_string(sg))
+            continue;
+        json_decref(sgrec);
+        sgrec = NULL;
+        found = rest_call(
+            r, &pmax_ep_sg_get,
+            (struct rest_var[]){{"sym", pm->sym_ref}, {"sg", json_string_value(sg)}, {NULL, NULL}},
+            NULL, &sgrec, err);
+        if (found < 0)
+            goto out;
+        if (found == 1)
+            continue;
+        json_array_foreach(json_object_get(sgrec, "maskingview"), j, mv)
+        {
+            const char *h;
+
+            if (!json_is_string(mv))
+                continue;
+            json_decref(mvrec);
+            mvrec = NULL;
+            found =
+                rest_call(r, &pmax_ep_mv_get,
+                          (struct rest_var[]){
+                              {"sym", pm->sym_ref}, {"mv", json_string_value(mv)}, {NULL, NULL}},
+                          NULL, &mvrec, err);
+            if (found < 0)
+                goto out;
+            if (found == 1)
+                continue;
+            h = jsonx_string_or(mvrec, "hostId", NULL);
+            if (h == NULL || h[0] == '\0')
+                h = jsonx_string_or(mvrec, "hostGroupId", NULL);
+            if (h != NULL && h[0] != '\0' && !strv_contains(out, h) && strv_add(out, h, err) < 0)
+                goto out;
+        }
+    }
+    rc = 0;
+out:
+    json_decref(mvrec);
+    json_decref(sgrec);
+    json_decref(vol);
+    return rc;
+}
+
 /* Best effort, after a failed map whose view was not made: the volume
  * leaves the group this call put it in, the group this call made goes. */
 static void
@@ -751,6 +823,18 @@ pmax_map(struct storage *st, const char *group, const struct storage_lun *lun,
     if (found < 0)
         goto out;
     if (found == 1) {
+        /* No group of ours: a view of the array's own may already show the
+         * volume to this host (a restore after the copy), and then there is
+         * nothing to make. */
+        if (pmax_hosts_seeing(st, lun->id, &vols, err) < 0)
+            goto out;
+        if (strv_contains(&vols, group)) {
+            log_debug(PMAX_COMP, "host already sees the volume", "host", group, "device", lun->id,
+                      NULL);
+            rc = storage_lun_copy(lun, mapped, err);
+            goto out;
+        }
+        strv_free(&vols);
         if (rest_call(r, &pmax_ep_sg_create,
                       (struct rest_var[]){{"sym", pm->sym_ref}, {NULL, NULL}}, pmax_sg_body(sg),
                       NULL, err) < 0)
@@ -842,18 +926,17 @@ out:
     return rc;
 }
 
-/* The populator's own view is the only mapping it changes and its name is
- * known, so like the Go driver on main there is nothing to read or restore
- * (release-2.12 walked every masking view and failed for a volume in no
- * storage group). */
+/* The hosts whose masking views show the volume, ours and the array's own
+ * (the CSI driver's view of a worker node): the caller maps them again
+ * after the copy, which finds them mapped and changes nothing. */
 static int
 pmax_mapped_groups(struct storage *st, const struct storage_lun *lun, struct strv *out,
                    struct perr *err)
 {
-    (void)st;
-    (void)lun;
-    (void)out;
-    (void)err;
+    if (pmax_hosts_seeing(st, lun->id, out, err) < 0) {
+        perr_prefix(err, "device '%s': ", lun->id != NULL ? lun->id : "");
+        return -1;
+    }
     return 0;
 }
 

@@ -16,6 +16,15 @@
  * "other_group" {"name", "initiator"} the array already has.  Strings may hold
  * ${WORLD_VARIABLE} references.
  *
+ * A configuration may override any of the vendor's keys for itself: its
+ * "env" is laid over the vendor's key by key, any other key (e.g. "iscsi":
+ * false or "fc": false to run one protocol's sequence only, "host_initiator",
+ * "other_group", "create_conflict", "server_error") replaces the vendor's.
+ * "fc" at the vendor level must agree with the driver's caps; a
+ * configuration can only turn it off.  A driver whose REST dialect retries a
+ * 503 on every method says "server_error"."create_retried": true: the
+ * injected 503 on create_op must then be retried into a mapping.
+ *
  * Every step is checked against what the array holds, read through the fakes'
  * normalised view GET /_sim/state on the fake's own address (data "state"),
  * and what the fabric shows the simulated ESXi host (FABRIC/luns/<naa>.json).
@@ -153,10 +162,20 @@ req(json_t *obj, const char *key)
     return s;
 }
 
+/* The configuration's own value of key, else the vendor's; NULL when
+ * neither has it. */
+static json_t *
+dval(const struct conf *cf, const char *key)
+{
+    json_t *o = json_object_get(cf->c, key);
+
+    return o != NULL ? o : json_object_get(cf->v->d, key);
+}
+
 static json_t *
 sect(const struct conf *cf, const char *key)
 {
-    json_t *o = json_object_get(cf->v->d, key);
+    json_t *o = dval(cf, key);
 
     if (!json_is_object(o))
         fail_msg("%s: the data lacks the object '%s'", cf->v->file, key);
@@ -190,6 +209,7 @@ open_at(const struct conf *cf, const char *host, enum tls_mode tls, struct stora
     struct storage_config c = {0};
     struct storage_kv env[8];
     json_t *envd = json_object_get(cf->v->d, "env");
+    json_t *own = json_object_get(cf->c, "env");
     const char *k;
     json_t *val;
 
@@ -201,7 +221,17 @@ open_at(const struct conf *cf, const char *host, enum tls_mode tls, struct stora
     c.skip_ssl = tls == TLS_SKIP;
     c.timeout_s = 10;
     c.retry_initial_ms = 1;
+    /* The vendor's env, each key the configuration sets taken from it. */
     json_object_foreach(envd, k, val)
+    {
+        if (json_object_get(own, k) != NULL)
+            continue;
+        assert_true(c.nenv < sizeof(env) / sizeof(env[0]));
+        env[c.nenv].key = k;
+        env[c.nenv].value = xp(json_string_value(val));
+        c.nenv++;
+    }
+    json_object_foreach(own, k, val)
     {
         assert_true(c.nenv < sizeof(env) / sizeof(env[0]));
         env[c.nenv].key = k;
@@ -663,7 +693,7 @@ run_sequence(const struct conf *cf, const char *kind, const char *initiator, con
     resolve(cf, st, &lun);
     assert_fabric_lacks(cf, naa, NULL);
     if (other_init != NULL) {
-        json_t *og = json_object_get(cf->v->d, "other_group");
+        json_t *og = dval(cf, "other_group");
 
         if (og != NULL) {
             /* A driver that makes no groups: one the array already has. */
@@ -753,8 +783,8 @@ run_sequence(const struct conf *cf, const char *kind, const char *initiator, con
 static const char *
 host_initiator(const struct conf *cf, const char **kind)
 {
-    const char *given = opt(cf->v->d, "host_initiator");
-    bool fc = json_is_false(json_object_get(cf->v->d, "iscsi"));
+    const char *given = xp(json_string_value(dval(cf, "host_initiator")));
+    bool fc = json_is_false(dval(cf, "iscsi"));
 
     if (kind != NULL)
         *kind = fc ? "fc" : "iscsi";
@@ -780,9 +810,8 @@ sc_sequence_fc(const struct conf *cf)
 
     /* The other group is a second host's (made-up) iSCSI name, or the
      * array's own group of data "other_group". */
-    if (json_object_get(cf->v->d, "other_group") != NULL)
-        snprintf(other, sizeof(other), "%s",
-                 req(json_object_get(cf->v->d, "other_group"), "initiator"));
+    if (dval(cf, "other_group") != NULL)
+        snprintf(other, sizeof(other), "%s", req(dval(cf, "other_group"), "initiator"));
     else
         snprintf(other, sizeof(other), "iqn.1998-01.com.vmware:other-host-%s", cf->tag);
     run_sequence(cf, "fc", world_get(&W, "WORLD_VC_HOST_FC"), other);
@@ -905,7 +934,10 @@ sc_create_conflict(const struct conf *cf)
 }
 
 /* A 503 on an idempotent read is retried; on a create it is reported (with
- * the array's text) and nothing is mapped; the next try works. */
+ * the array's text) and nothing is mapped; the next try works.  A dialect
+ * that retries every method (data "create_retried": true) must instead
+ * answer the 503 on create_op with a second try that maps, as a map
+ * without a fault would. */
 static bool
 sc_server_error_then_success(const struct conf *cf)
 {
@@ -931,6 +963,34 @@ sc_server_error_then_success(const struct conf *cf)
 
     snprintf(name, sizeof(name), "xcopy-%s-%s", cf->tag, kind);
     ensure(cf, st, name, iqn, &g);
+    if (json_is_true(json_object_get(x, "create_retried"))) {
+        op_field(req(x, "create_op"), op, sizeof(op));
+        n503 = count_calls(cf, op, "\"status\": 503", NULL);
+        fault(cf, req(x, "create_fault"));
+        s = state_load(cf);
+        assert_int_equal(state_mappings(s, g, &lun), 0);
+        json_decref(s);
+        map_ok(cf, st, g, &lun);
+        /* The fault fired, on the create, and the retry made the mapping. */
+        assert_int_equal(count_calls(cf, op, "\"status\": 503", NULL), n503 + 1);
+        assert_true(count_calls(cf, "\"fault\": \"http\"", op, NULL) >= 1);
+        s = state_load(cf);
+        assert_int_equal(state_mappings(s, g, &lun), 1);
+        json_decref(s);
+        assert_fabric_has(cf, vol_naa(cf), iqn);
+        /* Mapping again changes nothing; the unmap leaves nothing. */
+        s = state_load(cf);
+        map_ok(cf, st, g, &lun);
+        assert_state_equal(cf, s, "a map after the retried create");
+        json_decref(s);
+        unmap_ok(cf, st, g, &lun);
+        assert_clean(cf, g, &lun);
+        faults_clear(cf);
+        free(g);
+        storage_lun_clear(&lun);
+        storage_free(st);
+        return true;
+    }
     fault(cf, req(x, "create_fault"));
     s = state_load(cf);
     assert_int_equal(storage_map(st, g, &lun, &mapped, &err), -1);
@@ -1347,23 +1407,26 @@ run_conf(const struct conf *cf)
 
     /* The data must say what the driver declares. */
     if (json_is_true(json_object_get(d, "fc")) != ((cf->v->drv->caps & STORAGE_CAP_FC) != 0) ||
+        (json_is_true(dval(cf, "fc")) && !json_is_true(json_object_get(d, "fc"))) ||
         json_is_object(json_object_get(d, "copies")) !=
             ((cf->v->drv->caps & (STORAGE_CAP_VVOL_COPY | STORAGE_CAP_RDM_COPY)) != 0)) {
         printf("FAIL %s: \"fc\" or \"copies\" of %s disagrees with the driver's caps\n", cf->label,
                cf->v->file);
         return 1;
     }
-    if (!json_is_false(json_object_get(d, "iscsi")))
+    if (!json_is_false(dval(cf, "iscsi")))
         add_case(tests, labels, &n, cf, "sequence iscsi", sc_sequence_iscsi);
     else
-        printf("SKIP %s: sequence iscsi (the driver does not do iSCSI)\n", cf->label);
-    if (json_is_true(json_object_get(d, "fc")))
+        printf("SKIP %s: sequence iscsi (the driver%s does not do iSCSI)\n", cf->label,
+               json_is_false(json_object_get(d, "iscsi")) ? "" : " in this configuration");
+    if (json_is_true(dval(cf, "fc")))
         add_case(tests, labels, &n, cf, "sequence fc", sc_sequence_fc);
     else
-        printf("SKIP %s: sequence fc (the driver does not do FC)\n", cf->label);
+        printf("SKIP %s: sequence fc (the driver%s does not do FC)\n", cf->label,
+               json_is_true(json_object_get(d, "fc")) ? " in this configuration" : "");
     add_case(tests, labels, &n, cf, "expired session", sc_expired_session);
     add_case(tests, labels, &n, cf, "resolve not found", sc_resolve_not_found);
-    if (json_is_object(json_object_get(d, "create_conflict")))
+    if (json_is_object(dval(cf, "create_conflict")))
         add_case(tests, labels, &n, cf, "create conflict", sc_create_conflict);
     else
         printf("SKIP %s: create conflict (the driver creates no groups)\n", cf->label);

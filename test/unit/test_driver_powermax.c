@@ -45,6 +45,19 @@
 #define VOL_REC                                                                                    \
     "{\"volumeId\":\"" DEV "\",\"volume_identifier\":\"csi-abc-pvc-1\",\"wwn\":\"" WWN             \
     "\",\"storageGroupId\":[\"csi-prod-SG\"]}"
+/* The CSI driver's own view of the volume, for a worker node. */
+#define CSI_SEES                                                                                   \
+    {"GET", SLO "/volume/" DEV, NULL, NULL, 200, VOL_REC, NULL, 0},                                \
+        {"GET", SLO "/storagegroup/csi-prod-SG",                                                   \
+         NULL,  NULL,                                                                              \
+         200,   "{\"storageGroupId\":\"csi-prod-SG\",\"maskingview\":[\"csi-prod-MV\"]}",          \
+         NULL,  0},                                                                                \
+    {                                                                                              \
+        "GET", SLO "/maskingview/csi-prod-MV", NULL, NULL, 200,                                    \
+            "{\"maskingViewId\":\"csi-prod-MV\",\"hostId\":\"worker-1\",\"storageGroupId\":"       \
+            "\"csi-prod-SG\"}",                                                                    \
+            NULL, 0                                                                                \
+    }
 #define NOT_FOUND(what)                                                                            \
     "{\"message\":\"Cannot find " what "\",\"httpStatusCode\":404,\"errorCode\":404}"
 
@@ -162,8 +175,12 @@ test_full_sequence(void **state)
          "{\"initiatorId\":\"FA-1D:4:" WWPN "\",\"host_id\":\"\",\"host\":\"" HOST "\"}", NULL, 0},
         /* resolve */
         {"GET", SLO "/volume/" DEV, NULL, NULL, 200, VOL_REC, NULL, 0},
-        /* map: nothing there yet; a group made now is empty, so no listing */
+        /* mapped_groups: the volume's groups, their views, the views' hosts */
+        CSI_SEES,
+        /* map: nothing of ours yet and the host sees nothing; a group made
+         * now is empty, so no listing */
         {"GET", SLO "/storagegroup/" SG, NULL, NULL, 404, NOT_FOUND("Storage Group"), NULL, 0},
+        CSI_SEES,
         {"POST", SLO "/storagegroup", SG_BODY, APPT, 201, "{\"storageGroupId\":\"" SG "\"}", NULL,
          0},
         {"PUT", SLO "/storagegroup/" SG, ADD_BODY, NULL, 200, "{}", NULL, 0},
@@ -190,6 +207,10 @@ test_full_sequence(void **state)
         {"DELETE", SLO "/maskingview/" MV, NULL, NULL, 404, NOT_FOUND("Masking View"), NULL, 0},
         {"GET", SLO "/volume?storageGroupId=" SG, NULL, NULL, 404, NOT_FOUND("Storage Group"), NULL,
          0},
+        /* restore: the worker sees the volume through the CSI view, nothing made */
+        {"GET", SLO "/storagegroup/xcopy-worker-1-" DEV "-SG", NULL, NULL, 404,
+         NOT_FOUND("Storage Group"), NULL, 0},
+        CSI_SEES,
     };
     static const char *const inits[] = {FC_ID, IQN1};
     struct fixture f = opened(open_fc, 3);
@@ -208,9 +229,9 @@ test_full_sequence(void **state)
     assert_int_equal(storage_resolve_pv(f.st, &pv, &lun, &err), 0);
     assert_string_equal(lun.id, DEV);
     assert_string_equal(lun.naa, NAA);
-    /* like the Go driver on main: no call, nothing to restore */
     assert_int_equal(storage_mapped_groups(f.st, &lun, &orig, &err), 0);
-    assert_int_equal(orig.n, 0);
+    assert_int_equal(orig.n, 1);
+    assert_string_equal(orig.v[0], "worker-1");
     assert_int_equal(storage_map(f.st, group, &lun, &mapped, &err), 0);
     assert_string_equal(mapped.naa, NAA);
     storage_lun_clear(&mapped);
@@ -218,6 +239,9 @@ test_full_sequence(void **state)
     storage_lun_clear(&mapped);
     assert_int_equal(storage_unmap(f.st, group, &lun, &err), 0);
     assert_int_equal(storage_unmap(f.st, group, &lun, &err), 0);
+    assert_int_equal(storage_map(f.st, orig.v[0], &lun, &mapped, &err), 0);
+    assert_string_equal(mapped.naa, NAA);
+    storage_lun_clear(&mapped);
     assert_int_equal(storage_array_info(f.st, &info, &err), 0);
     assert_string_equal(info.model, "PowerMax_8500");
     assert_string_equal(info.version, "6079.175.0");
@@ -405,6 +429,8 @@ test_retries(void **state)
         {"GET", SLO "/storagegroup/" SG, NULL, NULL, 503,
          "{\"message\":\"Service Unavailable\",\"httpStatusCode\":503}", NULL, 0},
         {"GET", SLO "/storagegroup/" SG, NULL, NULL, 404, NOT_FOUND("Storage Group"), NULL, 0},
+        {"GET", SLO "/volume/" DEV, NULL, NULL, 200,
+         "{\"volumeId\":\"" DEV "\",\"wwn\":\"" WWN "\",\"storageGroupId\":[]}", NULL, 0},
         {"POST", SLO "/storagegroup", SG_BODY, NULL, 500,
          "{\"message\":\"auto provisioning operation is already in progress\","
          "\"httpStatusCode\":500,\"errorCode\":500}",

@@ -465,12 +465,18 @@ def extra_args(ap):
 WORLD_SYM = "000197900123"
 WORLD_DEV = "0012A"
 WORLD_PG = "xcopy-pg-fc"
+WORLD_PG_ISCSI = "xcopy-pg-iscsi"
+# A Kubernetes worker node, defined on the array by the CSI driver (its
+# hosts are "csi-<cluster>-<node>"), with one FC port of its own.
+WORLD_WORKER_HOST = "csi-sim-worker-1"
+WORLD_WORKER_WWPN = "10000090fa0b0001"
 
 
 def world_seed(w):
     """The world's PowerMax: one array with an FC and an iSCSI port group, an
     FC host and an iSCSI host for every simulated ESXi host (their WWPNs and
-    IQNs), and the CSI volume of the VM disk's size."""
+    IQNs), a worker node's FC host as the CSI driver defines it, and the CSI
+    volume of the VM disk's size.  Nothing is mapped at the start."""
     import glob
     import json
     import os
@@ -495,6 +501,7 @@ def world_seed(w):
         n += 1
     for e in extra:
         hosts.append({"id": "esx-vc-fc", "type": "Fibre", "initiators": [common.initiator_norm(e)]})
+    hosts.append({"id": WORLD_WORKER_HOST, "type": "Fibre", "initiators": [WORLD_WORKER_WWPN]})
     seed = {
         "symmetrix": [{"id": WORLD_SYM, "model": "PowerMax_8500", "ucode": "6079.175.0"}],
         "ports": [{"director": "FA-1D", "port": "4", "identifier": "5000097300a1b004"},
@@ -502,7 +509,7 @@ def world_seed(w):
                   {"director": "SE-1E", "port": "0", "type": "GigE",
                    "identifier": "iqn.1992-04.com.emc:600009700bcbb1e0"}],
         "port_groups": [{"id": WORLD_PG, "protocol": "SCSI_FC", "ports": ["FA-1D:4", "FA-2D:4"]},
-                        {"id": "xcopy-pg-iscsi", "protocol": "iSCSI", "ports": ["SE-1E:0"]}],
+                        {"id": WORLD_PG_ISCSI, "protocol": "iSCSI", "ports": ["SE-1E:0"]}],
         "hosts": hosts,
         "volumes": [{"id": WORLD_DEV, "identifier": "csi-sim-pvc-1", "size": w.size}],
         "fc_node_names": w.fc_node_names(),
@@ -511,7 +518,9 @@ def world_seed(w):
     facts = [("VOLUME_HANDLE", handle), ("VOLUME", WORLD_DEV),
              ("ATTRS", "SYMID=%s;SRP=SRP_1;ServiceLevel=Optimized" % WORLD_SYM),
              ("NAA", "naa." + wwn_for(WORLD_SYM, WORLD_DEV).lower()),
-             ("SYMMETRIX_ID", WORLD_SYM), ("PORT_GROUP_NAME", WORLD_PG)]
+             ("SYMMETRIX_ID", WORLD_SYM), ("PORT_GROUP_NAME", WORLD_PG),
+             ("ISCSI_PORT_GROUP_NAME", WORLD_PG_ISCSI),
+             ("WORKER_HOST", WORLD_WORKER_HOST), ("WORKER_WWPN", WORLD_WORKER_WWPN)]
     return seed, facts
 
 
