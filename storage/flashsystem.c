@@ -790,21 +790,14 @@ static int
 fs_ensure_igroup(struct storage *st, const char *name, const char *const *initiators,
                  size_t ninitiators, char **actual, struct perr *err)
 {
-    struct initiator_set set = {0};
     struct fs_hosts h = {0};
-    int rc = -1;
+    int rc;
 
-    if (initiators_split(initiators, ninitiators,
-                         INITIATOR_KIND(INITIATOR_FC) | INITIATOR_KIND(INITIATOR_ISCSI), FS_COMP,
-                         &set, err) < 0 ||
-        group_ensure(st, &fs_group_ops, &h, name, &set, actual, err) < 0) {
+    rc = group_ensure_ids(st, &fs_group_ops, &h, name, initiators, ninitiators, FS_COMP, actual,
+                          err);
+    if (rc < 0)
         perr_prefix(err, "host '%s': ", name);
-        goto out;
-    }
-    rc = 0;
-out:
     json_decref(h.ports);
-    initiator_set_free(&set);
     return rc;
 }
 

@@ -697,21 +697,14 @@ static int
 pure_ensure_igroup(struct storage *st, const char *name, const char *const *initiators,
                    size_t ninitiators, char **actual, struct perr *err)
 {
-    struct initiator_set set = {0};
     struct pure_hosts ph = {0};
-    int rc = -1;
+    int rc;
 
-    if (initiators_split(initiators, ninitiators,
-                         INITIATOR_KIND(INITIATOR_FC) | INITIATOR_KIND(INITIATOR_ISCSI), PURE_COMP,
-                         &set, err) < 0 ||
-        group_ensure(st, &pure_group_ops, &ph, name, &set, actual, err) < 0) {
+    rc = group_ensure_ids(st, &pure_group_ops, &ph, name, initiators, ninitiators, PURE_COMP,
+                          actual, err);
+    if (rc < 0)
         perr_prefix(err, "host '%s': ", name);
-        goto out;
-    }
-    rc = 0;
-out:
     json_decref(ph.reply);
-    initiator_set_free(&set);
     return rc;
 }
 

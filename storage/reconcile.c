@@ -177,6 +177,22 @@ out:
 }
 
 int
+group_ensure_ids(struct storage *st, const struct group_ops *ops, void *ctx, const char *name,
+                 const char *const *ids, size_t n, const char *comp, char **actual,
+                 struct perr *err)
+{
+    struct initiator_set set = {0};
+    int rc;
+
+    rc = initiators_split(ids, n, INITIATOR_KIND(INITIATOR_FC) | INITIATOR_KIND(INITIATOR_ISCSI),
+                          comp, &set, err) < 0
+             ? -1
+             : group_ensure(st, ops, ctx, name, &set, actual, err);
+    initiator_set_free(&set);
+    return rc;
+}
+
+int
 json_one_row(json_t *rows, const char *what, const char *key, bool optional, json_t **row,
              struct perr *err)
 {

@@ -77,6 +77,11 @@ struct group_ops {
 
 int group_ensure(struct storage *st, const struct group_ops *ops, void *ctx, const char *name,
                  const struct initiator_set *want, char **actual, struct perr *err);
+/* group_ensure() straight from the ESXi initiator ids: the FC and iSCSI ones
+ * (initiators_split() with both kinds, skipped ones logged under comp). */
+int group_ensure_ids(struct storage *st, const struct group_ops *ops, void *ctx, const char *name,
+                     const char *const *ids, size_t n, const char *comp, char **actual,
+                     struct perr *err);
 
 /*
  * "Exactly one row": rows must be a JSON array; 0 rows is PERR_NOT_FOUND
