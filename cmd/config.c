@@ -405,6 +405,38 @@ parse_go_bool(const char *s, bool *out)
     return -1;
 }
 
+/* True when a is a flag ("-name", "--name", "--name=...", with extra dashes
+ * too) that names a secret option: whatever follows it may be the secret. */
+static bool
+arg_names_secret(const char *a)
+{
+    const char *name = a;
+    int id;
+
+    while (*name == '-')
+        name++;
+    if (name == a)
+        return false;
+    id = find_opt(name, strcspn(name, "="));
+    return id >= 0 && (opts[id].flags & OPTF_SECRET);
+}
+
+/* An argument that is not a flag.  It is quoted in the message unless it
+ * follows a secret flag: "--storage-password= S" must not print S. */
+static int
+unexpected_arg(char *const argv[], int i, struct perr *err)
+{
+    const char *prev = argv[i - 1];
+
+    if (i > 1 && arg_names_secret(prev))
+        return perr_set(err, PERR_USAGE,
+                        "unexpected argument after '%.*s' (not shown, it may be the secret): "
+                        "write the flag and its value as --flag=VALUE or --flag VALUE",
+                        (int)strcspn(prev, "="), prev);
+    return perr_set(err, PERR_USAGE, "unexpected argument '%s': options start with - or --",
+                    argv[i]);
+}
+
 static int
 parse_args(int argc, char *const argv[], struct raw *r, struct config *cfg, struct perr *err)
 {
@@ -417,16 +449,17 @@ parse_args(int argc, char *const argv[], struct raw *r, struct config *cfg, stru
         int id;
 
         if (a[0] != '-' || a[1] == '\0')
-            return perr_set(err, PERR_USAGE, "unexpected argument '%s': options start with - or --",
-                            a);
+            return unexpected_arg(argv, i, err);
         if (strcmp(a, "--") == 0) {
             if (i + 1 < argc)
                 return perr_set(err, PERR_USAGE, "unexpected argument '%s' after --", argv[i + 1]);
             break;
         }
         name = a + (a[1] == '-' ? 2 : 1);
+        /* The text after '=' is never quoted: it may be a secret ("---storage-password=S"). */
         if (*name == '-' || *name == '=')
-            return perr_set(err, PERR_USAGE, "bad flag syntax: '%s'", a);
+            return perr_set(err, PERR_USAGE, "bad flag syntax: '%.*s'%s", (int)strcspn(a, "="), a,
+                            strchr(a, '=') != NULL ? " (its value is not shown)" : "");
         eq = strchr(name, '=');
         len = eq != NULL ? (size_t)(eq - name) : strlen(name);
         id = find_opt(name, len);

@@ -673,6 +673,27 @@ static const struct bad_case bad_cases[] = {
      {"extra"},
      "unexpected argument 'extra': options start with - or --"},
     {"bad klog verbosity", {0}, {0}, {"-v=high"}, "--v: invalid value 'high'"},
+    /* Typos around a secret flag never echo the value (issue 14 item 5). */
+    {"secret flag with three dashes",
+     {0},
+     {0},
+     {"---storage-password=Typo-S3cret"},
+     "bad flag syntax: '---storage-password' (its value is not shown)"},
+    {"secret flag with '=' for a name",
+     {0},
+     {0},
+     {"--=Typo-S3cret"},
+     "bad flag syntax: '--' (its value is not shown)"},
+    {"space after a secret flag's '='",
+     {0},
+     {0},
+     {"--storage-password=", " Space-S3cret"},
+     "unexpected argument after '--storage-password' (not shown, it may be the secret)"},
+    {"space after a vsphere password flag's '='",
+     {0},
+     {0},
+     {"-vsphere-password=", "S3cret-vc"},
+     "unexpected argument after '-vsphere-password' (not shown"},
 };
 
 static void
@@ -837,6 +858,48 @@ test_binary_termination_log(void **state)
     buf_free(&errout);
 }
 
+/* A typo next to a secret flag: the value is in neither stderr nor the termination log. */
+static void
+test_binary_typo_secret_not_echoed(void **state)
+{
+    static const char *const typos[][3] = {
+        {"---storage-password=Typo-S3cret", NULL, NULL},
+        {"--storage-password=", " Typo-S3cret", NULL},
+        {"--storage-token=", "Typo-S3cret", NULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(typos) / sizeof(typos[0]); i++) {
+        char path[] = "/tmp/pop-term-XXXXXX";
+        char envline[64];
+        const char *env_add[] = {envline, NULL};
+        struct buf out = {0}, errout = {0};
+        char got[1024] = {0};
+        struct setup s;
+        int status = -1;
+        FILE *f;
+        int fd;
+
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        close(fd);
+        snprintf(envline, sizeof(envline), "TERMINATION_LOG=%s", path);
+        setup_make(&s, NULL, env_add, typos[i]);
+        assert_int_equal(proc_run(proc_pop_bin(), s.argv, s.envp, &out, &errout, &status), 0);
+        assert_int_equal(status, 2);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(got, sizeof(got), f));
+        fclose(f);
+        unlink(path);
+        if (strstr(got, "S3cret") != NULL || strstr(buf_cstr(&errout), "S3cret") != NULL)
+            fail_msg("case %zu echoes the secret: stderr '%s' termination log '%s'", i,
+                     buf_cstr(&errout), got);
+        buf_free(&out);
+        buf_free(&errout);
+    }
+}
+
 static void
 test_binary_secret_flag_warning(void **state)
 {
@@ -880,6 +943,7 @@ main(void)
         cmocka_unit_test(test_binary_version),
         cmocka_unit_test(test_binary_termination_log),
         cmocka_unit_test(test_binary_secret_flag_warning),
+        cmocka_unit_test(test_binary_typo_secret_not_echoed),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
