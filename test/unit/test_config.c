@@ -425,6 +425,10 @@ test_vmdk_paths(void **state)
     }
 }
 
+/* "--owner-uid" + about 120 KB of junk (one argument stays under the kernel's 128 KiB),
+ * filled in by main(). */
+static char huge_uid[120 * 1024];
+
 struct bad_case {
     const char *name;
     const char *drop[4];
@@ -673,6 +677,50 @@ static const struct bad_case bad_cases[] = {
      {"extra"},
      "unexpected argument 'extra': options start with - or --"},
     {"bad klog verbosity", {0}, {0}, {"-v=high"}, "--v: invalid value 'high'"},
+    /* Junk that used to be accepted silently (issue 14 item 7). */
+    {"SSH_PUBLIC_KEY not base64",
+     {0},
+     {"ESXI_CLONE_METHOD=ssh", "SSH_PRIVATE_KEY=" PRIV_B64, "SSH_PUBLIC_KEY=c3NoLWVk*MjU1MTk!"},
+     {0},
+     "SSH_PUBLIC_KEY: not valid base64"},
+    {"SSH_PUBLIC_KEY whose key is not base64",
+     {0},
+     {"ESXI_CLONE_METHOD=ssh", "SSH_PRIVATE_KEY=" PRIV_B64,
+      "SSH_PUBLIC_KEY=c3NoLWVkMjU1MTkgISEhbm90YmFzZTY0IHVzZXJAaG9zdA=="},
+     {0},
+     "SSH_PUBLIC_KEY: decoded value is not an authorized_keys public key line"},
+    {"SSH_PUBLIC_KEY whose key is of another type",
+     {0},
+     {"ESXI_CLONE_METHOD=ssh", "SSH_PRIVATE_KEY=" PRIV_B64,
+      "SSH_PUBLIC_KEY=c3NoLWVkMjU1MTkgQUFBQUIzTnphQzF5YzJFQUFBQURBUUFCQUFBQWdRPT0gdXNlckBob3N0"},
+     {0},
+     "SSH_PUBLIC_KEY: decoded value is not an authorized_keys public key line"},
+    {"huge owner uid", {0}, {0}, {huge_uid}, "--owner-uid: invalid UID a value of "},
+    {"owner uid with a quote",
+     {0},
+     {0},
+     {"--owner-uid=0b5c9d4e\"x"},
+     "--owner-uid: invalid UID '0b5c9d4e\"x'"},
+    {"lease namespace not a DNS label",
+     {0},
+     {"HOST_LEASE_NAMESPACE=Open_Shift.mtv"},
+     {0},
+     "HOST_LEASE_NAMESPACE: invalid namespace 'Open_Shift.mtv'; expected a DNS label"},
+    {"lease namespace too long",
+     {0},
+     {"HOST_LEASE_NAMESPACE=a123456789012345678901234567890123456789012345678901234567890123"},
+     {0},
+     "HOST_LEASE_NAMESPACE: invalid namespace"},
+    {"unknown trace component",
+     {0},
+     {0},
+     {"--log-trace=http,htpp"},
+     "--log-trace (LOG_TRACE): unknown component 'htpp'"},
+    {"unknown trace component from the environment",
+     {0},
+     {"LOG_TRACE=soap,http.ONTAP"},
+     {0},
+     "--log-trace (LOG_TRACE): unknown component 'http.ONTAP'"},
     /* Typos around a secret flag never echo the value (issue 14 item 5). */
     {"secret flag with three dashes",
      {0},
@@ -924,6 +972,9 @@ test_binary_secret_flag_warning(void **state)
 int
 main(void)
 {
+    memcpy(huge_uid, "--owner-uid=", 12);
+    memset(huge_uid + 12, 'u', sizeof(huge_uid) - 13);
+
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base_is_valid),
         cmocka_unit_test(test_defaults_metrics_listen),
