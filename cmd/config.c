@@ -405,6 +405,38 @@ parse_go_bool(const char *s, bool *out)
     return -1;
 }
 
+/* True when a is a flag ("-name", "--name", "--name=...", with extra dashes
+ * too) that names a secret option: whatever follows it may be the secret. */
+static bool
+arg_names_secret(const char *a)
+{
+    const char *name = a;
+    int id;
+
+    while (*name == '-')
+        name++;
+    if (name == a)
+        return false;
+    id = find_opt(name, strcspn(name, "="));
+    return id >= 0 && (opts[id].flags & OPTF_SECRET);
+}
+
+/* An argument that is not a flag.  It is quoted in the message unless it
+ * follows a secret flag: "--storage-password= S" must not print S. */
+static int
+unexpected_arg(char *const argv[], int i, struct perr *err)
+{
+    const char *prev = argv[i - 1];
+
+    if (i > 1 && arg_names_secret(prev))
+        return perr_set(err, PERR_USAGE,
+                        "unexpected argument after '%.*s' (not shown, it may be the secret): "
+                        "write the flag and its value as --flag=VALUE or --flag VALUE",
+                        (int)strcspn(prev, "="), prev);
+    return perr_set(err, PERR_USAGE, "unexpected argument '%s': options start with - or --",
+                    argv[i]);
+}
+
 static int
 parse_args(int argc, char *const argv[], struct raw *r, struct config *cfg, struct perr *err)
 {
@@ -417,16 +449,17 @@ parse_args(int argc, char *const argv[], struct raw *r, struct config *cfg, stru
         int id;
 
         if (a[0] != '-' || a[1] == '\0')
-            return perr_set(err, PERR_USAGE, "unexpected argument '%s': options start with - or --",
-                            a);
+            return unexpected_arg(argv, i, err);
         if (strcmp(a, "--") == 0) {
             if (i + 1 < argc)
                 return perr_set(err, PERR_USAGE, "unexpected argument '%s' after --", argv[i + 1]);
             break;
         }
         name = a + (a[1] == '-' ? 2 : 1);
+        /* The text after '=' is never quoted: it may be a secret ("---storage-password=S"). */
         if (*name == '-' || *name == '=')
-            return perr_set(err, PERR_USAGE, "bad flag syntax: '%s'", a);
+            return perr_set(err, PERR_USAGE, "bad flag syntax: '%.*s'%s", (int)strcspn(a, "="), a,
+                            strchr(a, '=') != NULL ? " (its value is not shown)" : "");
         eq = strchr(name, '=');
         len = eq != NULL ? (size_t)(eq - name) : strlen(name);
         id = find_opt(name, len);
@@ -621,6 +654,58 @@ parse_quantity(const char *s, unsigned long long *out)
     return -1;
 }
 
+/* Only the base64 alphabet, '=' padding at the end, and white space between lines. */
+static bool
+is_base64_text(const char *in)
+{
+    size_t pad = 0;
+    size_t n = 0;
+
+    for (const char *p = in; *p != '\0'; p++) {
+        if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
+            continue;
+        if (*p == '=') {
+            pad++;
+        } else if (pad > 0 || !((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                                (*p >= '0' && *p <= '9') || *p == '+' || *p == '/')) {
+            return false;
+        }
+        n++;
+    }
+    return n > 0 && n % 4 == 0 && pad <= 2;
+}
+
+/* An authorized_keys line "TYPE BLOB [COMMENT]" whose BLOB is base64 of an
+ * SSH key of that TYPE (the blob starts with the type name, length-prefixed). */
+static bool
+is_authorized_key_line(const char *line)
+{
+    size_t tlen = strcspn(line, " \t");
+    const char *b64 = line + tlen;
+    unsigned char *blob = NULL;
+    char *text = NULL;
+    size_t blen;
+    int n;
+    bool ok = false;
+
+    if (tlen == 0 || tlen > 64 || *b64 == '\0')
+        return false;
+    while (*b64 == ' ' || *b64 == '\t')
+        b64++;
+    blen = strcspn(b64, " \t\r\n");
+    text = strndup(b64, blen);
+    blob = malloc(blen / 4 * 3 + 4);
+    if (text == NULL || blob == NULL || !is_base64_text(text) || blen > INT_MAX)
+        goto out;
+    n = EVP_DecodeBlock(blob, (const unsigned char *)text, (int)blen);
+    ok = n >= (int)tlen + 4 && blob[0] == 0 && blob[1] == 0 && blob[2] == 0 && blob[3] == tlen &&
+         memcmp(blob + 4, line, tlen) == 0;
+out:
+    free(text);
+    free(blob);
+    return ok;
+}
+
 /* Base64 as the controller passes the SSH keys; newlines in the text are tolerated. */
 static int
 decode_base64(const char *what, const char *in, unsigned char **out, size_t *outlen,
@@ -642,7 +727,7 @@ decode_base64(const char *what, const char *in, unsigned char **out, size_t *out
         goto out;
     }
     EVP_DecodeInit(ctx);
-    if (inlen > INT_MAX ||
+    if (inlen > INT_MAX || !is_base64_text(in) ||
         EVP_DecodeUpdate(ctx, buf, &n1, (const unsigned char *)in, (int)inlen) < 0 ||
         EVP_DecodeFinal(ctx, buf + n1, &n2) < 0 || n1 + n2 == 0) {
         perr_set(err, PERR_USAGE,
@@ -689,14 +774,17 @@ load_ssh_keys(const char *const envp[], struct config *cfg, struct perr *err)
     }
     if (decode_base64("SSH_PUBLIC_KEY", pub, &pubraw, &publen, err) < 0)
         goto out;
-    if (strncmp((const char *)pubraw, "ssh-", 4) != 0 &&
-        strncmp((const char *)pubraw, "ecdsa-", 6) != 0) {
-        perr_set(err, PERR_USAGE,
-                 "SSH_PUBLIC_KEY: decoded value is not an authorized_keys public key line");
-        goto out;
-    }
     /* Keep one line without the trailing newline. */
     pubraw[strcspn((char *)pubraw, "\r\n")] = '\0';
+    if ((strncmp((const char *)pubraw, "ssh-", 4) != 0 &&
+         strncmp((const char *)pubraw, "ecdsa-", 6) != 0 &&
+         strncmp((const char *)pubraw, "sk-", 3) != 0) ||
+        !is_authorized_key_line((const char *)pubraw)) {
+        perr_set(err, PERR_USAGE,
+                 "SSH_PUBLIC_KEY: decoded value is not an authorized_keys public key line "
+                 "(TYPE BASE64-KEY [COMMENT])");
+        goto out;
+    }
     cfg->ssh_public_key = (char *)pubraw;
     pubraw = NULL;
     rc = 0;
@@ -799,6 +887,93 @@ check_required(struct config *cfg, struct perr *err)
     return 0;
 }
 
+#define CONFIG_QUOTE_MAX 64 /* longer junk is described by its size, not echoed */
+
+/* "'value'" for a short value, "a value of N bytes" for a long one. */
+static const char *
+shown_value(const char *v, char *out, size_t n)
+{
+    size_t len = strlen(v);
+
+    if (len <= CONFIG_QUOTE_MAX)
+        snprintf(out, n, "'%s'", v);
+    else
+        snprintf(out, n, "a value of %zu bytes", len);
+    return out;
+}
+
+/* A Kubernetes object UID: the owner_uid label of every metric. */
+static int
+check_owner_uid(const char *v, struct perr *err)
+{
+    char shown[CONFIG_QUOTE_MAX + 32];
+    size_t len = strlen(v);
+    bool ok = len <= 128;
+
+    for (const char *p = v; ok && *p != '\0'; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             *p == '-' || *p == '.' || *p == '_';
+    if (ok)
+        return 0;
+    return perr_set(err, PERR_USAGE,
+                    "--owner-uid: invalid UID %s; expected the PVC's UID (at most 128 letters, "
+                    "digits, '-', '.' or '_')",
+                    shown_value(v, shown, sizeof(shown)));
+}
+
+/* RFC 1123 label, as Kubernetes wants for a namespace name. */
+static bool
+is_dns_label(const char *v)
+{
+    size_t len = strlen(v);
+
+    if (len == 0 || len > 63 || v[0] == '-' || v[len - 1] == '-')
+        return false;
+    for (const char *p = v; *p != '\0'; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* "http,soap,ssh", "all", or "http.<client>" items (http.ontap, http.kube, ...). */
+static int
+check_log_trace(const char *v, struct perr *err)
+{
+    static const char *const known[] = {"all", "http", "soap", "ssh"};
+    char shown[CONFIG_QUOTE_MAX + 32];
+    const char *p = v;
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        bool ok = false;
+
+        for (size_t i = 0; i < ARRAY_LEN(known); i++)
+            ok = ok || (strlen(known[i]) == n && strncmp(p, known[i], n) == 0);
+        if (!ok && n > 5 && n <= 40 && strncmp(p, "http.", 5) == 0) {
+            ok = true;
+            for (size_t i = 5; i < n; i++)
+                ok = ok && ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') ||
+                            p[i] == '_' || p[i] == '-');
+        }
+        if (!ok) {
+            char item[CONFIG_QUOTE_MAX + 1];
+
+            snprintf(item, sizeof(item), "%.*s", (int)(n < CONFIG_QUOTE_MAX ? n : CONFIG_QUOTE_MAX),
+                     p);
+            return perr_set(err, PERR_USAGE,
+                            "--log-trace (LOG_TRACE): unknown component %s; expected a "
+                            "comma-separated list of http, soap, ssh, http.<client> or all",
+                            n <= CONFIG_QUOTE_MAX ? shown_value(item, shown, sizeof(shown))
+                                                  : "(too long to show)");
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
 static int
 build_config(const char *const envp[], struct raw *r, struct config *cfg, struct perr *err)
 {
@@ -841,6 +1016,10 @@ build_config(const char *const envp[], struct raw *r, struct config *cfg, struct
         if (take_string(r, strings[i].id, strings[i].dst, err) < 0)
             goto out;
     }
+    if (cfg->owner_uid != NULL && check_owner_uid(cfg->owner_uid, err) < 0)
+        goto out;
+    if (cfg->log_trace != NULL && check_log_trace(cfg->log_trace, err) < 0)
+        goto out;
     /* Passwords and tokens are kept exactly as given: spaces may be part of them. */
     if ((r->val[O_STORAGE_PASSWORD] != NULL && *r->val[O_STORAGE_PASSWORD] != '\0' &&
          (cfg->storage_password = strdup(r->val[O_STORAGE_PASSWORD])) == NULL) ||
@@ -946,6 +1125,15 @@ build_config(const char *const envp[], struct raw *r, struct config *cfg, struct
     }
 
     v = env_get(envp, "HOST_LEASE_NAMESPACE");
+    if (v != NULL && *v != '\0' && !is_dns_label(v)) {
+        char shown[CONFIG_QUOTE_MAX + 32];
+
+        perr_set(err, PERR_USAGE,
+                 "HOST_LEASE_NAMESPACE: invalid namespace %s; expected a DNS label (at most 63 "
+                 "lowercase letters, digits or '-', starting and ending with a letter or digit)",
+                 shown_value(v, shown, sizeof(shown)));
+        goto out;
+    }
     cfg->host_lease_namespace = strdup(v != NULL && *v != '\0' ? v : "openshift-mtv");
     if (cfg->host_lease_namespace == NULL) {
         perr_set(err, PERR_NOMEM, "out of memory");

@@ -35,9 +35,12 @@ install_signal_handlers(void)
 static void
 register_secrets(const struct config *cfg)
 {
-    log_add_secret(cfg->storage_password);
-    log_add_secret(cfg->storage_token);
-    log_add_secret(cfg->vsphere_password);
+    /* Every spelling each credential is sent in: raw, Basic, JSON, XML, URL. */
+    log_add_secret_encodings(cfg->storage_username != NULL ? cfg->storage_username : "",
+                             cfg->storage_password);
+    log_add_secret_encodings("", cfg->storage_token);
+    log_add_secret_encodings(cfg->vsphere_username, cfg->vsphere_password);
+    log_add_secret((const char *)cfg->ssh_private_key);
 }
 
 int

@@ -300,6 +300,8 @@ vim_open(const struct vim_opts *opts, struct vim **out, struct perr *err)
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }
+    /* The Login body carries it XML-escaped; a fault or trace may echo it. */
+    log_add_secret_encodings(v->user, v->password);
     ho.component = "http.vsphere";
     ho.ca_pem = opts->ca_pem;
     ho.ca_file = opts->ca_file;

@@ -4,6 +4,42 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Rewrites msg in place so that no byte of it can steer a terminal or a log
+ * reader: CR and LF become spaces (one line), other C0 controls and DEL
+ * become \xNN, the Unicode bidi overrides become \u202A-style escapes.  The
+ * result is cut to fit (n bytes with the NUL), never in the middle of an escape. */
+static void
+perr_escape_controls(char *msg, size_t n)
+{
+    char out[PERR_MSG_MAX];
+    size_t o = 0;
+
+    for (const unsigned char *p = (const unsigned char *)msg; *p != '\0'; p++) {
+        char esc[8];
+        size_t elen = 0;
+
+        if (*p == '\n' || *p == '\r') {
+            esc[elen++] = ' ';
+        } else if (*p < 0x20 || *p == 0x7f) {
+            elen = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *p);
+        } else if (p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) {
+            elen = (size_t)snprintf(esc, sizeof(esc), "\\u%04X", 0x2000u + (p[2] - 0x80u));
+            p += 2;
+        } else if (p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9) {
+            elen = (size_t)snprintf(esc, sizeof(esc), "\\u%04X", 0x2040u + (p[2] - 0x80u));
+            p += 2;
+        } else {
+            esc[elen++] = (char)*p;
+        }
+        if (o + elen >= n || o + elen >= sizeof(out))
+            break;
+        memcpy(out + o, esc, elen);
+        o += elen;
+    }
+    out[o] = '\0';
+    memcpy(msg, out, o + 1);
+}
+
 static void perr_record(struct perr *err, enum perr_code code, const char *file, int line,
                         const char *func, const char *fmt, va_list ap) ATTR_PRINTF(6, 0);
 
@@ -16,11 +52,8 @@ perr_record(struct perr *err, enum perr_code code, const char *file, int line, c
     err->line = line;
     err->func = func;
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-    /* The message ends up on one line in logs and the termination log. */
-    for (char *p = err->msg; *p != '\0'; p++) {
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    }
+    /* The message ends up on one line in logs, terminals and the termination log. */
+    perr_escape_controls(err->msg, sizeof(err->msg));
 }
 
 int
@@ -66,6 +99,7 @@ perr_prefix(struct perr *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(head, sizeof(head), fmt, ap);
     va_end(ap);
+    perr_escape_controls(head, sizeof(head));
     memcpy(old, err->msg, sizeof(old));
     /* Concatenate by hand: the head wins and the old text is cut at the end. */
     size_t hn = strnlen(head, sizeof(err->msg) - 1);

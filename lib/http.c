@@ -281,6 +281,31 @@ http_redact_query(const char *q, size_t len, struct buf *out, struct perr *err)
     return 0;
 }
 
+/* libcurl's HTTP/2 and HTTP/3 info lines show each header bracketed after a
+ * tag: "h2h3 [authorization: Basic ...]", "[HTTP/2] [1] [cookie: ...]".  True
+ * (and the line written masked) when the last bracket holds a sensitive header. */
+static bool
+http_redact_bracketed(const char *line, size_t len, struct buf *out, int *rc, struct perr *err)
+{
+    const char *open = NULL;
+    const char *name;
+    const char *colon;
+
+    for (const char *p = line; p < line + len; p++) {
+        if (*p == '[')
+            open = p;
+    }
+    if (open == NULL)
+        return false;
+    name = open + 1;
+    colon = memchr(name, ':', len - (size_t)(name - line));
+    if (colon == NULL || colon == name || !http_header_is_sensitive(name, (size_t)(colon - name)))
+        return false;
+    *rc =
+        buf_add(out, line, (size_t)(colon - line) + 1, err) < 0 ? -1 : buf_adds(out, " ***]", err);
+    return true;
+}
+
 /* One header line, or the request/status line, fit for the trace. */
 static int
 http_redact_header_line(const char *line, size_t len, struct buf *out, struct perr *err)
@@ -289,7 +314,10 @@ http_redact_header_line(const char *line, size_t len, struct buf *out, struct pe
     const char *sp = memchr(line, ' ', len);
     const char *qm;
     size_t qend;
+    int rc = 0;
 
+    if (http_redact_bracketed(line, len, out, &rc, err))
+        return rc;
     if (colon != NULL && (sp == NULL || colon < sp)) {
         if (!http_header_is_sensitive(line, (size_t)(colon - line)))
             return buf_add(out, line, len, err);

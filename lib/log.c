@@ -2,16 +2,19 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "lib/buf.h"
 
-#define LOG_MAX_SECRETS 32
+/* Each credential is registered in about a dozen spellings (see log_add_secret). */
+#define LOG_MAX_SECRETS 512
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static enum log_level log_min = LOGL_INFO;
@@ -44,31 +47,89 @@ log_set_stream(FILE *stream)
 
 static void log_add_secret_one(const char *value);
 
+/* value, and value JSON-escaped once and twice (a JSON body quoted in a JSON line). */
+static void
+log_add_secret_json(const char *value)
+{
+    struct buf esc = {0};
+    struct buf esc2 = {0};
+    struct perr err = {0};
+
+    log_add_secret_one(value);
+    if (buf_add_json(&esc, value, &err) < 0 || esc.len < 2)
+        goto out;
+    esc.data[esc.len - 1] = '\0';
+    if (strcmp(esc.data + 1, value) == 0)
+        goto out;
+    log_add_secret_one(esc.data + 1);
+    if (buf_add_json(&esc2, esc.data + 1, &err) == 0 && esc2.len >= 2) {
+        esc2.data[esc2.len - 1] = '\0';
+        log_add_secret_one(esc2.data + 1);
+    }
+out:
+    buf_free_secret(&esc);
+    buf_free_secret(&esc2);
+}
+
+/* Registers one encoding of a secret (made by add) when it differs from the value. */
+static void
+log_add_secret_form(const char *value, int (*add)(struct buf *, const char *, struct perr *))
+{
+    struct buf b = {0};
+    struct perr err = {0};
+
+    if (add(&b, value, &err) == 0 && b.data != NULL && strcmp(b.data, value) != 0)
+        log_add_secret_json(b.data);
+    buf_free_secret(&b);
+}
+
 void
 log_add_secret(const char *value)
 {
-    struct buf esc = {0};
-    struct perr err = {0};
-
-    if (value == NULL)
+    if (value == NULL || *value == '\0')
         return;
-    log_add_secret_one(value);
-    /* In JSON lines the secret appears escaped: scrub that spelling too. */
-    if (buf_add_json(&esc, value, &err) == 0 && esc.len >= 2) {
-        esc.data[esc.len - 1] = '\0';
-        if (strcmp(esc.data + 1, value) != 0)
-            log_add_secret_one(esc.data + 1);
+    /* Every spelling the value travels in: as is, in JSON, XML and URLs. */
+    log_add_secret_json(value);
+    log_add_secret_form(value, buf_add_xml);
+    log_add_secret_form(value, buf_add_url);
+}
+
+void
+log_add_secret_encodings(const char *user, const char *secret)
+{
+    struct buf cred = {0};
+    struct perr err = {0};
+    unsigned char *enc = NULL;
+
+    if (secret == NULL || *secret == '\0')
+        return;
+    log_add_secret(secret);
+    if (user == NULL)
+        return;
+    /* HTTP Basic: base64 of "user:secret". */
+    if (buf_addf(&cred, &err, "%s:%s", user, secret) < 0 || cred.len > INT32_MAX / 2)
+        goto out;
+    enc = calloc(4 * ((cred.len + 2) / 3) + 1, 1);
+    if (enc == NULL)
+        goto out;
+    EVP_EncodeBlock(enc, (const unsigned char *)cred.data, (int)cred.len);
+    log_add_secret_one((const char *)enc);
+out:
+    if (enc != NULL) {
+        OPENSSL_cleanse(enc, strlen((const char *)enc));
+        free(enc);
     }
-    buf_free_secret(&esc);
+    buf_free_secret(&cred);
 }
 
 static void
 log_add_secret_one(const char *value)
 {
     char *copy;
+    size_t n;
 
     /* Very short values would blank out ordinary words in every line. */
-    if (value == NULL || strlen(value) < 4)
+    if (value == NULL || (n = strlen(value)) < 4)
         return;
     pthread_mutex_lock(&log_lock);
     for (size_t i = 0; i < log_nsecrets; i++) {
@@ -76,9 +137,18 @@ log_add_secret_one(const char *value)
             goto out;
     }
     if (log_nsecrets < LOG_MAX_SECRETS) {
+        size_t at = log_nsecrets;
+
         copy = strdup(value);
-        if (copy != NULL)
-            log_secrets[log_nsecrets++] = copy;
+        if (copy == NULL)
+            goto out;
+        /* Longest first, so that a secret containing another is scrubbed whole. */
+        while (at > 0 && strlen(log_secrets[at - 1]) < n) {
+            log_secrets[at] = log_secrets[at - 1];
+            at--;
+        }
+        log_secrets[at] = copy;
+        log_nsecrets++;
     }
 out:
     pthread_mutex_unlock(&log_lock);

@@ -12,8 +12,8 @@
  * - Redaction lives here, not at call sites: a value whose key contains
  *   password, secret, token, authorization, cookie, passphrase or private_key
  *   (case-insensitive) is printed as "***"; and every string registered with
- *   log_add_secret() is replaced by "***" wherever it appears in a line (event,
- *   keys or values), so a secret can never leak through an error message.
+ *   log_add_secret() (or log_add_secret_encodings()) is replaced by "***" wherever it appears in a
+ * line (event, keys or values), so a secret can never leak through an error message.
  * - Thread-safe (one mutex around formatting and writing).
  * - Levels: error = the final failure (once); warn = recovered or cleanup
  *   failures; info = milestones; debug = one line per exchange; trace = wire
@@ -34,8 +34,14 @@ enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 void log_init(enum log_level min, enum log_format format, const char *trace_components);
 /* Where lines go (default stderr).  NULL restores stderr.  Not owned. */
 void log_set_stream(FILE *stream);
-/* Registers a secret value to scrub from all output (copied; strings < 4 bytes are ignored). */
+/* Registers a secret value to scrub from all output, in every spelling it is
+ * sent or logged in: as is, JSON-escaped (once and twice), XML-escaped and
+ * URL-encoded (copied; spellings < 4 bytes are ignored). */
 void log_add_secret(const char *value);
+/* The one call for a credential: log_add_secret(secret) and, when user is not
+ * NULL, the HTTP Basic spelling base64("user:secret") (user "" gives ":secret",
+ * as a token sent in Basic). */
+void log_add_secret_encodings(const char *user, const char *secret);
 /* Forgets registered secrets (zeroed) and resets to defaults: for tests and exit. */
 void log_reset(void);
 

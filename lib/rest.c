@@ -344,7 +344,7 @@ rest_new(const struct rest_dialect *dialect, const struct rest_config *cfg, stru
     for (size_t n = strlen(r->base_url); n > 0 && r->base_url[n - 1] == '/'; n--)
         r->base_url[n - 1] = '\0';
     if (r->password != NULL && r->password[0] != '\0')
-        log_add_secret(r->password);
+        log_add_secret_encodings(r->username != NULL ? r->username : "", r->password);
     if (rest_wants_basic(dialect) && rest_make_basic(r, err) < 0)
         goto out;
     if (r->transport.perform == NULL) {
@@ -453,7 +453,8 @@ rest_set_session(struct rest *r, const char *session, struct perr *err)
         s = strdup(session);
         if (s == NULL)
             return perr_set(err, PERR_NOMEM, "out of memory");
-        log_add_secret(s);
+        /* Some arrays take the session back as Basic ":token". */
+        log_add_secret_encodings("", s);
     }
     if (r->lock != NULL)
         pthread_mutex_lock(r->lock);

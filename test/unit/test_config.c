@@ -425,6 +425,10 @@ test_vmdk_paths(void **state)
     }
 }
 
+/* "--owner-uid" + about 120 KB of junk (one argument stays under the kernel's 128 KiB),
+ * filled in by main(). */
+static char huge_uid[120 * 1024];
+
 struct bad_case {
     const char *name;
     const char *drop[4];
@@ -673,6 +677,71 @@ static const struct bad_case bad_cases[] = {
      {"extra"},
      "unexpected argument 'extra': options start with - or --"},
     {"bad klog verbosity", {0}, {0}, {"-v=high"}, "--v: invalid value 'high'"},
+    /* Junk that used to be accepted silently (issue 14 item 7). */
+    {"SSH_PUBLIC_KEY not base64",
+     {0},
+     {"ESXI_CLONE_METHOD=ssh", "SSH_PRIVATE_KEY=" PRIV_B64, "SSH_PUBLIC_KEY=c3NoLWVk*MjU1MTk!"},
+     {0},
+     "SSH_PUBLIC_KEY: not valid base64"},
+    {"SSH_PUBLIC_KEY whose key is not base64",
+     {0},
+     {"ESXI_CLONE_METHOD=ssh", "SSH_PRIVATE_KEY=" PRIV_B64,
+      "SSH_PUBLIC_KEY=c3NoLWVkMjU1MTkgISEhbm90YmFzZTY0IHVzZXJAaG9zdA=="},
+     {0},
+     "SSH_PUBLIC_KEY: decoded value is not an authorized_keys public key line"},
+    {"SSH_PUBLIC_KEY whose key is of another type",
+     {0},
+     {"ESXI_CLONE_METHOD=ssh", "SSH_PRIVATE_KEY=" PRIV_B64,
+      "SSH_PUBLIC_KEY=c3NoLWVkMjU1MTkgQUFBQUIzTnphQzF5YzJFQUFBQURBUUFCQUFBQWdRPT0gdXNlckBob3N0"},
+     {0},
+     "SSH_PUBLIC_KEY: decoded value is not an authorized_keys public key line"},
+    {"huge owner uid", {0}, {0}, {huge_uid}, "--owner-uid: invalid UID a value of "},
+    {"owner uid with a quote",
+     {0},
+     {0},
+     {"--owner-uid=0b5c9d4e\"x"},
+     "--owner-uid: invalid UID '0b5c9d4e\"x'"},
+    {"lease namespace not a DNS label",
+     {0},
+     {"HOST_LEASE_NAMESPACE=Open_Shift.mtv"},
+     {0},
+     "HOST_LEASE_NAMESPACE: invalid namespace 'Open_Shift.mtv'; expected a DNS label"},
+    {"lease namespace too long",
+     {0},
+     {"HOST_LEASE_NAMESPACE=a123456789012345678901234567890123456789012345678901234567890123"},
+     {0},
+     "HOST_LEASE_NAMESPACE: invalid namespace"},
+    {"unknown trace component",
+     {0},
+     {0},
+     {"--log-trace=http,htpp"},
+     "--log-trace (LOG_TRACE): unknown component 'htpp'"},
+    {"unknown trace component from the environment",
+     {0},
+     {"LOG_TRACE=soap,http.ONTAP"},
+     {0},
+     "--log-trace (LOG_TRACE): unknown component 'http.ONTAP'"},
+    /* Typos around a secret flag never echo the value (issue 14 item 5). */
+    {"secret flag with three dashes",
+     {0},
+     {0},
+     {"---storage-password=Typo-S3cret"},
+     "bad flag syntax: '---storage-password' (its value is not shown)"},
+    {"secret flag with '=' for a name",
+     {0},
+     {0},
+     {"--=Typo-S3cret"},
+     "bad flag syntax: '--' (its value is not shown)"},
+    {"space after a secret flag's '='",
+     {0},
+     {0},
+     {"--storage-password=", " Space-S3cret"},
+     "unexpected argument after '--storage-password' (not shown, it may be the secret)"},
+    {"space after a vsphere password flag's '='",
+     {0},
+     {0},
+     {"-vsphere-password=", "S3cret-vc"},
+     "unexpected argument after '-vsphere-password' (not shown"},
 };
 
 static void
@@ -837,6 +906,48 @@ test_binary_termination_log(void **state)
     buf_free(&errout);
 }
 
+/* A typo next to a secret flag: the value is in neither stderr nor the termination log. */
+static void
+test_binary_typo_secret_not_echoed(void **state)
+{
+    static const char *const typos[][3] = {
+        {"---storage-password=Typo-S3cret", NULL, NULL},
+        {"--storage-password=", " Typo-S3cret", NULL},
+        {"--storage-token=", "Typo-S3cret", NULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(typos) / sizeof(typos[0]); i++) {
+        char path[] = "/tmp/pop-term-XXXXXX";
+        char envline[64];
+        const char *env_add[] = {envline, NULL};
+        struct buf out = {0}, errout = {0};
+        char got[1024] = {0};
+        struct setup s;
+        int status = -1;
+        FILE *f;
+        int fd;
+
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        close(fd);
+        snprintf(envline, sizeof(envline), "TERMINATION_LOG=%s", path);
+        setup_make(&s, NULL, env_add, typos[i]);
+        assert_int_equal(proc_run(proc_pop_bin(), s.argv, s.envp, &out, &errout, &status), 0);
+        assert_int_equal(status, 2);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(got, sizeof(got), f));
+        fclose(f);
+        unlink(path);
+        if (strstr(got, "S3cret") != NULL || strstr(buf_cstr(&errout), "S3cret") != NULL)
+            fail_msg("case %zu echoes the secret: stderr '%s' termination log '%s'", i,
+                     buf_cstr(&errout), got);
+        buf_free(&out);
+        buf_free(&errout);
+    }
+}
+
 static void
 test_binary_secret_flag_warning(void **state)
 {
@@ -861,6 +972,9 @@ test_binary_secret_flag_warning(void **state)
 int
 main(void)
 {
+    memcpy(huge_uid, "--owner-uid=", 12);
+    memset(huge_uid + 12, 'u', sizeof(huge_uid) - 13);
+
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base_is_valid),
         cmocka_unit_test(test_defaults_metrics_listen),
@@ -880,6 +994,7 @@ main(void)
         cmocka_unit_test(test_binary_version),
         cmocka_unit_test(test_binary_termination_log),
         cmocka_unit_test(test_binary_secret_flag_warning),
+        cmocka_unit_test(test_binary_typo_secret_not_echoed),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -37,6 +37,36 @@ test_first_error_wins(void **state)
     assert_string_equal(err.msg, "");
 }
 
+/* A quoted value never carries a control byte or a bidi override into a message. */
+static void
+test_controls_escaped(void **state)
+{
+    struct perr err = {0};
+
+    (void)state;
+    perr_set(&err, PERR_USAGE, "bad value '%s'",
+             "a\x1b[31mred\tb\x7f\x01"
+             "c\r\nd");
+    assert_string_equal(err.msg, "bad value 'a\\x1b[31mred\\x09b\\x7f\\x01c  d'");
+    perr_clear(&err);
+    /* U+202E (right-to-left override) and U+2066 (left-to-right isolate) */
+    perr_set(&err, PERR_USAGE, "name '%s'", "x\xe2\x80\xaegpj.exe\xe2\x81\xa6y \xc3\xa9");
+    assert_string_equal(err.msg, "name 'x\\u202Egpj.exe\\u2066y \xc3\xa9'");
+    perr_prefix(&err, "vm '%s': ", "\x1b]0;t\x07");
+    assert_string_equal(err.msg, "vm '\\x1b]0;t\\x07': name 'x\\u202Egpj.exe\\u2066y \xc3\xa9'");
+    perr_clear(&err);
+    /* A message cut at the end never ends inside an escape. */
+    {
+        char big[2 * PERR_MSG_MAX];
+
+        memset(big, '\x01', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        perr_set(&err, PERR_USAGE, "%s", big);
+        assert_true(strlen(err.msg) % 4 == 0);
+        assert_true(strlen(err.msg) < PERR_MSG_MAX);
+    }
+}
+
 static void
 test_remote_and_retryable(void **state)
 {
@@ -261,6 +291,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_error_wins),
         cmocka_unit_test(test_remote_and_retryable),
+        cmocka_unit_test(test_controls_escaped),
         cmocka_unit_test(test_prefix_truncates_safely),
         cmocka_unit_test(test_backoff_bounds),
         cmocka_unit_test(test_retry_call),

@@ -175,6 +175,94 @@ test_parse_helpers(void **state)
     assert_false(log_key_is_sensitive("naa"));
 }
 
+/* A password with every character that changes between encodings. */
+#define ODD_PW "p\"a\\ss%&<>:\xc3\xa9 x'"
+
+/* Every spelling ODD_PW travels in, and those spellings JSON-escaped. */
+static const char *const odd_forms[] = {
+    ODD_PW,
+    "p\\\"a\\\\ss%&<>:",                           /* JSON */
+    "p\\\\\\\"a\\\\\\\\ss%&<>:",                   /* JSON of JSON */
+    "p&quot;a\\ss%&amp;&lt;&gt;:\xc3\xa9 x&apos;", /* XML */
+    "p&quot;a\\\\ss%&amp;&lt;&gt;:",               /* XML, then JSON */
+    "p%22a%5Css%25%26%3C%3E%3A%C3%A9%20x%27",      /* URL */
+    "YWRtaW46cCJhXHNzJSY8PjrDqSB4Jw==",            /* base64 "admin:" ODD_PW */
+};
+
+/* Lines of every shape: libcurl's HTTP/2 info lines, secrets mid-word, inside
+ * quoted bodies, in keys, in events. */
+static void
+emit_odd_shapes(void)
+{
+    log_trace("http.ontap", "http * info", "line",
+              "h2h3 [authorization: Basic YWRtaW46cCJhXHNzJSY8PjrDqSB4Jw==]", NULL);
+    log_trace("http.ontap", "http * info", "line",
+              "[HTTP/2] [1] [authorization: Basic YWRtaW46cCJhXHNzJSY8PjrDqSB4Jw==]", NULL);
+    log_trace("soap", "http > body", "body",
+              "<Login><userName>admin</userName><x>p&quot;a\\ss%&amp;&lt;&gt;:\xc3\xa9 "
+              "x&apos;</x></Login>",
+              NULL);
+    log_trace("http.rest", "http > header", "line",
+              "GET /login?u=admin&pw=p%22a%5Css%25%26%3C%3E%3A%C3%A9%20x%27&z=1 HTTP/1.1", NULL);
+    log_warn("test", "array said", "detail",
+             "{\"error\":\"bad {\\\"pw\\\":\\\""
+             "p\\\"a\\\\ss%&<>:\xc3\xa9 x'"
+             "\\\"}\"}",
+             NULL);
+    log_error("test", "mid" ODD_PW "word", "k" ODD_PW, "xx" ODD_PW "yy", NULL);
+}
+
+static void
+check_odd_forms(const char *out)
+{
+    for (size_t i = 0; i < sizeof(odd_forms) / sizeof(odd_forms[0]); i++) {
+        if (strstr(out, odd_forms[i]) != NULL)
+            fail_msg("form %zu '%s' leaked in:\n%s", i, odd_forms[i], out);
+    }
+    assert_null(strstr(out, "YWRtaW46"));
+    assert_null(strstr(out, "%5Css%25"));
+    assert_null(strstr(out, "&lt;&gt;"));
+    assert_null(strstr(out, "ss%&<>"));
+}
+
+/* One call registers a credential in every spelling; lines of any shape are scrubbed. */
+static void
+test_secret_encodings_any_shape(void **state)
+{
+    static const enum log_format fmts[] = {LOG_FORMAT_TEXT, LOG_FORMAT_JSON};
+    struct capture c;
+
+    (void)state;
+    for (size_t f = 0; f < 2; f++) {
+        capture_start(&c, LOGL_TRACE, fmts[f], "all");
+        log_add_secret_encodings("admin", ODD_PW);
+        emit_odd_shapes();
+        fflush(c.f);
+        check_odd_forms(c.text);
+        assert_non_null(strstr(c.text, "h2h3 [authorization: Basic ***]"));
+        capture_end(&c);
+        free(c.text);
+    }
+}
+
+/* log_add_secret alone already covers the text spellings (JSON, XML, URL). */
+static void
+test_secret_text_spellings(void **state)
+{
+    struct capture c;
+
+    (void)state;
+    capture_start(&c, LOGL_TRACE, LOG_FORMAT_TEXT, "all");
+    log_add_secret(ODD_PW);
+    log_info("test", "fault", "body",
+             "<password>p&quot;a\\ss%&amp;&lt;&gt;:\xc3\xa9 x&apos;</password>", NULL);
+    log_info("test", "url", "q", "pw=p%22a%5Css%25%26%3C%3E%3A%C3%A9%20x%27", NULL);
+    fflush(c.f);
+    check_odd_forms(c.text);
+    capture_end(&c);
+    free(c.text);
+}
+
 int
 main(void)
 {
@@ -183,6 +271,8 @@ main(void)
         cmocka_unit_test(test_redaction_json),
         cmocka_unit_test(test_levels_and_trace),
         cmocka_unit_test(test_parse_helpers),
+        cmocka_unit_test(test_secret_encodings_any_shape),
+        cmocka_unit_test(test_secret_text_spellings),
     };
 
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
