@@ -787,6 +787,8 @@ check_required(struct config *cfg, struct perr *err)
                         "either STORAGE_TOKEN (--storage-token) or both STORAGE_USERNAME "
                         "(--storage-username) and STORAGE_PASSWORD (--storage-password) must be "
                         "provided");
+    if (storage_hostname_check(cfg->storage_hostname, err) < 0)
+        return -1;
     if (cfg->target_volume_handle == NULL) {
         if (cfg->n_target_attrs > 0)
             return perr_set(err, PERR_USAGE,
