@@ -436,8 +436,8 @@ do_clone() {
     src=$NORM
     normalize_path "$dst" || finish 1 "Path validation error: $NORM_ERR"
     dst=$NORM
-    check_target "$dst" || finish 1 "Path validation error: $DST_ERR"
     check_source "$src" || finish 1 "Path validation error: $SRC_ERR"
+    check_target "$dst" || finish 1 "Path validation error: $DST_ERR"
 
     dc_try=0
     while :; do
