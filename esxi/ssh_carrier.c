@@ -487,6 +487,9 @@ ssh_carrier_open(const struct ssh_carrier_opts *o, struct wrapper_carrier *out, 
         }
         goto out;
     }
+    if (o->write_known_hosts != NULL &&
+        esxi_ssh_write_known_hosts(c->ssh, o->write_known_hosts, err) < 0)
+        goto out;
     if (probe(c, target, key_line, err) < 0)
         goto out;
     out->name = "ssh";

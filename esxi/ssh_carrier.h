@@ -30,6 +30,9 @@
  * Contract of ssh_carrier_open():
  * 1. Resolves the host's management IP through vCenter (unless opts->ip),
  *    connects (esxi/ssh.h: pinned or logged host key, connect deadline).
+ *    With write_known_hosts, the host key met is written there
+ *    (esxi_ssh_write_known_hosts()) once the login succeeded; a failure to
+ *    write stops the run (PERR_CONFIG), before anything is mapped.
  * 2. Runs the probe.  Login refused, or an answer other than SSH_OK, stops
  *    here, before anything is mapped, with the exact line to add to
  *    /etc/ssh/keys-root/authorized_keys (PERR_AUTH / PERR_SSH); the full
@@ -86,10 +89,11 @@ struct ssh_carrier_opts {
     long port;                        /* 0 = 22 (ESXI_SSH_PORT) */
     const unsigned char *private_key; /* PEM/OpenSSH bytes (SSH_PRIVATE_KEY, decoded) */
     size_t private_key_len;
-    const char *public_key;  /* authorized_keys form (SSH_PUBLIC_KEY, decoded) */
-    const char *known_hosts; /* ESXI_SSH_KNOWN_HOSTS or NULL */
-    long connect_timeout_ms; /* 0 = 30 s (SSH_TIMEOUT_SECONDS) */
-    long command_timeout_ms; /* 0 = 60 s, per wrapper command */
+    const char *public_key;        /* authorized_keys form (SSH_PUBLIC_KEY, decoded) */
+    const char *known_hosts;       /* ESXI_SSH_KNOWN_HOSTS or NULL */
+    const char *write_known_hosts; /* ESXI_SSH_WRITE_KNOWN_HOSTS or NULL: where the key met goes */
+    long connect_timeout_ms;       /* 0 = 30 s (SSH_TIMEOUT_SECONDS) */
+    long command_timeout_ms;       /* 0 = 60 s, per wrapper command */
 };
 
 /* See the contract above.  On success *out is a carrier for clone_run();

@@ -519,6 +519,135 @@ test_host_key_pinning(void **state)
     esxi_ssh_close(s);
 }
 
+/* Opens and closes the carrier with o, logging at info into a fresh file; the log text. */
+static char *
+open_logged(struct ssh_carrier_opts *o, int want_rc, struct perr *err)
+{
+    FILE *logf = tmpfile();
+    struct wrapper_carrier c;
+    char *text;
+    size_t n;
+
+    assert_non_null(logf);
+    log_init(LOGL_INFO, LOG_FORMAT_TEXT, NULL);
+    log_set_stream(logf);
+    if (ssh_carrier_open(o, &c, err) != want_rc)
+        fail_msg("ssh_carrier_open: want %d: %s", want_rc, err->msg);
+    ssh_carrier_close(&c);
+    fflush(logf);
+    log_set_stream(NULL);
+    log_reset();
+    rewind(logf);
+    text = calloc(1, 1024 * 1024);
+    assert_non_null(text);
+    n = fread(text, 1, 1024 * 1024 - 1, logf);
+    text[n] = '\0';
+    fclose(logf);
+    return text;
+}
+
+static void
+test_host_key_trust_and_known_hosts_file(void **state)
+{
+    struct vim *v = open_world(&plain);
+    struct ssh_carrier_opts o;
+    struct perr err = {0};
+    char good[128];
+    char other[2048];
+    char path[1024];
+    char written[1100];
+    char dir[1024];
+    char luns[1024];
+    char want[4096];
+    char *pub;
+    char *text;
+    struct stat st;
+    FILE *f;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/host_ed25519_key.pub", world_get(&plain, "WORLD_SSH_DIR"));
+    keygen_fingerprint(path, good, sizeof(good));
+    pub = slurp(path, NULL);
+    assert_non_null(pub);
+    pub[strcspn(pub, "\n")] = '\0';
+    *strrchr(pub, ' ') = '\0'; /* "<type> <base64>", no comment */
+
+    /* Unpinned: the key is accepted, and the log says so with its fingerprint. */
+    snprintf(dir, sizeof(dir), "%s/khdir", plain.dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(written, sizeof(written), "%s/known_hosts", dir);
+    f = fopen(written, "w");
+    assert_non_null(f);
+    fprintf(f, "# kept\nesxi-other.example %s\n[127.0.0.1]:%s ssh-ed25519 AAAAold\n", pub,
+            world_get(&plain, "ESXI_SSH_PORT"));
+    fclose(f);
+    carrier_opts(&plain, &plain_keys, v, &o);
+    o.write_known_hosts = written;
+    text = open_logged(&o, 0, &err);
+    if (strstr(text, "ESXi host key trusted") == NULL || strstr(text, good) == NULL ||
+        strstr(text, "accepted unpinned") == NULL)
+        fail_msg("no trust line naming %s and 'accepted unpinned' in: %s", good, text);
+    free(text);
+
+    /* The file holds the key met, in known_hosts format; other entries stay, the old one goes;
+     * no temporary file is left. */
+    text = slurp(written, NULL);
+    assert_non_null(text);
+    snprintf(want, sizeof(want), "# kept\nesxi-other.example %s\n[127.0.0.1]:%s %s\n", pub,
+             world_get(&plain, "ESXI_SSH_PORT"), pub);
+    assert_string_equal(text, want);
+    free(text);
+    assert_int_equal(stat(written, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    assert_int_equal(count_entries(dir, "known_hosts-"), 0);
+
+    /* The written file pins the next run, and the log says so. */
+    perr_clear(&err);
+    carrier_opts(&plain, &plain_keys, v, &o);
+    o.known_hosts = written;
+    text = open_logged(&o, 0, &err);
+    if (strstr(text, "ESXi host key trusted") == NULL || strstr(text, good) == NULL ||
+        strstr(text, "trust=pinned") == NULL || strstr(text, written) == NULL)
+        fail_msg("no trust line naming %s, pinned and the file in: %s", good, text);
+    free(text);
+
+    /* A changed key then fails before anything is mapped. */
+    snprintf(path, sizeof(path), "%s/other_host_key.pub", world_get(&plain, "WORLD_SSH_DIR"));
+    text = slurp(path, NULL);
+    assert_non_null(text);
+    text[strcspn(text, "\n")] = '\0';
+    snprintf(other, sizeof(other), "%s", text);
+    free(text);
+    f = fopen(written, "w");
+    assert_non_null(f);
+    fprintf(f, "[127.0.0.1]:%s %s\n", world_get(&plain, "ESXI_SSH_PORT"), other);
+    fclose(f);
+    perr_clear(&err);
+    carrier_opts(&plain, &plain_keys, v, &o);
+    o.known_hosts = written;
+    text = open_logged(&o, -1, &err);
+    free(text);
+    assert_int_equal(err.code, PERR_SSH);
+    if (strstr(err.msg, "host key mismatch") == NULL || strstr(err.msg, good) == NULL)
+        fail_msg("unexpected message: %s", err.msg);
+    snprintf(luns, sizeof(luns), "%s/luns", world_get(&plain, "WORLD_FABRIC"));
+    assert_int_equal(count_entries(luns, ".json"), 0);
+
+    /* A file that cannot be written stops the run. */
+    perr_clear(&err);
+    carrier_opts(&plain, &plain_keys, v, &o);
+    o.write_known_hosts = "/nonexistent-dir/known_hosts";
+    text = open_logged(&o, -1, &err);
+    free(text);
+    assert_int_equal(err.code, PERR_CONFIG);
+    assert_non_null(strstr(err.msg, "/nonexistent-dir/known_hosts"));
+
+    unlink(written);
+    rmdir(dir);
+    free(pub);
+    vim_close(v);
+}
+
 static void
 test_wrapper_upload(void **state)
 {
@@ -1153,6 +1282,7 @@ main(void)
         cmocka_unit_test(test_probe_and_key_line),
         cmocka_unit_test(test_wrong_key_gives_instructions),
         cmocka_unit_test(test_host_key_pinning),
+        cmocka_unit_test(test_host_key_trust_and_known_hosts_file),
         cmocka_unit_test(test_wrapper_upload),
         cmocka_unit_test(test_old_key_format),
         cmocka_unit_test(test_ssh_clone),
