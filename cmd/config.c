@@ -59,6 +59,7 @@ enum opt_id {
     O_TARGET_VOLUME_HANDLE,
     O_TARGET_VOLUME_ATTRIBUTE,
     O_ESXI_SSH_KNOWN_HOSTS,
+    O_ESXI_SSH_WRITE_KNOWN_HOSTS,
     O_ESXI_SSH_PORT,
     O_SSH_TIMEOUT,
     O_RESCAN_TIMEOUT,
@@ -144,6 +145,10 @@ static const struct opt opts[O_COUNT] = {
                         "how vmkfstools runs on the ESXi host"},
     [O_ESXI_SSH_KNOWN_HOSTS] = {"esxi-ssh-known-hosts", "ESXI_SSH_KNOWN_HOSTS", OPT_STRING, 0, NULL,
                                 "FILE", "known_hosts file pinning the ESXi host key (ssh method)"},
+    [O_ESXI_SSH_WRITE_KNOWN_HOSTS] = {"write-known-hosts", "ESXI_SSH_WRITE_KNOWN_HOSTS", OPT_STRING,
+                                      0, NULL, "FILE",
+                                      "write the ESXi host keys met to FILE (known_hosts format, "
+                                      "replaced atomically) for --esxi-ssh-known-hosts"},
     [O_ESXI_SSH_PORT] = {"esxi-ssh-port", "ESXI_SSH_PORT", OPT_STRING, 0, "22", "PORT",
                          "ESXi SSH port (ssh method)"},
     [O_SSH_TIMEOUT] = {"ssh-timeout-seconds", "SSH_TIMEOUT_SECONDS", OPT_STRING, 0, "30", "SECONDS",
@@ -215,6 +220,7 @@ static const enum opt_id help_order[] = {
     O_VSPHERE_PASSWORD,
     O_CLONE_METHOD,
     O_ESXI_SSH_KNOWN_HOSTS,
+    O_ESXI_SSH_WRITE_KNOWN_HOSTS,
     O_ESXI_SSH_PORT,
     O_SSH_TIMEOUT,
     O_RESCAN_TIMEOUT,
@@ -875,6 +881,8 @@ check_required(struct config *cfg, struct perr *err)
                         "either STORAGE_TOKEN (--storage-token) or both STORAGE_USERNAME "
                         "(--storage-username) and STORAGE_PASSWORD (--storage-password) must be "
                         "provided");
+    if (storage_hostname_check(cfg->storage_hostname, err) < 0)
+        return -1;
     if (cfg->target_volume_handle == NULL) {
         if (cfg->n_target_attrs > 0)
             return perr_set(err, PERR_USAGE,
@@ -997,6 +1005,7 @@ build_config(const char *const envp[], struct raw *r, struct config *cfg, struct
         {O_VSPHERE_HOSTNAME, &cfg->vsphere_hostname},
         {O_VSPHERE_USERNAME, &cfg->vsphere_username},
         {O_ESXI_SSH_KNOWN_HOSTS, &cfg->esxi_ssh_known_hosts},
+        {O_ESXI_SSH_WRITE_KNOWN_HOSTS, &cfg->esxi_ssh_write_known_hosts},
         {O_KUBECONFIG, &cfg->kubeconfig},
         {O_MASTER, &cfg->master},
         {O_TARGET_VOLUME_HANDLE, &cfg->target_volume_handle},
@@ -1233,6 +1242,7 @@ config_free_fields(struct config *cfg)
         &cfg->vsphere_username,
         &cfg->vsphere_cacert,
         &cfg->esxi_ssh_known_hosts,
+        &cfg->esxi_ssh_write_known_hosts,
         &cfg->ssh_public_key,
         &cfg->kubeconfig,
         &cfg->master,

@@ -79,7 +79,8 @@ struct config {
 
     /* ESXi. */
     enum clone_method clone_method;
-    char *esxi_ssh_known_hosts; /* path, or NULL: accept and log the fingerprint */
+    char *esxi_ssh_known_hosts;       /* path, or NULL: accept and log the fingerprint */
+    char *esxi_ssh_write_known_hosts; /* path the host keys met are written to, or NULL */
     long esxi_ssh_port;
     long ssh_timeout_seconds;
     long rescan_timeout_seconds;    /* how long the mapped device may take to appear */

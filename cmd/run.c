@@ -501,6 +501,7 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
         so.private_key_len = c->cfg->ssh_private_key_len;
         so.public_key = c->cfg->ssh_public_key;
         so.known_hosts = c->cfg->esxi_ssh_known_hosts;
+        so.write_known_hosts = c->cfg->esxi_ssh_write_known_hosts;
         so.connect_timeout_ms = c->cfg->ssh_timeout_seconds * 1000;
         if (ssh_carrier_open(&so, &c->ssh, err) < 0)
             goto out;

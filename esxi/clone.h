@@ -74,7 +74,7 @@ struct clone_result {
     unsigned polls;
 };
 
-/* Reads the wrapper's version through the carrier ("0.4.0"); owned. */
+/* Reads the wrapper's version through the carrier ("0.5.0"); owned. */
 int clone_wrapper_version(struct wrapper_carrier *c, char **version, struct perr *err);
 
 int clone_run(struct wrapper_carrier *c, const char *src, const char *dst, long stall_ms,

@@ -1,9 +1,13 @@
 #include "esxi/ssh.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libssh/libssh.h>
 #include <openssl/crypto.h>
@@ -31,6 +35,7 @@ struct esxi_ssh {
     size_t max_output;
     char target[300];
     char fingerprint[128];
+    char *hostkey; /* "<type> <base64>" of the key met, for known_hosts */
     unsigned connects;
     bool initialised; /* ssh_init() was called for this connection */
 };
@@ -143,6 +148,33 @@ pinned_fingerprints(const struct esxi_ssh *s, char *out, size_t size)
         snprintf(out, size, "a hashed entry");
 }
 
+/* "host" on port 22, "[host]:port" otherwise: the name known_hosts files use. */
+static void
+known_hosts_name(const struct esxi_ssh *s, char *out, size_t size)
+{
+    if (s->port == 22)
+        snprintf(out, size, "%s", s->host);
+    else
+        snprintf(out, size, "[%s]:%u", s->host, s->port);
+}
+
+static int
+remember_host_key(struct esxi_ssh *s, const ssh_key srv, struct perr *err)
+{
+    const char *type = ssh_key_type_to_char(ssh_key_type(srv));
+    char *b64 = NULL;
+    size_t n;
+
+    if (type == NULL || ssh_pki_export_pubkey_base64(srv, &b64) != SSH_OK || b64 == NULL)
+        return perr_set(err, PERR_SSH, "SSH to %s: cannot export the host key", s->target);
+    n = strlen(type) + 1 + strlen(b64) + 1;
+    s->hostkey = malloc(n);
+    if (s->hostkey != NULL)
+        snprintf(s->hostkey, n, "%s %s", type, b64);
+    ssh_string_free_char(b64);
+    return s->hostkey != NULL ? 0 : perr_set(err, PERR_NOMEM, "out of memory");
+}
+
 static int
 check_host_key(struct esxi_ssh *s, struct perr *err)
 {
@@ -170,19 +202,24 @@ check_host_key(struct esxi_ssh *s, struct perr *err)
         goto out;
     }
     snprintf(s->fingerprint, sizeof(s->fingerprint), "%s", fp);
+    if (s->hostkey == NULL && remember_host_key(s, srv, err) < 0)
+        goto out;
     if (s->known_hosts == NULL) {
         if (s->connects == 0)
-            log_info(ESXI_SSH_COMP, "ESXi host key accepted without pinning", "host", s->target,
-                     "fingerprint", fp, "hint",
-                     "set ESXI_SSH_KNOWN_HOSTS to a known_hosts file to pin it", NULL);
+            log_info(ESXI_SSH_COMP, "ESXi host key trusted", "host", s->target, "fingerprint", fp,
+                     "trust", "accepted unpinned", "hint",
+                     "set ESXI_SSH_KNOWN_HOSTS to a known_hosts file to pin it "
+                     "(--write-known-hosts writes one)",
+                     NULL);
         rc = 0;
         goto out;
     }
     st = ssh_session_is_known_server(s->session);
     switch (st) {
     case SSH_KNOWN_HOSTS_OK:
-        log_debug(ESXI_SSH_COMP, "host key matches the pinned one", "host", s->target,
-                  "fingerprint", fp, NULL);
+        if (s->connects == 0)
+            log_info(ESXI_SSH_COMP, "ESXi host key trusted", "host", s->target, "fingerprint", fp,
+                     "trust", "pinned", "file", s->known_hosts, NULL);
         rc = 0;
         break;
     case SSH_KNOWN_HOSTS_CHANGED:
@@ -371,6 +408,7 @@ esxi_ssh_close(struct esxi_ssh *s)
     free(s->host);
     free(s->user);
     free(s->known_hosts);
+    free(s->hostkey);
     if (s->initialised)
         ssh_finalize();
     free(s);
@@ -536,5 +574,83 @@ out:
         res->ms = (long)(mono_now_ms() - start);
         log_debug(ESXI_SSH_COMP, "ssh command failed", "host", s->target, "error", err->msg, NULL);
     }
+    return rc;
+}
+
+int
+esxi_ssh_write_known_hosts(const struct esxi_ssh *s, const char *path, struct perr *err)
+{
+    char name[300];
+    char line[16384];
+    char *tmp = NULL;
+    const char *slash = strrchr(path, '/');
+    FILE *in = NULL;
+    FILE *out = NULL;
+    int fd = -1;
+    int rc = -1;
+
+    if (s->hostkey == NULL)
+        return perr_set(err, PERR_INTERNAL, "no host key met yet");
+    known_hosts_name(s, name, sizeof(name));
+    /* The new file sits next to the old one, so that rename() replaces it in one step. */
+    if (asprintf(&tmp, "%.*s.known_hosts-XXXXXX", slash != NULL ? (int)(slash - path + 1) : 0,
+                 path) < 0) {
+        tmp = NULL;
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0 || fchmod(fd, 0644) < 0 || (out = fdopen(fd, "w")) == NULL) {
+        perr_set(err, PERR_CONFIG, "--write-known-hosts: cannot create a file next to '%s': %s",
+                 path, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    /* Every other entry stays; an entry naming only this host is replaced. */
+    in = fopen(path, "r");
+    if (in == NULL && errno != ENOENT) {
+        perr_set(err, PERR_CONFIG, "--write-known-hosts: cannot read '%s': %s", path,
+                 strerror(errno));
+        goto out;
+    }
+    while (in != NULL && fgets(line, sizeof(line), in) != NULL) {
+        const char *p = line + strspn(line, " \t");
+        size_t hlen = strcspn(p, " \t\r\n");
+
+        if (*p != '#' && *p != '@' && hlen == strlen(name) && memcmp(p, name, hlen) == 0)
+            continue;
+        if (fputs(line, out) == EOF || (line[strlen(line) - 1] != '\n' && fputc('\n', out) == EOF))
+            break;
+    }
+    if (fprintf(out, "%s %s\n", name, s->hostkey) < 0 || fflush(out) != 0 ||
+        fsync(fileno(out)) != 0) {
+        perr_set(err, PERR_CONFIG, "--write-known-hosts: cannot write '%s': %s", tmp,
+                 strerror(errno));
+        goto out;
+    }
+    if (fclose(out) != 0) {
+        out = NULL;
+        perr_set(err, PERR_CONFIG, "--write-known-hosts: cannot write '%s': %s", tmp,
+                 strerror(errno));
+        goto out;
+    }
+    out = NULL;
+    if (rename(tmp, path) < 0) {
+        perr_set(err, PERR_CONFIG, "--write-known-hosts: cannot replace '%s': %s", path,
+                 strerror(errno));
+        goto out;
+    }
+    log_info(ESXI_SSH_COMP, "ESXi host key written", "host", s->target, "fingerprint",
+             s->fingerprint, "file", path, NULL);
+    rc = 0;
+out:
+    if (in != NULL)
+        fclose(in);
+    if (out != NULL)
+        fclose(out);
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0 && tmp != NULL)
+        unlink(tmp);
+    free(tmp);
     return rc;
 }

@@ -15,8 +15,10 @@
  * - Host key: when known_hosts names a file, the server's key must be in it
  *   for "[host]:port" (or "host" on port 22).  A different key is PERR_SSH
  *   naming the SHA256 fingerprint presented and the one pinned; a host absent
- *   from the file is PERR_SSH too.  Without a file the key is accepted and its
- *   SHA256 fingerprint is logged at info.
+ *   from the file is PERR_SSH too.  Without a file the key is accepted
+ *   (kept for compatibility).  Either way the first connection logs at info
+ *   "ESXi host key trusted" with the SHA256 fingerprint and trust="pinned"
+ *   (and the file) or trust="accepted unpinned".
  * - Authentication refused is PERR_AUTH; a connection that cannot be made is
  *   PERR_NETWORK; a deadline that passes is PERR_TIMEOUT; other protocol
  *   failures are PERR_SSH.  Messages name host:port.
@@ -74,6 +76,14 @@ void esxi_ssh_result_clear(struct esxi_ssh_result *r);
 
 /* The server's host key fingerprint, "SHA256:…" (valid while s lives). */
 const char *esxi_ssh_fingerprint(const struct esxi_ssh *s);
+/* Writes the host key s met to path in known_hosts format ("host" on port
+ * 22, "[host]:port" otherwise), so that a later run pins it with
+ * --esxi-ssh-known-hosts.  The other entries of an existing file are kept,
+ * an entry for this host name alone is replaced.  Atomic: the new content
+ * goes to a temporary file in the same directory (mode 0644, fsync'd) that
+ * is renamed onto path; on failure path is untouched.  PERR_CONFIG naming
+ * the file.  For any command that meets hosts (a run, a future preflight). */
+int esxi_ssh_write_known_hosts(const struct esxi_ssh *s, const char *path, struct perr *err);
 /* "host:port" for messages (valid while s lives). */
 const char *esxi_ssh_target(const struct esxi_ssh *s);
 /* How many times the connection was (re-)established: 1 after open. */

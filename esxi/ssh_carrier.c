@@ -29,14 +29,19 @@ static const char go_command[] =
     "; else SSH_ORIGINAL_COMMAND=\\\"$CMD\\\" exec sh /vmfs/volumes/$DS/secure-vmkfst"
     "ools-wrapper; fi'";
 
-/* The same protocol with the datastore quoted, and `/`, `.`, `..` refused. */
+/* The line this product prints: the same protocol, safe for every datastore
+ * name.  Only the first line of SSH_ORIGINAL_COMMAND is read (printf, not
+ * echo, so that no backslash is interpreted); "$DS" is quoted (no splitting,
+ * no glob); a name with '/' or one that is "." or ".." is refused, so the
+ * path cannot leave /vmfs/volumes/<one directory>/. */
 static const char improved_command[] =
-    "sh -c 'DS=$(echo \\\"$SSH_ORIGINAL_COMMAND\\\" | sed -n \\\"s/^DS=\\\\([^;]*\\\\)"
-    ";.*/\\\\1/p\\\"); CMD=$(echo \\\"$SSH_ORIGINAL_COMMAND\\\" | sed -n \\\"s/^DS=[^"
-    ";]*;CMD=\\\\(.*\\\\)/\\\\1/p\\\"); if [ -z \\\"$DS\\\" ]; then echo \\\"SSH_OK\\\""
-    "; else case \\\"$DS\\\" in */*|.|..) echo \\\"invalid datastore name\\\" >&2; ex"
-    "it 1;; esac; SSH_ORIGINAL_COMMAND=\\\"$CMD\\\" exec sh \\\"/vmfs/volumes/$DS/sec"
-    "ure-vmkfstools-wrapper\\\"; fi'";
+    "sh -c 'DS=$(printf \\\"%s\\\\n\\\" \\\"$SSH_ORIGINAL_COMMAND\\\" | sed -n "
+    "\\\"1s/^DS=\\\\([^;]*\\\\);.*/\\\\1/p\\\"); CMD=$(printf \\\"%s\\\\n\\\" "
+    "\\\"$SSH_ORIGINAL_COMMAND\\\" | sed -n \\\"1s/^DS=[^;]*;CMD=\\\\(.*\\\\)/\\\\1/p\\\"); "
+    "if [ -z \\\"$DS\\\" ]; then echo \\\"SSH_OK\\\"; else case \\\"$DS\\\" in */*|.|..) "
+    "echo \\\"invalid datastore name\\\" >&2; exit 1;; esac; "
+    "SSH_ORIGINAL_COMMAND=\\\"$CMD\\\" exec sh \\\"/vmfs/volumes/$DS/"
+    "secure-vmkfstools-wrapper\\\"; fi'";
 
 struct ssh_carrier {
     struct esxi_ssh *ssh;
@@ -264,14 +269,16 @@ log_key_instructions(const char *why, const char *line)
 {
     log_warn(CARRIER_COMP, "ESXi SSH key setup needed", "reason", why, "file",
              SSH_AUTHORIZED_KEYS_PATH, "line", line, "steps",
-             "enable SSH on the ESXi host, log in as root, add the line to the file (one line), "
-             "save, and run the migration again; the line routes DS=<datastore>;CMD=<command> to "
+             "enable SSH on the ESXi host, log in as root, add the line to the file (one line; "
+             "it replaces an older line for the same key, such as the Go populator's, which "
+             "ends in 'exec sh /vmfs/volumes/$DS/" SSH_WRAPPER_NAME "; fi'), save, and run the "
+             "migration again; the line routes DS=<datastore>;CMD=<command> to "
              "/vmfs/volumes/<datastore>/" SSH_WRAPPER_NAME,
              NULL);
 }
 
 static int
-probe(struct ssh_carrier *c, const char *target, const char *go_line, struct perr *err)
+probe(struct ssh_carrier *c, const char *target, const char *key_line, struct perr *err)
 {
     struct esxi_ssh_result res = {0};
     char answer[120];
@@ -283,12 +290,12 @@ probe(struct ssh_carrier *c, const char *target, const char *go_line, struct per
     }
     excerpt(buf_cstr(&res.out), answer, sizeof(answer));
     if (strcmp(answer, "SSH_OK") != 0) {
-        log_key_instructions("the key is not restricted to the populator's command", go_line);
+        log_key_instructions("the key is not restricted to the populator's command", key_line);
         perr_set(err, PERR_SSH,
                  "SSH to %s: the login works but the connectivity probe answered '%s' instead of "
                  "SSH_OK, so the key is not restricted to the populator's command; on the ESXi "
                  "host, put this line in " SSH_AUTHORIZED_KEYS_PATH " (then retry): %s",
-                 target, answer, go_line);
+                 target, answer, key_line);
         goto out;
     }
     log_debug(CARRIER_COMP, "SSH connectivity probe answered SSH_OK", "host", target, NULL);
@@ -354,14 +361,13 @@ wrapper_missing(const struct perr *e)
 
 static int
 ensure_wrapper(struct ssh_carrier *c, struct wrapper_carrier *wc, const struct ssh_carrier_opts *o,
-               const char *go_line, struct perr *err)
+               const char *key_line, struct perr *err)
 {
     const char *want = esxi_wrapper_version();
     struct perr first = {0};
     struct perr again = {0};
     char *have = NULL;
     char *after = NULL;
-    char *improved = NULL;
     int cmp = 0;
     int rc = -1;
 
@@ -393,38 +399,37 @@ ensure_wrapper(struct ssh_carrier *c, struct wrapper_carrier *wc, const struct s
         goto out;
     }
     if (ds_needs_improved_line(c->datastore)) {
-        improved = ssh_authorized_keys_line(o->public_key, SSH_KEY_LINE_IMPROVED);
-        log_key_instructions("the datastore name has spaces or wildcard characters", improved);
+        log_key_instructions("the datastore name has spaces or wildcard characters", key_line);
         perr_set(err, PERR_SSH,
-                 "the wrapper on datastore '%s' cannot be run over SSH: the standard restricted "
-                 "key line passes the datastore name unquoted to sh, which breaks on spaces and "
-                 "wildcards; replace that line in " SSH_AUTHORIZED_KEYS_PATH
+                 "the wrapper on datastore '%s' cannot be run over SSH: the Go populator's "
+                 "restricted key line passes the datastore name unquoted to sh, which breaks on "
+                 "spaces and wildcards; replace that line (the one with 'exec sh "
+                 "/vmfs/volumes/$DS/') in " SSH_AUTHORIZED_KEYS_PATH
                  " with this one, which quotes it: %s",
-                 c->datastore, improved != NULL ? improved : "(out of memory)");
+                 c->datastore, key_line);
     } else if (after == NULL) {
-        log_key_instructions("old key format", go_line);
+        log_key_instructions("old key format", key_line);
         perr_set(err, PERR_SSH,
                  "old script format detected (likely Python-based). Update script on datastore "
                  "%s to version %s or newer: %s; in " SSH_AUTHORIZED_KEYS_PATH
                  " delete the lines ending in " SSH_WRAPPER_NAME ".py or " SSH_WRAPPER_NAME
                  "-$UUID.py and add: %s",
-                 c->datastore, want, again.msg, go_line);
+                 c->datastore, want, again.msg, key_line);
     } else {
         bool older = version_compare(after, want, &cmp) == 0 && cmp < 0;
 
-        log_key_instructions(older ? "old key format" : "unexpected wrapper version", go_line);
+        log_key_instructions(older ? "old key format" : "unexpected wrapper version", key_line);
         perr_set(
             err, PERR_SSH,
             "version mismatch: uploaded %s, but SSH returned %s%s; in " SSH_AUTHORIZED_KEYS_PATH
             " delete the lines ending in " SSH_WRAPPER_NAME ".py or " SSH_WRAPPER_NAME
             "-$UUID.py and add: %s",
-            want, after, older ? " - old SSH key format detected" : "", go_line);
+            want, after, older ? " - old SSH key format detected" : "", key_line);
     }
 out:
     if (c->remote_version != have)
         free(have);
     free(after);
-    free(improved);
     return rc;
 }
 
@@ -435,7 +440,7 @@ ssh_carrier_open(const struct ssh_carrier_opts *o, struct wrapper_carrier *out, 
     struct ssh_carrier *c = NULL;
     struct perr conn = {0};
     char *ip = NULL;
-    char *go_line = NULL;
+    char *key_line = NULL;
     char target[300];
     int rc = -1;
 
@@ -443,8 +448,9 @@ ssh_carrier_open(const struct ssh_carrier_opts *o, struct wrapper_carrier *out, 
     if (check_datastore(o->datastore, err) < 0)
         goto out;
     c = calloc(1, sizeof(*c));
-    go_line = ssh_authorized_keys_line(o->public_key, SSH_KEY_LINE_GO);
-    if (c == NULL || go_line == NULL || (c->datastore = strdup(o->datastore)) == NULL) {
+    /* Every message offers the safe line, whatever line the host has now. */
+    key_line = ssh_authorized_keys_line(o->public_key, SSH_KEY_LINE_IMPROVED);
+    if (c == NULL || key_line == NULL || (c->datastore = strdup(o->datastore)) == NULL) {
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }
@@ -471,22 +477,25 @@ ssh_carrier_open(const struct ssh_carrier_opts *o, struct wrapper_carrier *out, 
     so.command_timeout_ms = o->command_timeout_ms;
     if (esxi_ssh_open(&so, &c->ssh, &conn) < 0) {
         if (conn.code == PERR_AUTH) {
-            log_key_instructions("public-key login refused", go_line);
+            log_key_instructions("public-key login refused", key_line);
             perr_set(err, PERR_AUTH,
                      "SSH to %s: public-key login as 'root' was refused; on the ESXi host, add "
                      "this line to " SSH_AUTHORIZED_KEYS_PATH " (then retry): %s",
-                     target, go_line);
+                     target, key_line);
         } else if (!perr_failed(err)) {
             *err = conn;
         }
         goto out;
     }
-    if (probe(c, target, go_line, err) < 0)
+    if (o->write_known_hosts != NULL &&
+        esxi_ssh_write_known_hosts(c->ssh, o->write_known_hosts, err) < 0)
+        goto out;
+    if (probe(c, target, key_line, err) < 0)
         goto out;
     out->name = "ssh";
     out->call = ssh_call;
     out->impl = c;
-    if (ensure_wrapper(c, out, o, go_line, err) < 0)
+    if (ensure_wrapper(c, out, o, key_line, err) < 0)
         goto out;
     c = NULL;
     rc = 0;
@@ -495,6 +504,6 @@ out:
         memset(out, 0, sizeof(*out));
     carrier_free(c);
     free(ip);
-    free(go_line);
+    free(key_line);
     return rc;
 }

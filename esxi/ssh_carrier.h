@@ -15,18 +15,24 @@
  * - The reply is the wrapper's esxcli-style XML on stdout (status + message
  *   fields), whatever the exit status.
  *
- * Datastore names: the Go key line takes DS as everything up to the first
- * `;` and uses it unquoted (`exec sh /vmfs/volumes/$DS/...`), so a name with
- * a space, tab or * ? [ cannot work with it.  Our improved line
- * (SSH_KEY_LINE_IMPROVED: the same protocol, "$DS" quoted, `/`, `.` and `..`
- * refused, no-pty) handles any name without `;` or a line break.  Names with
- * `;`, `/`, a line break, or "." / ".." are refused here before anything is
- * sent.  When the wrapper cannot be reached on such a datastore, the error
- * offers the improved line.
+ * Key lines: hosts set up for the Go populator keep working (its line is
+ * accepted as it is), but the line this product prints, in every message and
+ * log, is SSH_KEY_LINE_IMPROVED: the same protocol, safe for every datastore
+ * name.  The Go line takes DS as everything up to the first `;` and uses it
+ * unquoted (`exec sh /vmfs/volumes/$DS/...`), so `DS=../../bin/x args;CMD=`
+ * runs another program as root and `DS=*` globs, and a name with a space,
+ * tab or * ? [ cannot work.  The improved line reads only the first line of
+ * the command, quotes "$DS", refuses a DS with `/` or equal to "." or "..",
+ * and adds no-pty; it carries any name without `;` or a line break.  Names
+ * with `;`, `/`, a line break, or "." / ".." are refused here before
+ * anything is sent.
  *
  * Contract of ssh_carrier_open():
  * 1. Resolves the host's management IP through vCenter (unless opts->ip),
  *    connects (esxi/ssh.h: pinned or logged host key, connect deadline).
+ *    With write_known_hosts, the host key met is written there
+ *    (esxi_ssh_write_known_hosts()) once the login succeeded; a failure to
+ *    write stops the run (PERR_CONFIG), before anything is mapped.
  * 2. Runs the probe.  Login refused, or an answer other than SSH_OK, stops
  *    here, before anything is mapped, with the exact line to add to
  *    /etc/ssh/keys-root/authorized_keys (PERR_AUTH / PERR_SSH); the full
@@ -65,8 +71,9 @@
 #define SSH_PROBE_COMMAND        "DS=;CMD=status test-task-id"
 
 enum ssh_key_line {
-    SSH_KEY_LINE_GO,       /* RestrictedSSHCommandTemplate, byte for byte (behaviour §6.1) */
-    SSH_KEY_LINE_IMPROVED, /* the same protocol with "$DS" quoted (any datastore name) */
+    SSH_KEY_LINE_GO,       /* RestrictedSSHCommandTemplate, byte for byte (behaviour §6.1);
+                            * accepted on hosts, never printed: it can be steered */
+    SSH_KEY_LINE_IMPROVED, /* the line printed: "$DS" quoted, no '/', "." or "..", no glob */
 };
 
 /* The authorized_keys line for public_key ("ssh-ed25519 AAAA… comment"):
@@ -82,10 +89,11 @@ struct ssh_carrier_opts {
     long port;                        /* 0 = 22 (ESXI_SSH_PORT) */
     const unsigned char *private_key; /* PEM/OpenSSH bytes (SSH_PRIVATE_KEY, decoded) */
     size_t private_key_len;
-    const char *public_key;  /* authorized_keys form (SSH_PUBLIC_KEY, decoded) */
-    const char *known_hosts; /* ESXI_SSH_KNOWN_HOSTS or NULL */
-    long connect_timeout_ms; /* 0 = 30 s (SSH_TIMEOUT_SECONDS) */
-    long command_timeout_ms; /* 0 = 60 s, per wrapper command */
+    const char *public_key;        /* authorized_keys form (SSH_PUBLIC_KEY, decoded) */
+    const char *known_hosts;       /* ESXI_SSH_KNOWN_HOSTS or NULL */
+    const char *write_known_hosts; /* ESXI_SSH_WRITE_KNOWN_HOSTS or NULL: where the key met goes */
+    long connect_timeout_ms;       /* 0 = 30 s (SSH_TIMEOUT_SECONDS) */
+    long command_timeout_ms;       /* 0 = 60 s, per wrapper command */
 };
 
 /* See the contract above.  On success *out is a carrier for clone_run();

@@ -1,6 +1,6 @@
 #!/bin/sh
 # vmkfstools-wrapper: the ESXi-side helper of vsphere-copy-offload-populator.
-SCRIPT_VERSION="0.4.0"
+SCRIPT_VERSION="0.5.0"
 #
 # It starts a `vmkfstools` clone of a VMDK onto a LUN in the background and
 # reports on it, so that the populator can poll a long copy with short calls.
@@ -19,6 +19,9 @@ SCRIPT_VERSION="0.4.0"
 #
 # Options:
 #   --clone -s|--source-vmdk SRC -t|--target-lun DEV
+#       SRC is a .vmdk file under /vmfs/volumes/<datastore>/; DEV is a disk
+#       device /vmfs/devices/disks/naa.*, eui.* or t10.*, and nothing else
+#       (never a file: a clone onto another VM's disk must not start)
 #   --task-get -i|--task-id ID
 #   --task-clean -i|--task-id ID
 #   -v|--version            [--output simple|xml]   (default xml)
@@ -32,6 +35,8 @@ SCRIPT_VERSION="0.4.0"
 #   version:  {"version": "X.Y.Z"}   (or bare X.Y.Z with --output simple)
 # The exit status is the reply's status (0 on success).
 #
+# A task id is the wrapper's own: 8-4-4-4-12 lower-case hex; nothing else is
+# accepted by task-get and task-clean.
 # Task state lives in /tmp/vmkfstools-wrapper-<id>/: out, err, exitcode, pid,
 # rdmfile, targetLun.  Task directories older than 5 days are removed when a
 # new clone starts.
@@ -48,6 +53,9 @@ LOG_TAG=vmkfstools-wrapper
 TAB=$(printf '\t')
 NL='
 '
+HEX='[0-9a-f]'
+HEX4=$HEX$HEX$HEX$HEX
+TASK_ID_PATTERN=$HEX4$HEX4-$HEX4-$HEX4-$HEX4-$HEX4$HEX4$HEX4
 
 # ---------------------------------------------------------------- helpers --
 
@@ -181,7 +189,7 @@ normalize_path() {
     # normalize_path PATH: sets NORM to the normalised path, or NORM_ERR and
     # returns 1.  `//` collapses, `/./` and trailing `/` or `/.` go away; a
     # `..` component, control characters, relative paths and anything outside
-    # /vmfs/volumes/, /vmfs/devices/disks/ and /tmp/ are refused.
+    # /vmfs/volumes/ and /vmfs/devices/disks/ are refused.
     NORM=
     NORM_ERR=
     np=$1
@@ -207,9 +215,9 @@ normalize_path() {
         */../*) NORM_ERR="path contains a '..' component: $1"; return 1 ;;
     esac
     case $np in
-        /vmfs/volumes/?* | /vmfs/devices/disks/?* | /tmp/?*) ;;
+        /vmfs/volumes/?* | /vmfs/devices/disks/?*) ;;
         *)
-            NORM_ERR="path is not under /vmfs/volumes/, /vmfs/devices/disks/ or /tmp/: $1"
+            NORM_ERR="path is not under /vmfs/volumes/ or /vmfs/devices/disks/: $1"
             return 1
             ;;
     esac
@@ -217,11 +225,48 @@ normalize_path() {
     return 0
 }
 
-valid_task_id() {
+check_source() {
+    # check_source PATH (normalised): a .vmdk file in a datastore directory,
+    # or SRC_ERR and return 1.
+    SRC_ERR=
     case $1 in
-        '' | *[!0-9A-Za-z-]*) return 1 ;;
+        /vmfs/volumes/?*/?*.vmdk) ;;
+        *)
+            SRC_ERR="source must be a .vmdk file under /vmfs/volumes/<datastore>/: $1"
+            return 1
+            ;;
     esac
-    [ "${#1}" -le 64 ]
+    if [ ! -f "$1" ]; then
+        SRC_ERR="Source VMDK not found: $1"
+        return 1
+    fi
+    return 0
+}
+
+check_target() {
+    # check_target PATH (normalised): a disk device by its naa., eui. or t10.
+    # name, directly in /vmfs/devices/disks/, or DST_ERR and return 1.
+    DST_ERR=
+    case ${1#/vmfs/devices/disks/} in
+        "$1" | */*) ;;
+        naa.?* | eui.?* | t10.?*)
+            if [ -e "$1" ] && [ ! -d "$1" ]; then
+                return 0
+            fi
+            DST_ERR="Target device not found: $1"
+            return 1
+            ;;
+    esac
+    DST_ERR="target must be a disk device /vmfs/devices/disks/naa.*, eui.* or t10.*: $1"
+    return 1
+}
+
+valid_task_id() {
+    # The ids gen_task_id makes, and nothing else.
+    case $1 in
+        $TASK_ID_PATTERN) return 0 ;;
+    esac
+    return 1
 }
 
 task_dir_of() {
@@ -391,8 +436,8 @@ do_clone() {
     src=$NORM
     normalize_path "$dst" || finish 1 "Path validation error: $NORM_ERR"
     dst=$NORM
-    [ -f "$src" ] || finish 1 "Source VMDK not found: $src"
-    [ -e "$dst" ] || finish 1 "Target device not found: $dst"
+    check_source "$src" || finish 1 "Path validation error: $SRC_ERR"
+    check_target "$dst" || finish 1 "Path validation error: $DST_ERR"
 
     dc_try=0
     while :; do

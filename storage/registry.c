@@ -213,6 +213,26 @@ first_ipv4(const char *s, char ip[16], char port[8])
 }
 
 int
+storage_hostname_check(const char *hostname, struct perr *err)
+{
+    if (hostname == NULL || hostname[0] == '\0')
+        return perr_set(err, PERR_USAGE, "no storage hostname given (STORAGE_HOSTNAME)");
+    if (strpbrk(hostname, " \t\r\n") != NULL)
+        return perr_set(err, PERR_USAGE, "STORAGE_HOSTNAME '%s' contains white space", hostname);
+    /* The array's credentials would cross the network in clear text; no
+     * setting turns that on (vCenter refuses http:// the same way). */
+    if (strncasecmp(hostname, "http://", 7) == 0)
+        return perr_set(err, PERR_USAGE,
+                        "STORAGE_HOSTNAME '%s': http:// would send the array credentials in "
+                        "clear text; use https://",
+                        hostname);
+    if (strncasecmp(hostname, "https://", 8) != 0 && strstr(hostname, "://") != NULL)
+        return perr_set(err, PERR_USAGE, "STORAGE_HOSTNAME '%s': only https:// is supported",
+                        hostname);
+    return 0;
+}
+
+int
 storage_base_url(const struct storage_driver *drv, const char *hostname,
                  const struct storage_kv *env, size_t nenv, struct buf *out, struct perr *err)
 {
@@ -221,19 +241,11 @@ storage_base_url(const struct storage_driver *drv, const char *hostname,
     const char *scheme = "https://";
     size_t len;
 
-    if (hostname == NULL || hostname[0] == '\0')
-        return perr_set(err, PERR_USAGE, "no storage hostname given (STORAGE_HOSTNAME)");
-    if (strpbrk(hostname, " \t\r\n") != NULL)
-        return perr_set(err, PERR_USAGE, "STORAGE_HOSTNAME '%s' contains white space", hostname);
+    if (storage_hostname_check(hostname, err) < 0)
+        return -1;
     if (strncasecmp(hostname, "https://", 8) == 0) {
         rest = hostname + 8;
         scheme = "";
-    } else if (strncasecmp(hostname, "http://", 7) == 0) {
-        rest = hostname + 7;
-        scheme = "";
-    } else if (strstr(hostname, "://") != NULL) {
-        return perr_set(err, PERR_USAGE, "STORAGE_HOSTNAME '%s': only https:// is supported",
-                        hostname);
     }
     if (rest[0] == '\0' || rest[0] == '/')
         return perr_set(err, PERR_USAGE, "STORAGE_HOSTNAME '%s' has no host name", hostname);

@@ -224,7 +224,9 @@ struct storage_env_key {
 
 /*
  * How STORAGE_HOSTNAME becomes the base URL (storage_base_url()).  Every
- * rule refuses an empty host; "https://" is added when no scheme is given.
+ * rule refuses an empty host and any scheme but "https://" (an "http://"
+ * value is PERR_USAGE for every vendor: the credentials would travel in
+ * clear text); "https://" is added when no scheme is given.
  *   STORAGE_URL_HOST       "host[:port]" or "https://host[:port]" as given
  *   STORAGE_URL_STRIP_API  the same, minus one trailing "/api" path (and
  *                          nothing else: a host "api-gw" stays)
@@ -311,6 +313,11 @@ int storage_drivers_man(struct buf *out, struct perr *err);
 /* The --help text's vendor section, derived from the registry. */
 int storage_drivers_help(struct buf *out, struct perr *err);
 
+/* The checks every rule makes on STORAGE_HOSTNAME, without a driver (the
+ * configuration runs them before anything starts): not empty, no white
+ * space, no scheme but https:// (http:// is refused: the credentials would
+ * travel in clear text).  PERR_USAGE naming STORAGE_HOSTNAME. */
+int storage_hostname_check(const char *hostname, struct perr *err);
 /* The base URL of the array from STORAGE_HOSTNAME under the driver's rule
  * (struct storage_url); env gives the vendor keys (for port_key).  A bad
  * value is PERR_USAGE naming STORAGE_HOSTNAME (or the port key). */

@@ -434,7 +434,7 @@ test_wrong_key_gives_instructions(void **state)
     struct ssh_carrier_opts o;
     struct wrapper_carrier c;
     struct perr err = {0};
-    char *line = ssh_authorized_keys_line(plain_keys.pub, SSH_KEY_LINE_GO);
+    char *line = ssh_authorized_keys_line(plain_keys.pub, SSH_KEY_LINE_IMPROVED);
     char luns[1024];
 
     (void)state;
@@ -519,6 +519,135 @@ test_host_key_pinning(void **state)
     esxi_ssh_close(s);
 }
 
+/* Opens and closes the carrier with o, logging at info into a fresh file; the log text. */
+static char *
+open_logged(struct ssh_carrier_opts *o, int want_rc, struct perr *err)
+{
+    FILE *logf = tmpfile();
+    struct wrapper_carrier c;
+    char *text;
+    size_t n;
+
+    assert_non_null(logf);
+    log_init(LOGL_INFO, LOG_FORMAT_TEXT, NULL);
+    log_set_stream(logf);
+    if (ssh_carrier_open(o, &c, err) != want_rc)
+        fail_msg("ssh_carrier_open: want %d: %s", want_rc, err->msg);
+    ssh_carrier_close(&c);
+    fflush(logf);
+    log_set_stream(NULL);
+    log_reset();
+    rewind(logf);
+    text = calloc(1, 1024 * 1024);
+    assert_non_null(text);
+    n = fread(text, 1, 1024 * 1024 - 1, logf);
+    text[n] = '\0';
+    fclose(logf);
+    return text;
+}
+
+static void
+test_host_key_trust_and_known_hosts_file(void **state)
+{
+    struct vim *v = open_world(&plain);
+    struct ssh_carrier_opts o;
+    struct perr err = {0};
+    char good[128];
+    char other[2048];
+    char path[1024];
+    char written[1100];
+    char dir[1024];
+    char luns[1024];
+    char want[4096];
+    char *pub;
+    char *text;
+    struct stat st;
+    FILE *f;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/host_ed25519_key.pub", world_get(&plain, "WORLD_SSH_DIR"));
+    keygen_fingerprint(path, good, sizeof(good));
+    pub = slurp(path, NULL);
+    assert_non_null(pub);
+    pub[strcspn(pub, "\n")] = '\0';
+    *strrchr(pub, ' ') = '\0'; /* "<type> <base64>", no comment */
+
+    /* Unpinned: the key is accepted, and the log says so with its fingerprint. */
+    snprintf(dir, sizeof(dir), "%s/khdir", plain.dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(written, sizeof(written), "%s/known_hosts", dir);
+    f = fopen(written, "w");
+    assert_non_null(f);
+    fprintf(f, "# kept\nesxi-other.example %s\n[127.0.0.1]:%s ssh-ed25519 AAAAold\n", pub,
+            world_get(&plain, "ESXI_SSH_PORT"));
+    fclose(f);
+    carrier_opts(&plain, &plain_keys, v, &o);
+    o.write_known_hosts = written;
+    text = open_logged(&o, 0, &err);
+    if (strstr(text, "ESXi host key trusted") == NULL || strstr(text, good) == NULL ||
+        strstr(text, "accepted unpinned") == NULL)
+        fail_msg("no trust line naming %s and 'accepted unpinned' in: %s", good, text);
+    free(text);
+
+    /* The file holds the key met, in known_hosts format; other entries stay, the old one goes;
+     * no temporary file is left. */
+    text = slurp(written, NULL);
+    assert_non_null(text);
+    snprintf(want, sizeof(want), "# kept\nesxi-other.example %s\n[127.0.0.1]:%s %s\n", pub,
+             world_get(&plain, "ESXI_SSH_PORT"), pub);
+    assert_string_equal(text, want);
+    free(text);
+    assert_int_equal(stat(written, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    assert_int_equal(count_entries(dir, "known_hosts-"), 0);
+
+    /* The written file pins the next run, and the log says so. */
+    perr_clear(&err);
+    carrier_opts(&plain, &plain_keys, v, &o);
+    o.known_hosts = written;
+    text = open_logged(&o, 0, &err);
+    if (strstr(text, "ESXi host key trusted") == NULL || strstr(text, good) == NULL ||
+        strstr(text, "trust=pinned") == NULL || strstr(text, written) == NULL)
+        fail_msg("no trust line naming %s, pinned and the file in: %s", good, text);
+    free(text);
+
+    /* A changed key then fails before anything is mapped. */
+    snprintf(path, sizeof(path), "%s/other_host_key.pub", world_get(&plain, "WORLD_SSH_DIR"));
+    text = slurp(path, NULL);
+    assert_non_null(text);
+    text[strcspn(text, "\n")] = '\0';
+    snprintf(other, sizeof(other), "%s", text);
+    free(text);
+    f = fopen(written, "w");
+    assert_non_null(f);
+    fprintf(f, "[127.0.0.1]:%s %s\n", world_get(&plain, "ESXI_SSH_PORT"), other);
+    fclose(f);
+    perr_clear(&err);
+    carrier_opts(&plain, &plain_keys, v, &o);
+    o.known_hosts = written;
+    text = open_logged(&o, -1, &err);
+    free(text);
+    assert_int_equal(err.code, PERR_SSH);
+    if (strstr(err.msg, "host key mismatch") == NULL || strstr(err.msg, good) == NULL)
+        fail_msg("unexpected message: %s", err.msg);
+    snprintf(luns, sizeof(luns), "%s/luns", world_get(&plain, "WORLD_FABRIC"));
+    assert_int_equal(count_entries(luns, ".json"), 0);
+
+    /* A file that cannot be written stops the run. */
+    perr_clear(&err);
+    carrier_opts(&plain, &plain_keys, v, &o);
+    o.write_known_hosts = "/nonexistent-dir/known_hosts";
+    text = open_logged(&o, -1, &err);
+    free(text);
+    assert_int_equal(err.code, PERR_CONFIG);
+    assert_non_null(strstr(err.msg, "/nonexistent-dir/known_hosts"));
+
+    unlink(written);
+    rmdir(dir);
+    free(pub);
+    vim_close(v);
+}
+
 static void
 test_wrapper_upload(void **state)
 {
@@ -592,7 +721,7 @@ test_old_key_format(void **state)
     struct perr err = {0};
     char path[1024];
     char line[4096];
-    char *go_line = ssh_authorized_keys_line(plain_keys.pub, SSH_KEY_LINE_GO);
+    char *go_line = ssh_authorized_keys_line(plain_keys.pub, SSH_KEY_LINE_IMPROVED);
 
     (void)state;
     /* An older key format runs another file, which an upload does not replace. */
@@ -615,7 +744,7 @@ test_old_key_format(void **state)
     assert_int_equal(ssh_carrier_open(&o, &c, &err), -1);
     restore_authorized_keys(&plain);
     assert_int_equal(err.code, PERR_SSH);
-    if (strstr(err.msg, "version mismatch: uploaded 0.4.0, but SSH returned 0.3.3 - old SSH key "
+    if (strstr(err.msg, "version mismatch: uploaded 0.5.0, but SSH returned 0.3.3 - old SSH key "
                         "format detected") == NULL ||
         strstr(err.msg, "delete the lines ending in " SSH_WRAPPER_NAME ".py") == NULL ||
         strstr(err.msg, go_line) == NULL)
@@ -667,6 +796,137 @@ test_ssh_clone_failure(void **state)
     assert_no_task_left(&plain);
     ssh_carrier_close(&c);
     unmap(&plain, naa);
+    vim_close(v);
+}
+
+/* The key line a refused login prints, cut out of the message. */
+static char *
+printed_key_line(const struct world *w, const struct keys *k, struct vim *v)
+{
+    struct ssh_carrier_opts o;
+    struct wrapper_carrier c;
+    struct perr err = {0};
+    char *line;
+
+    carrier_opts(w, k, v, &o);
+    o.private_key = k->wrong;
+    o.private_key_len = k->wrong_len;
+    assert_int_equal(ssh_carrier_open(&o, &c, &err), -1);
+    assert_int_equal(err.code, PERR_AUTH);
+    line = strstr(err.msg, "command=\"");
+    if (line == NULL)
+        fail_msg("no key line in: %s", err.msg);
+    line = strdup(line);
+    assert_non_null(line);
+    return line;
+}
+
+/* Runs one raw command string through the key line now in authorized_keys. */
+static void
+raw_exec(const struct world *w, const struct keys *k, const char *cmd, struct esxi_ssh_result *res)
+{
+    struct esxi_ssh_opts o;
+    struct esxi_ssh *s = NULL;
+    struct perr err = {0};
+
+    ssh_opts(w, k, &o);
+    if (esxi_ssh_open(&o, &s, &err) < 0)
+        fail_msg("connect: %s", err.msg);
+    if (esxi_ssh_exec(s, cmd, 0, res, &err) < 0)
+        fail_msg("exec '%s': %s", cmd, err.msg);
+    esxi_ssh_close(s);
+}
+
+static void
+test_printed_line_cannot_be_steered(void **state)
+{
+    static const char *const names[] = {
+        "it's a ds", "DS \"q\" & <1> \xc3\xbc \xe2\x9a\x99",
+        "glob*[x]?", "tab\there",
+        "a..b",      "back\\slash $HOME `x`",
+        NULL,
+    };
+    const char *ds = world_get(&plain, "WORLD_VC_DS_NAME");
+    const char *root = world_get(&plain, "WORLD_ROOT");
+    struct vim *v = open_world(&plain);
+    struct esxi_ssh_result res;
+    char marker[1024];
+    char cmd[2048];
+    size_t script_len = 0;
+    const unsigned char *script = esxi_wrapper_script(&script_len);
+    char *line;
+    struct stat st;
+
+    (void)state;
+    line = printed_key_line(&plain, &plain_keys, v);
+    set_authorized_keys(&plain, line);
+
+    /* A program reached through '..' in DS does not run. */
+    snprintf(marker, sizeof(marker), "%s/tmp/steered-%ld", root, (long)getpid());
+    unlink(marker);
+    assert_int_equal(
+        world_sh(&plain, "printf 'touch /tmp/steered-%ld\\n' > \"$WORLD_ROOT/tmp/steer-%ld.sh\"",
+                 (long)getpid(), (long)getpid()),
+        0);
+    snprintf(cmd, sizeof(cmd), "DS=../../tmp/steer-%ld.sh x;CMD=--version", (long)getpid());
+    raw_exec(&plain, &plain_keys, cmd, &res);
+    if (stat(marker, &st) == 0)
+        fail_msg("DS with '..' ran another program (exit %d, stdout '%s')", res.exit_status,
+                 buf_cstr(&res.out));
+    assert_int_not_equal(res.exit_status, 0);
+    esxi_ssh_result_clear(&res);
+    raw_exec(&plain, &plain_keys, "DS=../../bin/vsish -e ls /storage;CMD=x", &res);
+    assert_int_not_equal(res.exit_status, 0);
+    assert_string_equal(buf_cstr(&res.out), "");
+    esxi_ssh_result_clear(&res);
+    raw_exec(&plain, &plain_keys, "DS=..;CMD='--version'", &res);
+    assert_int_not_equal(res.exit_status, 0);
+    assert_string_equal(buf_cstr(&res.out), "");
+    esxi_ssh_result_clear(&res);
+    /* A glob does not expand to the wrapper of some datastore. */
+    raw_exec(&plain, &plain_keys, "DS=*;CMD='--version'", &res);
+    if (strstr(buf_cstr(&res.out), "version") != NULL)
+        fail_msg("DS=* reached a wrapper: %s", buf_cstr(&res.out));
+    assert_int_not_equal(res.exit_status, 0);
+    esxi_ssh_result_clear(&res);
+    /* A second line cannot add a datastore. */
+    snprintf(cmd, sizeof(cmd), "DS=nosuch;CMD='--version'\nDS=%s;CMD='--version'", ds);
+    raw_exec(&plain, &plain_keys, cmd, &res);
+    assert_null(strstr(buf_cstr(&res.out), "version"));
+    esxi_ssh_result_clear(&res);
+
+    /* Real datastore names still work: spaces, quotes, non-ASCII, glob characters. */
+    for (size_t i = 0; names[i] != NULL; i++) {
+        const char *args[] = {"--version", NULL};
+        char dir[1024];
+        char wpath[1100];
+        char *wcmd = NULL;
+        FILE *f;
+        struct perr err = {0};
+
+        snprintf(dir, sizeof(dir), "%s/vmfs/volumes/%s", root, names[i]);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        snprintf(wpath, sizeof(wpath), "%s/" SSH_WRAPPER_NAME, dir);
+        f = fopen(wpath, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(script, 1, script_len, f), script_len);
+        assert_int_equal(fclose(f), 0);
+        if (ssh_wrapper_command(names[i], args, &wcmd, &err) < 0)
+            fail_msg("datastore '%s': %s", names[i], err.msg);
+        raw_exec(&plain, &plain_keys, wcmd, &res);
+        if (res.exit_status != 0 || strstr(buf_cstr(&res.out), esxi_wrapper_version()) == NULL)
+            fail_msg("datastore '%s': exit %d, stdout '%s', stderr '%s'", names[i], res.exit_status,
+                     buf_cstr(&res.out), buf_cstr(&res.err));
+        esxi_ssh_result_clear(&res);
+        free(wcmd);
+        assert_int_equal(unlink(wpath), 0);
+        assert_int_equal(rmdir(dir), 0);
+    }
+    assert_int_equal(world_sh(&plain, "rm -f \"$WORLD_ROOT/tmp/steer-%ld.sh\"", (long)getpid()), 0);
+    restore_authorized_keys(&plain);
+    /* Not the Go populator's unquoted line. */
+    assert_null(strstr(line, "exec sh /vmfs/volumes/$DS/"));
+    free(line);
     vim_close(v);
 }
 
@@ -1022,11 +1282,13 @@ main(void)
         cmocka_unit_test(test_probe_and_key_line),
         cmocka_unit_test(test_wrong_key_gives_instructions),
         cmocka_unit_test(test_host_key_pinning),
+        cmocka_unit_test(test_host_key_trust_and_known_hosts_file),
         cmocka_unit_test(test_wrapper_upload),
         cmocka_unit_test(test_old_key_format),
         cmocka_unit_test(test_ssh_clone),
         cmocka_unit_test(test_ssh_clone_failure),
         cmocka_unit_test(test_odd_disk_name_go_line),
+        cmocka_unit_test(test_printed_line_cannot_be_steered),
         cmocka_unit_test(test_injection_does_nothing),
         cmocka_unit_test(test_hanging_command_is_cut),
         cmocka_unit_test(test_no_secrets_in_logs),

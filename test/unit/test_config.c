@@ -823,6 +823,7 @@ test_binary_help_lists_every_flag(void **state)
         "--target-volume-handle",
         "--target-volume-attribute",
         "--esxi-ssh-known-hosts",
+        "--write-known-hosts",
         "--log-format",
         "--log-level",
         "--metrics-listen",
@@ -834,6 +835,7 @@ test_binary_help_lists_every_flag(void **state)
         "STORAGE_HTTP_TIMEOUT_SECONDS",
         "STORAGE_SKIP_SSL_VERIFICATION",
         "ESXI_SSH_KNOWN_HOSTS",
+        "ESXI_SSH_WRITE_KNOWN_HOSTS",
         "SSH_PRIVATE_KEY",
         "HOST_LEASE_NAMESPACE",
         "DISABLE_VVOL_METHOD",
@@ -969,6 +971,37 @@ test_binary_secret_flag_warning(void **state)
     buf_free(&errout);
 }
 
+/* http:// would carry the array's Basic credentials in clear text: refused
+ * for every vendor before anything is sent, exit 2, naming the setting. */
+static void
+test_binary_refuses_cleartext_storage(void **state)
+{
+    static const char *const vendors[] = {
+        "ontap",       "pureFlashArray", "powerflex",   "powermax", "powerstore",
+        "primera3par", "infinibox",      "flashsystem", "vantara",  NULL,
+    };
+
+    (void)state;
+    for (size_t i = 0; vendors[i] != NULL; i++) {
+        char vendor[64];
+        const char *env_add[] = {"STORAGE_HOSTNAME=http://10.0.0.7:8080", vendor,
+                                 "STORAGE_PORT=8080", NULL};
+        struct buf out = {0}, errout = {0};
+        struct setup s;
+        int status = -1;
+
+        snprintf(vendor, sizeof(vendor), "STORAGE_VENDOR=%s", vendors[i]);
+        setup_make(&s, NULL, env_add, NULL);
+        assert_int_equal(proc_run(proc_pop_bin(), s.argv, s.envp, &out, &errout, &status), 0);
+        if (status != 2 || strstr(buf_cstr(&errout), "STORAGE_HOSTNAME") == NULL ||
+            strstr(buf_cstr(&errout), "clear text") == NULL)
+            fail_msg("%s: status %d stderr '%s'", vendors[i], status, buf_cstr(&errout));
+        assert_null(strstr(buf_cstr(&errout), "S3cret"));
+        buf_free(&out);
+        buf_free(&errout);
+    }
+}
+
 int
 main(void)
 {
@@ -995,6 +1028,7 @@ main(void)
         cmocka_unit_test(test_binary_termination_log),
         cmocka_unit_test(test_binary_secret_flag_warning),
         cmocka_unit_test(test_binary_typo_secret_not_echoed),
+        cmocka_unit_test(test_binary_refuses_cleartext_storage),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -107,6 +107,17 @@ test_base_url(void **state)
         {&storage_ontap, "ontap.example.com", NULL, "https://ontap.example.com"},
         {&storage_ontap, "https://10.0.0.1:8443", NULL, "https://10.0.0.1:8443"},
         {&storage_ontap, "ftp://x", NULL, NULL},
+        /* Clear text is refused for every vendor, whatever its URL rule. */
+        {&storage_ontap, "http://ontap.example.com", NULL, NULL},
+        {&storage_ontap, "HTTP://ontap.example.com", NULL, NULL},
+        {&storage_pure, "http://pure", NULL, NULL},
+        {&storage_powerflex, "http://gw.example.com/api", NULL, NULL},
+        {&storage_powermax, "http://pmax:8443", NULL, NULL},
+        {&storage_powerstore, "http://pstore", NULL, NULL},
+        {&storage_infinibox, "http://ibox01", NULL, NULL},
+        {&storage_primera3par, "http://10.0.0.1:8080", NULL, NULL},
+        {&storage_flashsystem, "http://fs9500:7443", NULL, NULL},
+        {&storage_vantara, "http://10.1.2.3/", port, NULL},
         {&storage_ontap, "", NULL, NULL},
         {&storage_ontap, "https://", NULL, NULL},
         {&storage_ontap, "a b", NULL, NULL},
@@ -151,8 +162,11 @@ test_base_url(void **state)
                                   cases[i].env != NULL ? 1 : 0, &out, &err);
 
         if (cases[i].want == NULL) {
-            assert_int_equal(rc, -1);
-            assert_int_equal(err.code, PERR_USAGE);
+            if (rc != -1 || err.code != PERR_USAGE)
+                fail_msg("%s '%s': accepted as '%s'", cases[i].drv->name, cases[i].host,
+                         buf_cstr(&out));
+            if (strncasecmp(cases[i].host, "http://", 7) == 0)
+                assert_non_null(strstr(err.msg, "STORAGE_HOSTNAME"));
         } else {
             if (rc != 0)
                 fail_msg("%s '%s': %s", cases[i].drv->name, cases[i].host, err.msg);
