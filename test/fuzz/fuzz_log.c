@@ -8,6 +8,11 @@
  * the event, then key/value pairs.  Values are built from the input too, so
  * the fuzzer can put secrets anywhere: inside an event, a key, a value, next
  * to quotes and control characters.
+ *
+ * Secrets holding a '*' are registered but not checked: the mask "***" next
+ * to ordinary text can spell such a secret without any of it having been
+ * logged ("efgh" masked in "cdefgh****" leaves "cd******", which holds the
+ * secret "****").  No other secret can reappear that way.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -101,7 +106,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fflush(mem);
 
     for (size_t i = 0; i < nsecrets; i++)
-        if (strlen(w[i]) >= FUZZ_SECRET_MIN)
+        if (strlen(w[i]) >= FUZZ_SECRET_MIN && strchr(w[i], '*') == NULL)
             check(out, outlen, w[i]);
 
     log_reset();
