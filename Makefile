@@ -242,7 +242,9 @@ fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 	    nice $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 	        -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ \
 	        test/fuzz/corpus/$$t 2>&1 | grep -E '^(stat::|==[0-9]+==|SUMMARY|artifact_prefix|Test unit)|Done [0-9]+ runs' ; \
-	done
+	done; \
+	if ls $(FUZZ_DIR)/artifacts/*/* >/dev/null 2>&1; then \
+	    echo "fuzz: inputs that crashed or hung:"; ls $(FUZZ_DIR)/artifacts/*/*; exit 1; fi
 
 -include $(FUZZ_LIBOBJS:.o=.d) $(FUZZ_COMMON:.o=.d) $(FUZZ_ALL:%=$(FUZZ_DIR)/test/fuzz/fuzz_%.d)
 # ==== end of fuzzing =============================================================================
