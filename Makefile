@@ -55,13 +55,13 @@ FAKE_OBJS := $(FAKE_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard test/unit/test_*.c test/integration/test_*.c)
 TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
 # Script suites: each prints "N passed, M failed" and exits non-zero on failure.
-SCRIPT_TESTS := test/wrapper/run test/sim/test-vcsimx test/sim/arrays/run test/e2e/run
+SCRIPT_TESTS := test/wrapper/run test/sim/test-vcsimx test/sim/arrays/run test/e2e/run test/fuzz/run
 
 # The wrapper script is embedded with .incbin: rebuild when it changes.
 $(BUILD)/esxi/wrapper_embed.o: esxi/vmkfstools-wrapper.sh
 
 .PHONY: check-suites man-vendors demo bench check-image all deps check check-unit check-scripts check-valgrind install uninstall lint-man \
-        fmt fmt-check clean vib
+        fmt fmt-check clean vib fuzz fuzz-build
 
 all: $(BIN)
 
@@ -84,7 +84,7 @@ $(BUILD)/test/%: $(BUILD)/test/%.o $(FAKE_OBJS) $(LIBPOP)
 DEB_PKGS := gcc make pkg-config binutils libcurl4-openssl-dev libjansson-dev libssh-dev \
             libxml2-dev libssl-dev libyaml-dev libcmocka-dev mandoc clang-format valgrind \
             openssl curl libxml2-utils busybox openssh-server golang-go \
-            golang-github-vmware-govmomi-dev python3 time file
+            golang-github-vmware-govmomi-dev python3 time file clang libclang-rt-14-dev
 deps:
 	@missing=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Package}\n' $(DEB_PKGS) 2>/dev/null \
 	    | awk '$$1 == "ii" { print $$2 }' | sort > $(TMPDIR_DEPS).have; \
@@ -189,6 +189,65 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(FAKE_OBJS:.o=.d) $(TEST_BINS:=.d)
+
+# ==== fuzzing (libFuzzer) ========================================================================
+#
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="vim log"]
+#                      each harness fuzzes for FUZZ_SECONDS, growing test/fuzz/corpus/<target>/;
+#                      crashes land in build/fuzz/artifacts/<target>/
+#   make fuzz-build    the harnesses only: build/fuzz/fuzz_<target>
+#   (make check runs test/fuzz/run: corpus replay plus a few seconds of fuzzing per harness)
+#
+# Everything is built with clang and -fsanitize=fuzzer-no-link,address,undefined in build/fuzz/;
+# the harnesses link the same objects with -fsanitize=fuzzer.  test/fuzz/fuzz_seams.c replaces
+# wait_ms() (no sleeping between retries) and http_transport_curl_new() (the Kubernetes client
+# talks to the fuzz input) through ld --wrap.
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := build/fuzz
+FUZZ_ALL     := vim esxcli wrapper storage kube_pv kubeconfig config log
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -std=c11 $(filter-out -Wmismatched-dealloc,$(WARN)) -MMD -MP $(FUZZ_SAN)
+FUZZ_LIBOBJS := $(LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
+FUZZ_COMMON  := $(FUZZ_DIR)/test/fuzz/fuzz_transport.o $(FUZZ_DIR)/test/fuzz/fuzz_seams.o
+FUZZ_BINS    := $(FUZZ_ALL:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_WRAP    := -Wl,--wrap=wait_ms -Wl,--wrap=http_transport_curl_new
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_DIR)/esxi/wrapper_embed.o: esxi/vmkfstools-wrapper.sh
+
+$(FUZZ_DIR)/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/test/fuzz/%.o: test/fuzz/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(if $(WERROR),-Werror) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/libpop.a: $(FUZZ_LIBOBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/test/fuzz/fuzz_%.o $(FUZZ_COMMON) $(FUZZ_DIR)/libpop.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_WRAP) -o $@ $^ $(LDLIBS)
+
+# One harness after the other (the machine's cores are shared), each at low priority.
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p test/fuzz/corpus/$$t $(FUZZ_DIR)/artifacts/$$t; \
+	    echo "=== fuzz $$t ($(FUZZ_SECONDS)s)"; \
+	    nice $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	        -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ \
+	        test/fuzz/corpus/$$t 2>&1 | grep -E '^(stat::|==[0-9]+==|SUMMARY|artifact_prefix|Test unit)|Done [0-9]+ runs' ; \
+	done; \
+	if ls $(FUZZ_DIR)/artifacts/*/* >/dev/null 2>&1; then \
+	    echo "fuzz: inputs that crashed or hung:"; ls $(FUZZ_DIR)/artifacts/*/*; exit 1; fi
+
+-include $(FUZZ_LIBOBJS:.o=.d) $(FUZZ_COMMON:.o=.d) $(FUZZ_ALL:%=$(FUZZ_DIR)/test/fuzz/fuzz_%.d)
+# ==== end of fuzzing =============================================================================
 
 # ==== packaging: static binary, container image ====================================================
 # (this block is owned by the packaging work; the rest of the Makefile is edited elsewhere)
