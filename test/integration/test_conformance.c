@@ -10,7 +10,9 @@
  * the fault lines (op names and bodies in the vendor's error shape), the
  * error codes, statuses and message fragments expected back, whether the
  * driver logs in again after a session expired, whether FC is supported and
- * where its array-side copies find their sources.  A driver that does no
+ * where its array-side copies find their sources ("copies": a VVol's
+ * "source" file and "id"; an RDM's "source" file and its "device" name,
+ * vSphere's "lun_uuid" of it, or both, as the driver is handed them).  A driver that does no
  * iSCSI says "iscsi": false (the scenarios then map the host's FC id); one
  * that creates no groups leaves out "create_conflict" and names an
  * "other_group" {"name", "initiator"} the array already has.  Strings may hold
@@ -1166,7 +1168,10 @@ sc_copies(const struct conf *cf)
         fill_random(src, size, 2);
         assert_false(world_same_file(src, dst));
         memset(&rq, 0, sizeof(rq));
-        rq.rdm_device = req(rdm, "device");
+        rq.rdm_device = opt(rdm, "device");
+        rq.rdm_lun_uuid = opt(rdm, "lun_uuid");
+        if (rq.rdm_device == NULL && rq.rdm_lun_uuid == NULL)
+            fail_msg("%s: \"rdm\" names neither \"device\" nor \"lun_uuid\"", cf->label);
         rq.target = &lun;
         pct = 0;
         if (storage_rdm_copy(st, &rq, progress_note, &pct, &err) < 0)

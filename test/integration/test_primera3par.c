@@ -70,7 +70,7 @@ expect_clean(void)
     if (world_sh(&w, STATE("d[\"mappings\"] == [] and d[\"sessions\"] == 0 and "
                            "sorted(v[\"name\"] for v in d[\"volumes\"]) == sorted(["
                            "\"'\"$WORLD_PRIMERA3PAR_VOLUME\"'\", \"rdm-src-1\", "
-                           "\"vvol-src-1\"])")) != 0) {
+                           "\"rdm-conf-1\", \"vvol-src-1\"])")) != 0) {
         world_sh(&w, "curl -sS --cacert \"$WORLD_ARRAY_CA\" "
                      "\"https://$WORLD_PRIMERA3PAR_HOSTNAME/_sim/state\" >&2");
         fail_msg("the array is not clean");
@@ -172,7 +172,7 @@ test_undeletable_original_is_reported(void **state)
                                       "\"renamed aside\" in r[\"left_behind\"][0] and "
                                       "r[\"left_behind\"][0].startswith(\"volume \\x27xcopy-\")")),
                      0);
-    assert_int_equal(world_sh(&w, STATE("len(d[\"volumes\"]) == 4 and "
+    assert_int_equal(world_sh(&w, STATE("len(d[\"volumes\"]) == 5 and "
                                         "any(v[\"name\"].startswith(\"xcopy-\") for v in "
                                         "d[\"volumes\"])")),
                      0);

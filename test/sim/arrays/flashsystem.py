@@ -538,25 +538,32 @@ WORLD_VOLUME = "pvc-sim-1"
 WORLD_UID = "6005076810810261F800000000000A01"
 WORLD_PROTECTED = "pvc-sim-protected"
 WORLD_PROTECTED_UID = "6005076810810261F800000000000A02"
+WORLD_CONF_RDM_UID = "6005076810810261F800000000000A04"
 
 
 def world_seed(w):
     """The world's FlashSystem: volume pvc-sim-1 (handle "SVC:0;<UID>") of the
     VM disk's size in pool Pool0, a volume in ProtectedPool (volume
     protection on), and the RDM source: a volume whose vdisk_UID is the NAA
-    id of the world's RDM disk.  No host: the populate creates it."""
+    id of the world's RDM disk; and, whatever the RDM VM's array, the
+    conformance suite's RDM source (CONF_RDM_SOURCE), found by the LUN UUID
+    vSphere would give its RDM (CONF_RDM_LUN_UUID: 10 characters, the
+    vdisk_UID, the model).  No host: the populate creates it."""
     vols = [{"name": WORLD_VOLUME, "size": w.size, "uid": WORLD_UID, "pool": "Pool0", "id": "1"},
             {"name": WORLD_PROTECTED, "size": w.size, "uid": WORLD_PROTECTED_UID, "pool": "ProtectedPool",
-             "id": "2"}]
-    if re.fullmatch(r"naa\.[0-9a-f]{32}", w.rdm or ""):
+             "id": "2"},
+            {"name": "rdm-conf-1", "size": w.size, "uid": WORLD_CONF_RDM_UID, "pool": "Pool0", "id": "4"}]
+    if re.fullmatch(r"naa\.[0-9a-f]{32}", w.rdm or "") and w.rdm[4:].upper() != WORLD_CONF_RDM_UID:
         vols.append({"name": "rdm-src-1", "size": w.size, "uid": w.rdm[4:].upper(), "pool": "Pool0", "id": "3"})
     seed = {"pools": [{"id": "0", "name": "Pool0"},
                       {"id": "1", "name": "ProtectedPool", "vdisk_protection_enabled": "yes"}],
             "vdisks": vols, "fc_node_names": w.fc_node_names()}
     facts = [("VOLUME_HANDLE", "SVC:0;" + WORLD_UID), ("VOLUME", WORLD_VOLUME),
              ("NAA", "naa." + WORLD_UID.lower()), ("ATTRS", "pool_name=Pool0;storage_type=SVC"),
-             ("PROTECTED_HANDLE", "SVC:0;" + WORLD_PROTECTED_UID), ("PROTECTED_VOLUME", WORLD_PROTECTED)]
-    if len(vols) > 2:
+             ("PROTECTED_HANDLE", "SVC:0;" + WORLD_PROTECTED_UID), ("PROTECTED_VOLUME", WORLD_PROTECTED),
+             ("CONF_RDM_SOURCE", "rdm-conf-1"),
+             ("CONF_RDM_LUN_UUID", "0200040000" + WORLD_CONF_RDM_UID + "323134352020")]
+    if len(vols) > 3:
         facts.append(("RDM_SOURCE", "rdm-src-1"))
     return seed, facts
 

@@ -587,6 +587,7 @@ def extra_args(ap):
 WORLD_HANDLE = "pvc-5c9d270a-3f1e-4b7a-9d2c-0e1f2a3b4c5d"
 WORLD_VOLUME = WORLD_HANDLE[:NAME_MAX]
 WORLD_WWN = "60002AC0000000000000182D00021F6B"
+WORLD_CONF_RDM_WWN = "60002AC0000000000000182D00021F7C"
 
 
 def world_seed(w):
@@ -594,10 +595,13 @@ def world_seed(w):
     than 31 characters, so the driver cuts it) of the VM disk's size, plus the
     sources of the array-side copies: a volume whose WWN is the world's VVol
     id and, when the RDM disk's NAA is an HPE one (WORLD_RDM_NAA), the
-    volume behind it."""
-    vols = [{"name": WORLD_VOLUME, "size": w.size, "wwn": WORLD_WWN}]
+    volume behind it; and, whatever the RDM VM's array, the conformance
+    suite's RDM source (CONF_RDM_SOURCE, its device CONF_RDM_NAA)."""
+    vols = [{"name": WORLD_VOLUME, "size": w.size, "wwn": WORLD_WWN},
+            {"name": "rdm-conf-1", "size": w.size, "wwn": WORLD_CONF_RDM_WWN}]
     facts = [("VOLUME_HANDLE", WORLD_HANDLE), ("VOLUME", WORLD_VOLUME),
-             ("NAA", "naa." + WORLD_WWN.lower()), ("ATTRS", "")]
+             ("NAA", "naa." + WORLD_WWN.lower()), ("ATTRS", ""),
+             ("CONF_RDM_SOURCE", "rdm-conf-1"), ("CONF_RDM_NAA", "naa." + WORLD_CONF_RDM_WWN.lower())]
     vv = w.vvol.lower()
     for p in ("rfc4122.", "naa."):
         if vv.startswith(p):
@@ -606,7 +610,8 @@ def world_seed(w):
     if re.fullmatch(r"[0-9a-f]{32}", vv):
         vols.append({"name": "vvol-src-1", "size": w.size, "wwn": vv.upper()})
         facts.append(("VVOL_SOURCE", "vvol-src-1"))
-    if w.rdm.lower().startswith("naa.60002ac") and len(w.rdm) == 36:
+    if w.rdm.lower().startswith("naa.60002ac") and len(w.rdm) == 36 and \
+            w.rdm[4:].upper() != WORLD_CONF_RDM_WWN:
         vols.append({"name": "rdm-src-1", "size": w.size, "wwn": w.rdm[4:].upper()})
         facts.append(("RDM_SOURCE", "rdm-src-1"))
     return {"volumes": vols, "fc_node_names": w.fc_node_names()}, facts

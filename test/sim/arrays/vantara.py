@@ -475,6 +475,7 @@ WORLD_SERIAL = 123456
 WORLD_DEVICE_ID = "886000%06d" % WORLD_SERIAL
 WORLD_LDEV = 291
 WORLD_WORKER_LDEV = 292
+WORLD_CONF_RDM_LDEV = 416
 WORLD_WORKER_WWPN = "10000090FA000001"
 
 
@@ -488,7 +489,9 @@ def world_seed(w):
     group CL3-A,7 (tests add that path), the ESXi WWPNs in host groups on
     two ports but logged in on CL1-A only, and the sources of the array-side
     copies: the LDEV the VVol id ends in and the LDEV behind a Hitachi RDM
-    NAA.  Nothing is mapped at the start."""
+    NAA; and, whatever the RDM VM's array, the conformance suite's RDM
+    source (CONF_RDM_SOURCE, its device CONF_RDM_NAA), an LDEV no other
+    source uses.  Nothing is mapped at the start."""
     esx = sorted(w.fc_node_names())
     ldevs = [{"ldevId": WORLD_LDEV, "label": "pvc-1", "size": w.size, "poolId": 3, "naaId": world_naa(WORLD_LDEV)},
              {"ldevId": WORLD_WORKER_LDEV, "label": "pvc-2", "size": w.size, "poolId": 3,
@@ -511,6 +514,10 @@ def world_seed(w):
         ldevs.append({"ldevId": lid, "label": "rdm-src-1", "size": w.size, "poolId": 3,
                       "naaId": w.rdm[4:].upper()})
         facts.append(("RDM_SOURCE", "rdm-src-1"))
+    used = {l["ldevId"] for l in ldevs}
+    lid = next(i for i in range(WORLD_CONF_RDM_LDEV, WORLD_CONF_RDM_LDEV + 4) if i not in used)
+    ldevs.append({"ldevId": lid, "label": "rdm-conf-1", "size": w.size, "poolId": 3, "naaId": world_naa(lid)})
+    facts += [("CONF_RDM_SOURCE", "rdm-conf-1"), ("CONF_RDM_NAA", "naa." + world_naa(lid).lower())]
     seed = {"storage": {"serialNumber": WORLD_SERIAL, "storageDeviceId": WORLD_DEVICE_ID},
             "ports": [{"portId": "CL1-A"}, {"portId": "CL2-A"}, {"portId": "CL3-A"}],
             "host_groups": [{"portId": "CL1-A", "hostGroupNumber": 1, "hostGroupName": "esx-cl1a", "wwns": esx},
