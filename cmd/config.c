@@ -266,15 +266,6 @@ env_get(const char *const envp[], const char *key)
     return NULL;
 }
 
-static void
-secret_free(char *s)
-{
-    if (s != NULL) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 /* The value of key in kv[0..n), or NULL. */
 static const char *
 kv_find(const struct kv *kv, size_t n, const char *key)
@@ -301,7 +292,7 @@ raw_free(struct raw *r)
 {
     for (size_t i = 0; i < O_COUNT; i++) {
         if (opts[i].flags & OPTF_SECRET)
-            secret_free(r->val[i]);
+            str_free_secret(r->val[i]);
         else
             free(r->val[i]);
     }
@@ -316,7 +307,7 @@ raw_set(struct raw *r, enum opt_id id, const char *value, bool from_flag, struct
     if (copy == NULL)
         return perr_set(err, PERR_NOMEM, "out of memory");
     if (opts[id].flags & OPTF_SECRET)
-        secret_free(r->val[id]);
+        str_free_secret(r->val[id]);
     else
         free(r->val[id]);
     r->val[id] = copy;
@@ -1257,9 +1248,9 @@ config_free_fields(struct config *cfg)
 
     for (size_t i = 0; i < ARRAY_LEN(strs); i++)
         free(*strs[i]);
-    secret_free(cfg->storage_password);
-    secret_free(cfg->storage_token);
-    secret_free(cfg->vsphere_password);
+    str_free_secret(cfg->storage_password);
+    str_free_secret(cfg->storage_token);
+    str_free_secret(cfg->vsphere_password);
     if (cfg->ssh_private_key != NULL) {
         OPENSSL_cleanse(cfg->ssh_private_key, cfg->ssh_private_key_len);
         free(cfg->ssh_private_key);

@@ -32,6 +32,15 @@ buf_free_secret(struct buf *b)
 }
 
 void
+str_free_secret(char *s)
+{
+    if (s != NULL) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+}
+
+void
 buf_reset(struct buf *b)
 {
     b->len = 0;

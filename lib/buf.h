@@ -30,6 +30,8 @@ void buf_init(struct buf *b, size_t cap);
 void buf_free(struct buf *b);
 /* Frees with the bytes zeroed first: for buffers that held secrets. */
 void buf_free_secret(struct buf *b);
+/* Frees a NUL-terminated string that held a secret, zeroed first.  NULL-safe. */
+void str_free_secret(char *s);
 void buf_reset(struct buf *b); /* len = 0, memory kept */
 const char *buf_cstr(const struct buf *b);
 /* Hands the data to the caller (malloc'd, NUL-terminated, never NULL on success). */

@@ -66,15 +66,6 @@ struct kube {
 
 /* ---- small helpers ---- */
 
-static void
-free_secret(char *s)
-{
-    if (s != NULL) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 static char *
 dup_or_null(const char *s, struct perr *err)
 {
@@ -171,7 +162,7 @@ read_token(const char *path, char **out, struct perr *err)
     while (start < len && strchr(" \t\r\n", t[start]) != NULL)
         start++;
     if (start == len) {
-        free_secret(t);
+        str_free_secret(t);
         return perr_set(err, PERR_CONFIG, "token file '%s' is empty", path);
     }
     if (start > 0)
@@ -252,10 +243,10 @@ kube_config_free(struct kube_config *cfg)
     free(cfg->server);
     free(cfg->ca_file);
     free(cfg->ca_pem);
-    free_secret(cfg->token);
+    str_free_secret(cfg->token);
     free(cfg->token_file);
     free(cfg->cert_pem);
-    free_secret(cfg->key_pem);
+    str_free_secret(cfg->key_pem);
     free(cfg->namespace);
     free(cfg->source);
     free(cfg);
@@ -689,7 +680,7 @@ out:
         yaml_document_delete(&doc);
     if (parser_ok)
         yaml_parser_delete(&parser);
-    free_secret(text);
+    str_free_secret(text);
     kube_config_free(c);
     return rc;
 }
@@ -946,13 +937,13 @@ token_reloaded(struct kube *k)
         return false;
     pthread_mutex_lock(&k->tok_lock);
     if (k->cfg->token == NULL || strcmp(t, k->cfg->token) != 0) {
-        free_secret(k->cfg->token);
+        str_free_secret(k->cfg->token);
         k->cfg->token = t;
         t = NULL;
         changed = true;
     }
     pthread_mutex_unlock(&k->tok_lock);
-    free_secret(t);
+    str_free_secret(t);
     if (changed)
         log_info(KUBE_COMP, "service account token re-read after HTTP 401", "file",
                  k->cfg->token_file, NULL);

@@ -78,15 +78,6 @@ rest_logins(const struct rest *r)
 }
 
 static void
-secret_free(char *s)
-{
-    if (s != NULL) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
-static void
 strv_free_secret(struct strv *sv)
 {
     for (size_t i = 0; i < sv->n; i++)
@@ -385,11 +376,11 @@ rest_free(struct rest *r)
     free(r->accept);
     free(r->array);
     free(r->username);
-    secret_free(r->password);
-    secret_free(r->basic_header);
-    secret_free(r->session);
-    secret_free(r->session_id);
-    secret_free(r->csrf);
+    str_free_secret(r->password);
+    str_free_secret(r->basic_header);
+    str_free_secret(r->session);
+    str_free_secret(r->session_id);
+    str_free_secret(r->csrf);
     free(r);
 }
 
@@ -458,7 +449,7 @@ rest_set_session(struct rest *r, const char *session, struct perr *err)
     }
     if (r->lock != NULL)
         pthread_mutex_lock(r->lock);
-    secret_free(r->session);
+    str_free_secret(r->session);
     r->session = s;
     r->session_born_ms = mono_now_ms();
     if (r->lock != NULL)
@@ -799,7 +790,7 @@ rest_note_csrf(struct rest *r, const struct http_resp *resp, struct perr *err)
     if (copy == NULL)
         return perr_set(err, PERR_NOMEM, "out of memory");
     log_add_secret(copy);
-    secret_free(r->csrf);
+    str_free_secret(r->csrf);
     r->csrf = copy;
     return 0;
 }
@@ -1123,7 +1114,7 @@ rest_session_login(struct rest *r, const char *const *extra, struct perr *err)
         json_t *v = rest_json_path(reply.json, ss->id_path);
         char num[32];
 
-        secret_free(r->session_id);
+        str_free_secret(r->session_id);
         r->session_id = NULL;
         if (json_is_integer(v)) {
             snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
@@ -1137,7 +1128,7 @@ rest_session_login(struct rest *r, const char *const *extra, struct perr *err)
     log_debug(REST_COMP, "session opened", "array", r->array, NULL);
     rc = 0;
 out:
-    secret_free(token);
+    str_free_secret(token);
     rest_reply_free(&reply);
     strv_free_secret(&hdrs);
     return rc;
@@ -1400,7 +1391,7 @@ rest_reply_free(struct rest_reply *reply)
     if (reply == NULL)
         return;
     json_decref(reply->json);
-    secret_free(reply->header);
+    str_free_secret(reply->header);
     free(reply->range);
     memset(reply, 0, sizeof(*reply));
 }

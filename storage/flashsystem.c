@@ -68,15 +68,6 @@ fs_of(struct storage *st)
     return storage_priv(st);
 }
 
-static void
-secret_free(char *s)
-{
-    if (s != NULL) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 /* ---- endpoints (CLI commands under /rest/v1) ---- */
 
 static const struct rest_endpoint fs_ep_auth = {
@@ -239,7 +230,7 @@ fs_cache_get(struct storage *st, struct fs *p)
             log_add_secret(tok);
     }
     json_decref(doc);
-    secret_free(raw);
+    str_free_secret(raw);
     return tok;
 }
 
@@ -266,7 +257,7 @@ fs_cache_put(struct storage *st, struct fs *p, const char *token)
         log_debug(FS_COMP, "token cache not written", "error", tmp.msg, NULL);
     else
         log_debug(FS_COMP, "token cached", "key", p->cache_key, NULL);
-    secret_free(text);
+    str_free_secret(text);
     json_decref(doc);
 }
 
@@ -277,7 +268,7 @@ fs_use_token(struct rest *r, struct fs *p, const char *token, struct perr *err)
 
     if (copy == NULL)
         return perr_set(err, PERR_NOMEM, "out of memory");
-    secret_free(p->token);
+    str_free_secret(p->token);
     p->token = copy;
     return rest_set_session(r, token, err);
 }
@@ -304,7 +295,7 @@ fs_login(struct rest *r, struct perr *err)
     }
     if (rest_session_login(r, NULL, err) < 0)
         goto out;
-    secret_free(p->token);
+    str_free_secret(p->token);
     p->token = strdup(rest_session(r));
     if (p->token == NULL) {
         perr_set(err, PERR_NOMEM, "out of memory");
@@ -313,7 +304,7 @@ fs_login(struct rest *r, struct perr *err)
     fs_cache_put(st, p, p->token);
     rc = 0;
 out:
-    secret_free(cached);
+    str_free_secret(cached);
     return rc;
 }
 
@@ -363,7 +354,7 @@ fs_open(struct storage *st, struct perr *err)
     p->cache_read = true;
     rc = rest_login(r, err);
 out:
-    secret_free(cached);
+    str_free_secret(cached);
     return rc;
 }
 
@@ -379,7 +370,7 @@ fs_close(struct storage *st)
     if (p->created_host != NULL && storage_rest(st) != NULL)
         fs_drop_created_host(st, p);
     free(p->cache_key);
-    secret_free(p->token);
+    str_free_secret(p->token);
     free(p->created_host);
     memset(p, 0, sizeof(*p));
 }

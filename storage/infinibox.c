@@ -136,17 +136,6 @@ ibox_of(struct storage *st)
     return storage_priv(st);
 }
 
-/* Names the credentials when the array refused them. */
-static void
-ibox_auth_hint(struct storage *st, struct perr *err)
-{
-    if (err->code == PERR_AUTH)
-        perr_prefix(err,
-                    "authentication failed for user '%s' (check STORAGE_USERNAME and "
-                    "STORAGE_PASSWORD): ",
-                    rest_username(storage_rest(st)) != NULL ? rest_username(storage_rest(st)) : "");
-}
-
 /* The envelope's result array of a reply. */
 static int
 ibox_result(json_t *reply, const char *what, json_t **rows, struct perr *err)
@@ -194,7 +183,7 @@ ibox_open(struct storage *st, struct perr *err)
     /* One cheap call checks the address and the credentials before the flow
      * touches anything, and gives the metrics their model and version. */
     if (rest_call(storage_rest(st), &ibox_ep_system, NULL, NULL, &reply, err) < 0) {
-        ibox_auth_hint(st, err);
+        storage_auth_hint(st, err);
         goto out;
     }
     res = json_object_get(reply, "result");
@@ -251,7 +240,7 @@ ibox_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage_
     }
     if (rest_call(storage_rest(st), &ibox_ep_volumes,
                   (struct rest_var[]){{"name", name}, {NULL, NULL}}, NULL, &reply, err) < 0) {
-        ibox_auth_hint(st, err);
+        storage_auth_hint(st, err);
         goto out;
     }
     if (ibox_result(reply, "volume list", &rows, err) < 0 ||
@@ -343,7 +332,7 @@ ibox_ensure_igroup(struct storage *st, const char *name, const char *const *init
                          &set, err) < 0)
         goto out;
     if (rest_call(storage_rest(st), &ibox_ep_hosts, NULL, NULL, &reply, err) < 0) {
-        ibox_auth_hint(st, err);
+        storage_auth_hint(st, err);
         goto out;
     }
     if (ibox_result(reply, "host list", &rows, err) < 0)
@@ -409,7 +398,7 @@ ibox_host_id(struct storage *st, const char *name, json_int_t *id, bool *found, 
     }
     if (rest_call(storage_rest(st), &ibox_ep_host_by_name,
                   (struct rest_var[]){{"name", name}, {NULL, NULL}}, NULL, &reply, err) < 0) {
-        ibox_auth_hint(st, err);
+        storage_auth_hint(st, err);
         goto out;
     }
     if (ibox_result(reply, "host lookup", &rows, err) < 0 ||
@@ -435,7 +424,7 @@ ibox_volume_luns(struct storage *st, const char *vol, json_t **reply, json_t **r
 {
     if (rest_call(storage_rest(st), &ibox_ep_volume_luns,
                   (struct rest_var[]){{"vol", vol}, {NULL, NULL}}, NULL, reply, err) < 0) {
-        ibox_auth_hint(st, err);
+        storage_auth_hint(st, err);
         return -1;
     }
     return ibox_result(*reply, "volume LUN list", rows, err);
@@ -479,7 +468,7 @@ ibox_map(struct storage *st, const char *group, const struct storage_lun *lun,
         if (rest_call(storage_rest(st), &ibox_ep_map,
                       (struct rest_var[]){{"host", hbuf}, {NULL, NULL}},
                       json_pack("{s:I}", "volume_id", vid), NULL, err) < 0) {
-            ibox_auth_hint(st, err);
+            storage_auth_hint(st, err);
             goto out;
         }
     }
@@ -514,7 +503,7 @@ ibox_unmap(struct storage *st, const char *group, const struct storage_lun *lun,
     if (rest_call(storage_rest(st), &ibox_ep_unmap,
                   (struct rest_var[]){{"host", hbuf}, {"vol", lun->id}, {NULL, NULL}}, NULL, NULL,
                   err) < 0) {
-        ibox_auth_hint(st, err);
+        storage_auth_hint(st, err);
         goto out;
     }
     rc = 0;
@@ -550,7 +539,7 @@ ibox_mapped_groups(struct storage *st, const struct storage_lun *lun, struct str
         goto out;
     }
     if (rest_call(storage_rest(st), &ibox_ep_hosts, NULL, NULL, &hreply, err) < 0) {
-        ibox_auth_hint(st, err);
+        storage_auth_hint(st, err);
         goto out;
     }
     if (ibox_result(hreply, "host list", &hosts, err) < 0)

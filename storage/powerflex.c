@@ -254,19 +254,6 @@ pflex_auth_headers(struct rest *r, struct strv *hdrs, struct perr *err)
     return rc;
 }
 
-/* Names the credentials when the gateway refused them. */
-static void
-pflex_auth_hint(struct storage *st, struct perr *err)
-{
-    const char *user = rest_username(storage_rest(st));
-
-    if (err->code == PERR_AUTH)
-        perr_prefix(err,
-                    "authentication failed for user '%s' (check STORAGE_USERNAME and "
-                    "STORAGE_PASSWORD): ",
-                    user != NULL ? user : "");
-}
-
 static bool
 pflex_is_id(const char *s)
 {
@@ -319,7 +306,7 @@ pflex_open(struct storage *st, struct perr *err)
     }
     if (rest_login(storage_rest(st), err) < 0 ||
         rest_call(storage_rest(st), &pflex_ep_systems, NULL, NULL, &reply, err) < 0) {
-        pflex_auth_hint(st, err);
+        storage_auth_hint(st, err);
         goto out;
     }
     if (!json_is_array(reply)) {
@@ -383,7 +370,7 @@ pflex_volume(struct storage *st, const char *id, json_t **rec, struct perr *err)
 {
     if (rest_call(storage_rest(st), &pflex_ep_volume, (struct rest_var[]){{"id", id}, {NULL, NULL}},
                   NULL, rec, err) < 0) {
-        pflex_auth_hint(st, err);
+        storage_auth_hint(st, err);
         return -1;
     }
     if (!json_is_object(*rec))
@@ -411,7 +398,7 @@ pflex_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage
     }
     if (rest_call(storage_rest(st), &pflex_ep_volume_id, NULL, json_pack("{s:s}", "name", name),
                   &idv, err) < 0) {
-        pflex_auth_hint(st, err);
+        storage_auth_hint(st, err);
         if (err->code == PERR_NOT_FOUND)
             perr_prefix(err, "volume '%s' not found: ", name);
         goto out;
@@ -473,7 +460,7 @@ pflex_ensure_igroup(struct storage *st, const char *name, const char *const *ini
     if (rest_call(storage_rest(st), &pflex_ep_sdcs,
                   (struct rest_var[]){{"sys", pf->system_id}, {NULL, NULL}}, NULL, &reply,
                   err) < 0) {
-        pflex_auth_hint(st, err);
+        storage_auth_hint(st, err);
         goto out;
     }
     if (!json_is_array(reply)) {
@@ -531,7 +518,7 @@ pflex_map(struct storage *st, const char *group, const struct storage_lun *lun,
         storage_rest(st), &pflex_ep_map, (struct rest_var[]){{"id", lun->id}, {NULL, NULL}},
         json_pack("{s:s, s:s}", "sdcId", group, "allowMultipleMappings", "true"), NULL, err);
     if (r < 0) {
-        pflex_auth_hint(st, err);
+        storage_auth_hint(st, err);
         goto out;
     }
     if (r == 1)
@@ -563,7 +550,7 @@ pflex_unmap(struct storage *st, const char *group, const struct storage_lun *lun
                   (struct rest_var[]){{"id", lun->id}, {NULL, NULL}},
                   json_pack("{s:s}", "sdcId", group), NULL, err);
     if (r < 0) {
-        pflex_auth_hint(st, err);
+        storage_auth_hint(st, err);
         perr_prefix(err, "volume '%s' from SDC '%s': ", lun->name, group);
         return -1;
     }

@@ -215,18 +215,6 @@ static const struct rest_endpoint pmax_ep_mv_delete = {
 
 /* ---- open / close ---- */
 
-static void
-pmax_auth_hint(struct storage *st, struct perr *err)
-{
-    const char *user = rest_username(storage_rest(st));
-
-    if (err->code == PERR_AUTH)
-        perr_prefix(err,
-                    "authentication failed for user '%s' (check STORAGE_USERNAME and "
-                    "STORAGE_PASSWORD): ",
-                    user != NULL ? user : "");
-}
-
 /* "V10.1.0.2" (or "T10...." on test builds): the major release number. */
 static long
 pmax_major(const char *version)
@@ -249,7 +237,7 @@ pmax_check_version(struct storage *st, struct perr *err)
     int rc = -1;
 
     if (rest_call(storage_rest(st), &pmax_ep_version, NULL, NULL, &reply, err) < 0) {
-        pmax_auth_hint(st, err);
+        storage_auth_hint(st, err);
         goto out;
     }
     v = jsonx_string_or(reply, "version", NULL);
@@ -325,7 +313,7 @@ pmax_open(struct storage *st, struct perr *err)
         goto out;
     if (rest_call(storage_rest(st), &pmax_ep_symmetrix,
                   (struct rest_var[]){{"sym", pm->sym_ref}, {NULL, NULL}}, NULL, &sym, err) < 0) {
-        pmax_auth_hint(st, err);
+        storage_auth_hint(st, err);
         if (err->code == PERR_NOT_FOUND)
             perr_prefix(err, "array '%s' (POWERMAX_SYMMETRIX_ID) not found: ", pm->sym_ref);
         goto out;
@@ -494,7 +482,7 @@ pmax_ensure_igroup(struct storage *st, const char *name, const char *const *init
     for (size_t i = 0; i < want->n && host == NULL; i++) {
         if ((pm->fc ? pmax_host_of_wwpn(st, want->v[i], &host, err)
                     : pmax_host_of_initiator(st, want->v[i], &host, err)) < 0) {
-            pmax_auth_hint(st, err);
+            storage_auth_hint(st, err);
             goto out;
         }
         if (buf_addf(&tried, err, "%s'%s'", i > 0 ? ", " : "", want->v[i]) < 0)

@@ -199,18 +199,6 @@ ps_of(struct storage *st)
     return storage_priv(st);
 }
 
-static void
-ps_auth_hint(struct storage *st, struct perr *err)
-{
-    const char *user = rest_username(storage_rest(st));
-
-    if (err->code == PERR_AUTH)
-        perr_prefix(err,
-                    "authentication failed for user '%s' (check STORAGE_USERNAME and "
-                    "STORAGE_PASSWORD): ",
-                    user != NULL ? user : "");
-}
-
 static int
 ps_call(struct storage *st, const struct rest_endpoint *ep, const struct rest_var *vars,
         json_t *body, json_t **out, struct perr *err)
@@ -218,7 +206,7 @@ ps_call(struct storage *st, const struct rest_endpoint *ep, const struct rest_va
     int rc = rest_call(storage_rest(st), ep, vars, body, out, err);
 
     if (rc < 0)
-        ps_auth_hint(st, err);
+        storage_auth_hint(st, err);
     return rc;
 }
 
@@ -469,7 +457,7 @@ ps_create(struct storage *st, void *ctx, const char *name, const struct initiato
     req.body = json_pack("{s:s,s:s,s:o}", "name", name, "os_type", "ESXi", "initiators", ports);
     rc = rest_do(storage_rest(st), &req, &reply, err);
     if (rc < 0)
-        ps_auth_hint(st, err);
+        storage_auth_hint(st, err);
     if (rc == 1)
         group_already(&reply, already);
 out:

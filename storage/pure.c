@@ -44,15 +44,6 @@ pure_of(struct storage *st)
     return storage_priv(st);
 }
 
-static void
-secret_free(char *s)
-{
-    if (s != NULL) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 /* ---- endpoints (FlashArray REST 2.x; paths under /api/<2.x>) ---- */
 
 static const struct rest_endpoint pure_ep_api_version = {
@@ -394,7 +385,7 @@ pure_close(struct storage *st)
 
     free(p->api_v1);
     free(p->api_v2);
-    secret_free(p->api_token);
+    str_free_secret(p->api_token);
     memset(p, 0, sizeof(*p));
 }
 

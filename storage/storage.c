@@ -28,15 +28,6 @@ struct storage {
     char *kube_ns;
 };
 
-static void
-secret_free(char *s)
-{
-    if (s != NULL) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 static int
 dup_opt(const char *s, char **out, struct perr *err)
 {
@@ -200,7 +191,7 @@ storage_free(struct storage *st)
     free(st->priv);
     free(st->hostname);
     free(st->kube_ns);
-    secret_free(st->token);
+    str_free_secret(st->token);
     for (size_t i = 0; i < st->nenv; i++) {
         free(st->env[i].key);
         free(st->env[i].value);
@@ -252,6 +243,18 @@ const char *
 storage_token(const struct storage *st)
 {
     return st->token;
+}
+
+void
+storage_auth_hint(struct storage *st, struct perr *err)
+{
+    const char *user = st->rest != NULL ? rest_username(st->rest) : NULL;
+
+    if (err->code == PERR_AUTH)
+        perr_prefix(err,
+                    "authentication failed for user '%s' (check STORAGE_USERNAME and "
+                    "STORAGE_PASSWORD): ",
+                    user != NULL ? user : "");
 }
 
 struct storage *

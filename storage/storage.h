@@ -379,6 +379,9 @@ const char *storage_token(const struct storage *st);
 /* storage_config.kube and .kube_namespace (borrowed), NULL when not given. */
 struct kube *storage_kube(const struct storage *st);
 const char *storage_kube_namespace(const struct storage *st);
+/* Prefixes a PERR_AUTH err with "authentication failed for user '<user>'
+ * (check STORAGE_USERNAME and STORAGE_PASSWORD): "; other errors unchanged. */
+void storage_auth_hint(struct storage *st, struct perr *err);
 /* The handle that owns a REST client (rest_user() of a storage's client). */
 struct storage *storage_from_rest(struct rest *r);
 
