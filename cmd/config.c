@@ -894,8 +894,9 @@ shown_value(const char *v, char *out, size_t n)
 {
     size_t len = strlen(v);
 
+    /* The precision only tells the compiler what len already bounds. */
     if (len <= CONFIG_QUOTE_MAX)
-        snprintf(out, n, "'%s'", v);
+        snprintf(out, n, "'%.*s'", CONFIG_QUOTE_MAX, v);
     else
         snprintf(out, n, "a value of %zu bytes", len);
     return out;
