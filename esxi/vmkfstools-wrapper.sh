@@ -349,6 +349,13 @@ remove_rdm_files() {
         *-rdmdisk-[0-9]*) ;;
         *) log_msg warning "not removing unexpected RDM descriptor name $rr_rdm"; return 0 ;;
     esac
+    # A clone stopped while vmkfstools was creating the mapping can leave the
+    # mapping file without the descriptor that names it: the mapping takes the
+    # descriptor's name with -rdmp.vmdk, so that name is removed in any case.
+    rr_conv="${rr_rdm%.vmdk}-rdmp.vmdk"
+    if [ -f "$rr_conv" ]; then
+        rm -f -- "$rr_conv" 2>/dev/null || log_msg warning "failed to remove RDM mapping file $rr_conv"
+    fi
     [ -f "$rr_rdm" ] || return 0
     # Greedy to the last quote: a disk name may itself contain quotes.
     rr_map=$(sed -n 's/^[^#]*VMFSRDM[[:space:]]*"\(.*\)"[[:space:]]*$/\1/p' "$rr_rdm" 2>/dev/null | head -n 1 || true)
