@@ -166,7 +166,7 @@ cluster_hosts(struct pf *p, const char *host, struct strv *out, struct perr *err
         goto out;
     val = vim_props_val(r, "parent");
     parent = vim_xml_path_text(val, "");
-    type = val != NULL ? (char *)xmlGetProp(val, (const xmlChar *)"type") : NULL;
+    type = val != NULL ? (char *)xmlGetNoNsProp(val, (const xmlChar *)"type") : NULL;
     if (parent == NULL || type == NULL) {
         perr_set(err, PERR_PROTOCOL, "host '%s' has no parent", host);
         goto out;
@@ -633,6 +633,11 @@ check_ssh(struct pf *p, const char *host)
     if (strcmp(have, want) == 0)
         pf_add(p, host, "clone-method", PF_PASS, NULL,
                "ssh: key line installed, wrapper %s on datastore '%s'", have, cfg->vmdk_datastore);
+    else if (*have == '\0')
+        /* The first populate on a datastore always finds none and uploads it. */
+        pf_add(p, host, "clone-method", PF_PASS, NULL,
+               "ssh: key line installed; no wrapper on datastore '%s' yet, a populate uploads %s",
+               cfg->vmdk_datastore, want);
     else
         pf_add(p, host, "clone-method", PF_WARN,
                "nothing to do: a populate uploads its wrapper (or run one copy now)",
