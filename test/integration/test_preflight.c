@@ -539,7 +539,7 @@ test_source_datastore_on_another_array(void **state)
     cmd_default(&c, "pure");
     snap(&s);
     run_preflight(&c, &o);
-    expect_report(&o, 1, "-/same-array", "same array");
+    expect_report(&o, 1, "-/same-array", "on the array that holds it");
     assert_non_null(
         strstr(json_string_value(json_object_get(find_check(&o, "", "same-array"), "detail")),
                "different arrays"));
