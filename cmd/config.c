@@ -1366,11 +1366,12 @@ config_usage(FILE *f, const char *argv0)
             "Usage: %s --source-vm-id=ID --source-vmdk='[DS] DIR/DISK.vmdk'\n"
             "           --storage-vendor-product=NAME (--owner-name=PVC --target-namespace=NS |\n"
             "            --target-volume-handle=HANDLE [--target-volume-attribute=K=V]...)\n"
-            "           [OPTION]...\n\n"
+            "           [OPTION]...\n"
+            "       %s preflight [OPTION]...   check hosts and array first (preflight --help)\n\n"
             "Copies one VMware virtual disk onto the Kubernetes volume's LUN by having the ESXi\n"
             "host clone it with vmkfstools (storage-array XCOPY), then unmaps everything.\n\n"
             "Options (flags override their environment variable):\n",
-            base);
+            base, base);
     for (size_t i = 0; i < ARRAY_LEN(help_order); i++) {
         const struct opt *o = &opts[help_order[i]];
 
