@@ -340,8 +340,9 @@ check_target_volume(struct pf *p)
     pv.nattrs = cfg->n_target_attrs;
     if (storage_resolve_pv(p->st, &pv, &p->lun, &err) < 0) {
         pf_add(p, NULL, "target-volume", PF_FAIL,
-               "check --target-volume-handle and the vendor settings (the PV's CSI details)", "%s",
-               err.msg);
+               "act on the array's answer (detail), or check --target-volume-handle and the "
+               "vendor settings (the PV's CSI details)",
+               "%s", err.msg);
     } else {
         p->lun_ok = true;
         pf_add(p, NULL, "target-volume", PF_PASS, NULL, "volume '%s' is device %s",
@@ -506,6 +507,9 @@ check_max_lun(struct pf *p, const char *host, struct esxcli *e, const struct vim
                "Disk.MaxLUN is %ld, but the array's next LUN id on this host is about %ld "
                "(highest in use %ld): the new device would stay invisible",
                max_lun, highest + 1, highest);
+    else if (highest < 0)
+        pf_add(p, host, "max-lun", PF_PASS, NULL,
+               "Disk.MaxLUN is %ld; no LUN in use behind the array's targets yet", max_lun);
     else
         pf_add(p, host, "max-lun", PF_PASS, NULL,
                "Disk.MaxLUN is %ld; highest LUN id in use behind the array's targets is %ld",
@@ -538,7 +542,11 @@ check_adapters(struct pf *p, const char *host, const struct vim_hbas *hbas, stru
     }
     for (size_t i = 0; i < out->n; i++)
         buf_addf(&names, &err, "%s%s", i > 0 ? "," : "", out->v[i].name);
-    if (n == 0)
+    if (n == 0 && !p->ports_listed && p->cfg->vmdk_datastore == NULL)
+        pf_add(p, host, "adapters", PF_WARN,
+               "give --source-vmdk, whose datastore's adapters a populate uses",
+               "the driver lists no target ports and no datastore was given");
+    else if (n == 0)
         pf_add(p, host, "adapters", PF_FAIL,
                "zone the host's FC ports to the array, or add the array's iSCSI target to the "
                "host's software iSCSI adapter, then rescan",
@@ -669,8 +677,7 @@ device_usable(struct esxcli *e, const char *naa)
  * own "xcopy-hostsystem-<host>" and stays, as after every populate.
  */
 static void
-check_try_map(struct pf *p, const char *host, struct esxcli *e, const struct vim_adapters *reach,
-              const struct vim_hbas *hbas)
+check_try_map(struct pf *p, const char *host, struct esxcli *e, const struct vim_adapters *reach)
 {
     const char **ids = NULL;
     struct storage_lun mapped = {0};
@@ -743,7 +750,6 @@ out:
                          tmp.msg, NULL);
         }
     }
-    (void)hbas;
     if (left.len > 0)
         pf_add(p, host, "try-map", PF_FAIL, "remove what is listed by hand", "left behind: %s",
                buf_cstr(&left));
@@ -817,7 +823,7 @@ check_host(struct pf *p, const char *host)
     else
         check_vib(p, host, e);
     if (cfg->try_map && p->st != NULL)
-        check_try_map(p, host, e, &reach, &hbas);
+        check_try_map(p, host, e, &reach);
 out:
     vim_hbas_clear(&hbas);
     vim_adapters_clear(&ds);
