@@ -824,7 +824,7 @@ vim_hbas_from_reply(const struct vim_resp *r, struct vim_hbas *out, struct perr 
                 char *end = NULL;
                 long n = num != NULL ? strtol(num, &end, 10) : -1;
 
-                if (num != NULL && *end == '\0' && n > a->max_lun)
+                if (num != NULL && end != num && *end == '\0' && n > a->max_lun)
                     a->max_lun = n;
                 free(num);
             }
