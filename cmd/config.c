@@ -22,9 +22,10 @@ enum opt_kind {
 };
 
 enum opt_flags {
-    OPTF_SECRET = 1u << 0, /* value is a secret: warn and scrub from argv */
-    OPTF_COMPAT = 1u << 1, /* accepted for compatibility only */
-    OPTF_HIDDEN = 1u << 2, /* accepted, not listed in --help (klog flags) */
+    OPTF_SECRET = 1u << 0,    /* value is a secret: warn and scrub from argv */
+    OPTF_COMPAT = 1u << 1,    /* accepted for compatibility only */
+    OPTF_HIDDEN = 1u << 2,    /* accepted, not listed in --help (klog flags) */
+    OPTF_PREFLIGHT = 1u << 3, /* only the preflight command takes it */
 };
 
 enum opt_id {
@@ -82,6 +83,8 @@ enum opt_id {
     O_KLOG_ONE_OUTPUT,
     O_KLOG_STDERRTHRESHOLD,
     O_KLOG_LOG_BACKTRACE_AT,
+    O_ESXI_HOSTS,
+    O_TRY_MAP,
     O_COUNT
 };
 
@@ -182,6 +185,11 @@ static const struct opt opts[O_COUNT] = {
                         "accepted for compatibility; the path is always /metrics"},
     [O_VERSION] = {"version", NULL, OPT_BOOL, 0, NULL, NULL, "print the version and exit"},
     [O_HELP] = {"help", NULL, OPT_BOOL, 0, NULL, NULL, "print this help and exit"},
+    [O_ESXI_HOSTS] = {"esxi-hosts", "ESXI_HOSTS", OPT_STRING, OPTF_PREFLIGHT, NULL, "HOSTS",
+                      "preflight: comma-separated HostSystem MoRef values (host-21) to check; "
+                      "default: --migration-host, else every host of the source VM's cluster"},
+    [O_TRY_MAP] = {"try-map", NULL, OPT_BOOL, OPTF_PREFLIGHT, NULL, NULL,
+                   "preflight: map the target volume to each host, look for the device, unmap"},
     [O_KLOG_V] = {"v", NULL, OPT_STRING, OPTF_HIDDEN, NULL, "N", "klog verbosity"},
     [O_KLOG_VMODULE] = {"vmodule", NULL, OPT_STRING, OPTF_HIDDEN, NULL, NULL, NULL},
     [O_KLOG_LOGTOSTDERR] = {"logtostderr", NULL, OPT_BOOL, OPTF_HIDDEN, NULL, NULL, NULL},
@@ -234,6 +242,8 @@ static const enum opt_id help_order[] = {
     O_OUTPUT,
     O_METRICS_LISTEN,
     O_TERMINATION_LOG,
+    O_ESXI_HOSTS,
+    O_TRY_MAP,
     O_CR_NAME,
     O_CR_NAMESPACE,
     O_SECRET_NAME,
@@ -471,6 +481,11 @@ parse_args(int argc, char *const argv[], struct raw *r, struct config *cfg, stru
                 return perr_set(err, PERR_USAGE,
                                 "--%s: invalid boolean value '%s'; use true or false",
                                 opts[id].name, eq + 1);
+            if ((opts[id].flags & OPTF_PREFLIGHT) && cfg->command != CONFIG_COMMAND_PREFLIGHT)
+                return perr_set(err, PERR_USAGE, "--%s is a flag of the preflight command",
+                                opts[id].name);
+            if (id == O_TRY_MAP)
+                cfg->try_map = b;
             if (id == O_HELP && b)
                 cfg->action = CONFIG_ACTION_HELP;
             else if (id == O_VERSION && b && cfg->action != CONFIG_ACTION_HELP)
@@ -485,6 +500,9 @@ parse_args(int argc, char *const argv[], struct raw *r, struct config *cfg, stru
                 return perr_set(err, PERR_USAGE, "flag needs an argument: --%s", opts[id].name);
             value = argv[++i];
         }
+        if ((opts[id].flags & OPTF_PREFLIGHT) && cfg->command != CONFIG_COMMAND_PREFLIGHT)
+            return perr_set(err, PERR_USAGE, "--%s is a flag of the preflight command",
+                            opts[id].name);
         if (opts[id].flags & OPTF_SECRET) {
             bool seen = false;
 
@@ -862,6 +880,10 @@ check_required(struct config *cfg, struct perr *err)
     char label[128];
 
     for (size_t i = 0; i < ARRAY_LEN(req); i++) {
+        /* A preflight checks hosts and the array; the VM and disk are optional there. */
+        if (cfg->command == CONFIG_COMMAND_PREFLIGHT &&
+            (req[i].id == O_SOURCE_VM_ID || req[i].id == O_SOURCE_VMDK))
+            continue;
         if (req[i].value == NULL)
             return perr_set(err, PERR_USAGE, "missing value for mandatory flag %s",
                             opt_label(req[i].id, label, sizeof(label)));
@@ -874,7 +896,16 @@ check_required(struct config *cfg, struct perr *err)
                         "provided");
     if (storage_hostname_check(cfg->storage_hostname, err) < 0)
         return -1;
-    if (cfg->target_volume_handle == NULL) {
+    if (cfg->command == CONFIG_COMMAND_PREFLIGHT && cfg->esxi_hosts == NULL &&
+        cfg->migration_host == NULL && cfg->source_vm_id == NULL)
+        return perr_set(err, PERR_USAGE,
+                        "preflight needs hosts to check: --esxi-hosts (ESXI_HOSTS), "
+                        "--migration-host or --source-vm-id");
+    if (cfg->command == CONFIG_COMMAND_PREFLIGHT && cfg->try_map &&
+        cfg->target_volume_handle == NULL)
+        return perr_set(err, PERR_USAGE,
+                        "--try-map needs the target volume: give --target-volume-handle");
+    if (cfg->target_volume_handle == NULL && cfg->command != CONFIG_COMMAND_PREFLIGHT) {
         if (cfg->n_target_attrs > 0)
             return perr_set(err, PERR_USAGE,
                             "--target-volume-attribute needs --target-volume-handle (manual mode)");
@@ -1006,6 +1037,7 @@ build_config(const char *const envp[], struct raw *r, struct config *cfg, struct
         {O_METRICS_PATH, &cfg->metrics_path},
         {O_TERMINATION_LOG, &cfg->termination_log},
         {O_METRICS_LISTEN, &cfg->metrics_listen},
+        {O_ESXI_HOSTS, &cfg->esxi_hosts},
     };
     char label[128];
     char *vendor = NULL;
@@ -1180,6 +1212,13 @@ int
 config_parse(int argc, char *const argv[], const char *const envp[], struct config **out,
              struct perr *err)
 {
+    return config_parse_command(CONFIG_COMMAND_POPULATE, argc, argv, envp, out, err);
+}
+
+int
+config_parse_command(enum config_command command, int argc, char *const argv[],
+                     const char *const envp[], struct config **out, struct perr *err)
+{
     struct raw r = {0};
     struct config *cfg = NULL;
     int rc = -1;
@@ -1190,9 +1229,13 @@ config_parse(int argc, char *const argv[], const char *const envp[], struct conf
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }
+    cfg->command = command;
     for (int i = 0; i < O_COUNT; i++) {
         const char *v = opts[i].env != NULL ? env_get(envp, opts[i].env) : NULL;
 
+        /* Another command's variable in the environment is not an error. */
+        if ((opts[i].flags & OPTF_PREFLIGHT) && command != CONFIG_COMMAND_PREFLIGHT)
+            continue;
         if (v != NULL && raw_set(&r, (enum opt_id)i, v, false, err) < 0)
             goto out;
     }
@@ -1245,6 +1288,7 @@ config_free_fields(struct config *cfg)
         &cfg->metrics_path,
         &cfg->http_endpoint,
         &cfg->termination_log,
+        &cfg->esxi_hosts,
     };
 
     for (size_t i = 0; i < ARRAY_LEN(strs); i++)
@@ -1322,11 +1366,12 @@ config_usage(FILE *f, const char *argv0)
             "Usage: %s --source-vm-id=ID --source-vmdk='[DS] DIR/DISK.vmdk'\n"
             "           --storage-vendor-product=NAME (--owner-name=PVC --target-namespace=NS |\n"
             "            --target-volume-handle=HANDLE [--target-volume-attribute=K=V]...)\n"
-            "           [OPTION]...\n\n"
+            "           [OPTION]...\n"
+            "       %s preflight [OPTION]...   check hosts and array first (preflight --help)\n\n"
             "Copies one VMware virtual disk onto the Kubernetes volume's LUN by having the ESXi\n"
             "host clone it with vmkfstools (storage-array XCOPY), then unmaps everything.\n\n"
             "Options (flags override their environment variable):\n",
-            base);
+            base, base);
     for (size_t i = 0; i < ARRAY_LEN(help_order); i++) {
         const struct opt *o = &opts[help_order[i]];
 

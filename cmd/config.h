@@ -34,6 +34,8 @@
 enum clone_method { CLONE_METHOD_VIB, CLONE_METHOD_SSH };
 enum output_format { OUTPUT_TEXT, OUTPUT_JSON };
 enum config_action { CONFIG_ACTION_RUN, CONFIG_ACTION_HELP, CONFIG_ACTION_VERSION };
+/* The subcommand: a populate (no subcommand word) or `preflight`. */
+enum config_command { CONFIG_COMMAND_POPULATE, CONFIG_COMMAND_PREFLIGHT };
 
 struct kv {
     char *key;
@@ -43,6 +45,7 @@ struct kv {
 struct config {
     /* What main() should do: run the copy, or print help/version and exit 0. */
     enum config_action action;
+    enum config_command command;
 
     /* Flags the controller passes (forklift-populator-behaviour §2.2). */
     char *cr_name;      /* unused, accepted for compatibility */
@@ -97,6 +100,10 @@ struct config {
     struct kv *target_attrs;    /* --target-volume-attribute KEY=VALUE, in order */
     size_t n_target_attrs;
 
+    /* Preflight only (flags of other commands are refused). */
+    char *esxi_hosts; /* --esxi-hosts / ESXI_HOSTS: "host-21,host-23", or NULL */
+    bool try_map;     /* --try-map: map, look for the device, unmap */
+
     /* Disk-type paths. */
     bool disable_vvol;
     bool disable_rdm;
@@ -123,6 +130,14 @@ struct config {
 /* Parses argv and envp.  See the contract above. */
 int config_parse(int argc, char *const argv[], const char *const envp[], struct config **out,
                  struct perr *err);
+/* The same for a subcommand: argv[0] is the subcommand word (skipped like a
+ * program name).  The preflight takes the populate's flags and environment
+ * plus its own (--esxi-hosts, --try-map); --source-vm-id and --source-vmdk
+ * are optional there, the target PVC is not looked up, and it needs hosts:
+ * --esxi-hosts, --migration-host or --source-vm-id.  A populate refuses the
+ * preflight's flags (PERR_USAGE) and ignores ESXI_HOSTS. */
+int config_parse_command(enum config_command command, int argc, char *const argv[],
+                         const char *const envp[], struct config **out, struct perr *err);
 void config_free(struct config *cfg);
 
 /* Overwrites the values of secret flags in argv so they leave the process list. */

@@ -1,10 +1,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cmd/config.h"
 #include "cmd/main.h"
+#include "cmd/preflight.h"
 #include "cmd/run.h"
 #include "lib/deadline.h"
 #include "lib/log.h"
@@ -54,6 +56,8 @@ main(int argc, char *argv[])
 
     /* A closed peer must surface as an error from send(), not kill the job mid-cleanup. */
     install_signal_handlers();
+    if (argc > 1 && strcmp(argv[1], "preflight") == 0)
+        return preflight_main(argc - 1, argv + 1, environ);
     if (config_parse(argc, argv, (const char *const *)environ, &cfg, &err) < 0) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
         if (err.code == PERR_USAGE)

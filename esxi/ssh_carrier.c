@@ -386,6 +386,9 @@ ensure_wrapper(struct ssh_carrier *c, struct wrapper_carrier *wc, const struct s
     c->remote_version = have != NULL ? have : strdup("");
     if (c->remote_version == NULL)
         return perr_set(err, PERR_NOMEM, "out of memory");
+    /* A check that must change nothing reports what it found instead. */
+    if (o->no_upload)
+        return 0;
     log_info(CARRIER_COMP, "uploading the wrapper", "datastore", c->datastore, "found",
              have != NULL ? have : "none", "version", want, "reason",
              have != NULL ? "other version" : first.msg, NULL);

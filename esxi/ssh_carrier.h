@@ -94,6 +94,10 @@ struct ssh_carrier_opts {
     const char *write_known_hosts; /* ESXI_SSH_WRITE_KNOWN_HOSTS or NULL: where the key met goes */
     long connect_timeout_ms;       /* 0 = 30 s (SSH_TIMEOUT_SECONDS) */
     long command_timeout_ms;       /* 0 = 60 s, per wrapper command */
+    /* Never upload (preflight): step 3 only reads the version; a missing or
+     * other wrapper is success with ssh_carrier_remote_version() giving what
+     * was found ("" for none), for the caller to judge. */
+    bool no_upload;
 };
 
 /* See the contract above.  On success *out is a carrier for clone_run();

@@ -723,6 +723,7 @@ hbas_add(struct vim_hbas *h, const xmlNode *hba, struct perr *err)
     h->v = grown;
     a = &h->v[h->n];
     memset(a, 0, sizeof(*a));
+    a->max_lun = -1;
     h->n++;
     a->name = vim_xml_path_text(hba, "device");
     a->key = vim_xml_path_text(hba, "key");
@@ -818,6 +819,15 @@ vim_hbas_from_reply(const struct vim_resp *r, struct vim_hbas *out, struct perr 
         for (xmlNode *t = vim_xml_child(ad, "target"); t != NULL; t = vim_xml_next_same(t)) {
             if (hba_add_target(a, vim_xml_child(t, "transport"), err) < 0)
                 goto out;
+            for (xmlNode *l = vim_xml_child(t, "lun"); l != NULL; l = vim_xml_next_same(l)) {
+                char *num = vim_xml_path_text(l, "lun");
+                char *end = NULL;
+                long n = num != NULL ? strtol(num, &end, 10) : -1;
+
+                if (num != NULL && end != num && *end == '\0' && n > a->max_lun)
+                    a->max_lun = n;
+                free(num);
+            }
         }
     }
     rc = 0;

@@ -83,6 +83,7 @@ struct vim_hba {
     enum vim_hba_kind kind;
     struct strv fc_targets;    /* target port WWNs, 16 lower-case hex digits */
     struct strv iscsi_targets; /* target IQNs as the host reports them */
+    long max_lun;              /* highest LUN number seen behind its targets; -1 none */
 };
 
 struct vim_hbas {

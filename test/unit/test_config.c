@@ -1002,6 +1002,77 @@ test_binary_refuses_cleartext_storage(void **state)
     }
 }
 
+/* The preflight takes the populate's flags plus its own; VM, disk and PVC are optional. */
+static void
+test_preflight_command(void **state)
+{
+    static const char *const drop[] = {"--source-vm-id", "--source-vmdk", "--target-namespace",
+                                       "--owner-name", NULL};
+    static const char *const hosts[] = {"--esxi-hosts=host-21,host-23", "--try-map",
+                                        "--target-volume-handle=pvc-1", NULL};
+    static const char *const no_hosts[] = {"--target-volume-handle=pvc-1", NULL};
+    static const char *const try_map_alone[] = {"--esxi-hosts=host-21", "--try-map", NULL};
+    static const char *const env_hosts[] = {"ESXI_HOSTS=host-9", NULL};
+    struct setup s;
+    struct config *cfg = NULL;
+    struct perr err = {0};
+
+    (void)state;
+    s = (struct setup){0};
+    setup_make(&s, drop, NULL, hosts);
+    s.argv[0] = "preflight";
+    assert_int_equal(
+        config_parse_command(CONFIG_COMMAND_PREFLIGHT, s.argc, argv_of(&s), s.envp, &cfg, &err), 0);
+    assert_int_equal(cfg->command, CONFIG_COMMAND_PREFLIGHT);
+    assert_string_equal(cfg->esxi_hosts, "host-21,host-23");
+    assert_true(cfg->try_map);
+    assert_null(cfg->source_vm_id);
+    config_free(cfg);
+    cfg = NULL;
+
+    /* Hosts from the environment. */
+    s = (struct setup){0};
+    setup_make(&s, drop, env_hosts, no_hosts);
+    assert_int_equal(
+        config_parse_command(CONFIG_COMMAND_PREFLIGHT, s.argc, argv_of(&s), s.envp, &cfg, &err), 0);
+    assert_string_equal(cfg->esxi_hosts, "host-9");
+    config_free(cfg);
+    cfg = NULL;
+
+    /* No host, no VM: nothing to check. */
+    s = (struct setup){0};
+    setup_make(&s, drop, NULL, no_hosts);
+    assert_int_equal(
+        config_parse_command(CONFIG_COMMAND_PREFLIGHT, s.argc, argv_of(&s), s.envp, &cfg, &err),
+        -1);
+    assert_int_equal(err.code, PERR_USAGE);
+    assert_string_equal(err.msg, "preflight needs hosts to check: --esxi-hosts (ESXI_HOSTS), "
+                                 "--migration-host or --source-vm-id");
+    err = (struct perr){0};
+
+    /* --try-map needs the volume to map. */
+    s = (struct setup){0};
+    setup_make(&s, drop, NULL, try_map_alone);
+    assert_int_equal(
+        config_parse_command(CONFIG_COMMAND_PREFLIGHT, s.argc, argv_of(&s), s.envp, &cfg, &err),
+        -1);
+    assert_string_equal(err.msg, "--try-map needs the target volume: give --target-volume-handle");
+    err = (struct perr){0};
+
+    /* A populate refuses the preflight's flags and ignores ESXI_HOSTS. */
+    s = (struct setup){0};
+    setup_make(&s, NULL, NULL, try_map_alone);
+    assert_int_equal(config_parse(s.argc, argv_of(&s), s.envp, &cfg, &err), -1);
+    assert_int_equal(err.code, PERR_USAGE);
+    assert_string_equal(err.msg, "--esxi-hosts is a flag of the preflight command");
+    err = (struct perr){0};
+    s = (struct setup){0};
+    setup_make(&s, NULL, env_hosts, NULL);
+    assert_int_equal(config_parse(s.argc, argv_of(&s), s.envp, &cfg, &err), 0);
+    assert_null(cfg->esxi_hosts);
+    config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1029,6 +1100,7 @@ main(void)
         cmocka_unit_test(test_binary_secret_flag_warning),
         cmocka_unit_test(test_binary_typo_secret_not_echoed),
         cmocka_unit_test(test_binary_refuses_cleartext_storage),
+        cmocka_unit_test(test_preflight_command),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -221,6 +221,8 @@ test_host_hbas_topology(void **state)
     assert_string_equal(a->fc_targets.v[1], "2001d039ea000001");
     assert_string_equal(a->fc_targets.v[2], "a0000000000000ff");
     assert_int_equal(a->iscsi_targets.n, 0);
+    /* The highest LUN number behind its targets (the Disk.MaxLUN check). */
+    assert_int_equal(a->max_lun, 3);
     a = hba_named(&h, "vmhba65");
     assert_int_equal(a->kind, VIM_HBA_ISCSI);
     assert_string_equal(a->id, "iqn.1998-01.com.vmware:esx-0-1a2b3c4d");
@@ -228,12 +230,14 @@ test_host_hbas_topology(void **state)
     assert_int_equal(a->iscsi_targets.n, 1);
     assert_string_equal(a->iscsi_targets.v[0],
                         "iqn.1992-08.com.netapp:sn.0123456789abcdef0123456789abcdef:vs.3");
+    assert_int_equal(a->max_lun, 1);
     /* A local adapter: no targets, its device name as the id.  The topology's
      * vmhba9 has no adapter record and is skipped. */
     a = hba_named(&h, "vmhba0");
     assert_int_equal(a->kind, VIM_HBA_OTHER);
     assert_string_equal(a->id, "vmhba0");
     assert_int_equal(a->fc_targets.n + a->iscsi_targets.n, 0);
+    assert_int_equal(a->max_lun, -1);
     vim_hbas_clear(&h);
     vim_hbas_clear(&h);
     vim_resp_free(r);

@@ -317,6 +317,9 @@ func (w *world) execute(h *host, moid, method string, args map[string][]string) 
 	case "storage.core.adapter rescan":
 		return w.adapterRescan(h, first(args["adapter"]), isTrue(first(args["all"])), first(args["type"])), nil, 0
 	}
+	if res, ok := w.executeHostConfig(h, nsName, cmd, args); ok {
+		return res, nil, 0
+	}
 	return notFoundFault(), nil, 0
 }
 
