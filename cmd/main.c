@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cmd/config.h"
+#include "cmd/install_vib.h"
 #include "cmd/main.h"
 #include "cmd/run.h"
 #include "lib/deadline.h"
@@ -54,6 +55,9 @@ main(int argc, char *argv[])
 
     /* A closed peer must surface as an error from send(), not kill the job mid-cleanup. */
     install_signal_handlers();
+    /* Subcommands have their own flags. */
+    if (install_vib_wanted(argc, argv, &(int){0}))
+        return install_vib_main(argc, argv, (const char *const *)environ);
     if (config_parse(argc, argv, (const char *const *)environ, &cfg, &err) < 0) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
         if (err.code == PERR_USAGE)
