@@ -42,6 +42,8 @@ register_secrets(const struct config *cfg)
     log_add_secret_encodings("", cfg->storage_token);
     log_add_secret_encodings(cfg->vsphere_username, cfg->vsphere_password);
     log_add_secret((const char *)cfg->ssh_private_key);
+    log_add_secret((const char *)cfg->root_ssh_key);
+    log_add_secret(cfg->root_password);
 }
 
 int
