@@ -115,7 +115,7 @@ vcenter_env(struct cmd *c)
 
 /* install-vib on hosts given by index; returns the exit status, stdout in out. */
 static int
-install_vib(const int *idx, size_t n, struct buf *out)
+install_vib_from(const char *vib, const int *idx, size_t n, struct buf *out)
 {
     struct cmd c = {0};
     struct buf err = {0};
@@ -130,7 +130,7 @@ install_vib(const int *idx, size_t n, struct buf *out)
     }
     cmd_arg(&c, "%s", proc_pop_bin());
     cmd_arg(&c, "install-vib");
-    cmd_arg(&c, "--vib-path=%s", vib_path);
+    cmd_arg(&c, "--vib-path=%s", vib);
     cmd_arg(&c, "--ssh-key-file=%s", world_get(&w, "WORLD_ROOT_SSH_KEY_FILE"));
     cmd_arg(&c, "--esxi-hosts=%s", list);
     cmd_arg(&c, "--max-parallel=2");
@@ -143,6 +143,12 @@ install_vib(const int *idx, size_t n, struct buf *out)
     buf_free(&err);
     cmd_free(&c);
     return status;
+}
+
+static int
+install_vib(const int *idx, size_t n, struct buf *out)
+{
+    return install_vib_from(vib_path, idx, n, out);
 }
 
 /* How many lines of the simulated hosts' esxcli log start with host + what. */
@@ -373,6 +379,41 @@ test_auto_install_four_populates(void **state)
     free(key_b64);
 }
 
+/* Mixed fleets: an older VIB is replaced, a newer one is never downgraded. */
+static void
+test_newer_vib_is_kept(void **state)
+{
+    static const int one[] = {1};
+    const char *ver = esxi_wrapper_version();
+    char newer[700];
+    struct buf out = {0};
+    char *v = NULL;
+
+    (void)state;
+    snprintf(newer, sizeof(newer), "%s/newer/vmkfstools-wrapper.vib", world_get(&w, "WORLD_DIR"));
+    assert_int_equal(world_sh(&w, "mkdir -p \"$WORLD_DIR/newer\" && sed "
+                                  "'s/^SCRIPT_VERSION=.*/SCRIPT_VERSION=\"9.0.0\"/' "
+                                  "esxi/vmkfstools-wrapper.sh > \"$WORLD_DIR/newer/w.sh\" && sh "
+                                  "esxi/vib/mkvib \"$WORLD_DIR/newer/w.sh\" "
+                                  "esxi/vib/esxcli-vmkfstools.xml \"$WORLD_DIR/newer\" >/dev/null"),
+                     0);
+    /* Ours (installed by the first test) is older than 9.0.0: removed, then replaced. */
+    assert_int_equal(install_vib_from(newer, one, 1, &out), 0);
+    expect_line(&out, "%s: installed, answering (before %s, now 9.0.0)\n", host_name[1], ver);
+    assert_int_equal(sim_log_count(1, "software vib remove "), 1);
+    assert_int_equal(sim_log_count(1, "software vib install "), 2);
+    buf_free(&out);
+    /* Ours again: the newer VIB stays. */
+    assert_int_equal(install_vib(one, 1, &out), 0);
+    expect_line(&out, "%s: newer kept (before 9.0.0, now 9.0.0)\n", host_name[1]);
+    assert_int_equal(sim_log_count(1, "software vib install "), 2);
+    assert_int_equal(sim_log_count(1, "software vib remove "), 1);
+    v = plugin_version(1);
+    assert_string_equal(v, "9.0.0");
+    free(v);
+    buf_free(&out);
+}
+
 /* host_* from WORLD_VC_HOSTS, WORLD_VC_HOST_NAMES and WORLD_SSH_HOST_PORTS. */
 static int
 read_hosts(void)
@@ -448,6 +489,7 @@ main(void)
         cmocka_unit_test(test_install_two_hosts_then_skip),
         cmocka_unit_test(test_secure_boot_host_fails_alone),
         cmocka_unit_test(test_auto_install_four_populates),
+        cmocka_unit_test(test_newer_vib_is_kept),
     };
 
     if (geteuid() != 0) {

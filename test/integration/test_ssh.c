@@ -708,6 +708,22 @@ test_wrapper_upload(void **state)
     assert_int_equal(len, elen);
     assert_memory_equal(remote, embedded, len);
     free(remote);
+
+    /* Newer (a later upstream release, or a later build of ours): used as it is, never
+     * overwritten, so pods of two versions on one datastore do not replace each other's. */
+    assert_int_equal(world_sh(&plain,
+                              "sed 's/^SCRIPT_VERSION=.*/SCRIPT_VERSION=\"9.0.0\"/' "
+                              "esxi/vmkfstools-wrapper.sh > '%s'",
+                              path),
+                     0);
+    puts = calls(&plain, "FolderPut");
+    open_carrier(&plain, &plain_keys, v, &c);
+    assert_false(ssh_carrier_uploaded(&c));
+    assert_string_equal(ssh_carrier_remote_version(&c), "9.0.0");
+    assert_int_equal(calls(&plain, "FolderPut"), puts);
+    ssh_carrier_close(&c);
+    assert_int_equal(world_sh(&plain, "grep -q '^SCRIPT_VERSION=\"9.0.0\"$' '%s'", path), 0);
+    unlink(path);
     vim_close(v);
 }
 
