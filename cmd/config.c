@@ -763,6 +763,71 @@ out:
     return rc;
 }
 
+/* VIB_AUTO_INSTALL and the root credential it needs (only with the vib method). */
+static int
+load_vib_auto(const char *const envp[], struct config *cfg, struct perr *err)
+{
+    const char *v = env_get(envp, "VIB_AUTO_INSTALL");
+    const char *key = env_get(envp, "ESXI_ROOT_SSH_KEY");
+    const char *file = env_get(envp, "SSH_KEY_FILE");
+    const char *pw = env_get(envp, "ESXI_ROOT_PASSWORD");
+    FILE *f = NULL;
+    int rc = -1;
+
+    if (v == NULL || *v == '\0')
+        return 0;
+    if (parse_go_bool(v, &cfg->vib_auto_install) < 0)
+        return perr_set(err, PERR_USAGE,
+                        "VIB_AUTO_INSTALL: invalid value '%s'; expected true or false", v);
+    if (!cfg->vib_auto_install || cfg->clone_method != CLONE_METHOD_VIB)
+        return 0;
+    v = env_get(envp, "VIB_PATH");
+    cfg->vib_path = strdup(v != NULL && *v != '\0' ? v : "/bin/vmkfstools-wrapper.vib");
+    if (cfg->vib_path == NULL)
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    if (key != NULL && *key != '\0') {
+        if (decode_base64("ESXI_ROOT_SSH_KEY", key, &cfg->root_ssh_key, &cfg->root_ssh_key_len,
+                          err) < 0)
+            goto out;
+    } else if (file != NULL && *file != '\0') {
+        unsigned char chunk[65536];
+        size_t n;
+
+        f = fopen(file, "rb");
+        n = f != NULL ? fread(chunk, 1, sizeof(chunk) - 1, f) : 0;
+        if (f == NULL || n == 0 || n == sizeof(chunk) - 1) {
+            perr_set(err, PERR_USAGE, "SSH_KEY_FILE: cannot read a private key from '%s'", file);
+            goto out;
+        }
+        cfg->root_ssh_key = malloc(n + 1);
+        if (cfg->root_ssh_key == NULL) {
+            OPENSSL_cleanse(chunk, n);
+            perr_set(err, PERR_NOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(cfg->root_ssh_key, chunk, n);
+        cfg->root_ssh_key[n] = '\0';
+        cfg->root_ssh_key_len = n;
+        OPENSSL_cleanse(chunk, n);
+    } else if (pw != NULL && *pw != '\0') {
+        cfg->root_password = strdup(pw);
+        if (cfg->root_password == NULL) {
+            perr_set(err, PERR_NOMEM, "out of memory");
+            goto out;
+        }
+    } else {
+        perr_set(err, PERR_USAGE,
+                 "VIB_AUTO_INSTALL=true needs a root login for the ESXi host: root's private key "
+                 "in ESXI_ROOT_SSH_KEY (base64) or SSH_KEY_FILE, or ESXI_ROOT_PASSWORD");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (f != NULL)
+        fclose(f);
+    return rc;
+}
+
 static int
 load_ssh_keys(const char *const envp[], struct config *cfg, struct perr *err)
 {
@@ -1201,6 +1266,8 @@ build_config(const char *const envp[], struct raw *r, struct config *cfg, struct
         goto out;
     if (cfg->clone_method == CLONE_METHOD_SSH && load_ssh_keys(envp, cfg, err) < 0)
         goto out;
+    if (load_vib_auto(envp, cfg, err) < 0)
+        goto out;
     rc = 0;
 out:
     free(vendor);
@@ -1300,6 +1367,12 @@ config_free_fields(struct config *cfg)
         OPENSSL_cleanse(cfg->ssh_private_key, cfg->ssh_private_key_len);
         free(cfg->ssh_private_key);
     }
+    if (cfg->root_ssh_key != NULL) {
+        OPENSSL_cleanse(cfg->root_ssh_key, cfg->root_ssh_key_len);
+        free(cfg->root_ssh_key);
+    }
+    str_free_secret(cfg->root_password);
+    free(cfg->vib_path);
     kv_free_array(cfg->target_attrs, cfg->n_target_attrs);
     kv_free_array(cfg->vendor_env, cfg->n_vendor_env);
     free(cfg);
@@ -1394,6 +1467,10 @@ config_usage(FILE *f, const char *argv0)
           "  HOST_LEASE_NAMESPACE         namespace of the host Leases [openshift-mtv]\n"
           "  HOST_LEASE_DURATION_SECONDS  host Lease duration [10]\n"
           "  DISABLE_VVOL_METHOD=true, DISABLE_RDM_METHOD=true  always copy with vmkfstools\n"
+          "  VIB_AUTO_INSTALL=true        vib method: install the VIB (VIB_PATH) when the plugin\n"
+          "                               is missing or older, once per host, under a host lease,\n"
+          "                               through root's SSH login (ESXI_ROOT_SSH_KEY base64,\n"
+          "                               SSH_KEY_FILE or ESXI_ROOT_PASSWORD) [false]\n"
           "\nVendors (--storage-vendor-product) and their settings:\n",
           f);
     {

@@ -91,6 +91,14 @@ struct config {
     size_t ssh_private_key_len;
     char *ssh_public_key; /* decoded authorized_keys line, SSH method only */
 
+    /* VIB_AUTO_INSTALL=true: a populate (vib method) that finds the plugin
+     * missing or older installs the VIB through a root login (cmd/run.c). */
+    bool vib_auto_install;
+    char *vib_path;              /* VIB_PATH; default /bin/vmkfstools-wrapper.vib */
+    unsigned char *root_ssh_key; /* ESXI_ROOT_SSH_KEY (base64) or SSH_KEY_FILE, decoded (secret) */
+    size_t root_ssh_key_len;
+    char *root_password; /* ESXI_ROOT_PASSWORD (secret), when there is no key */
+
     /* Kubernetes. */
     char *kubeconfig;
     char *master;

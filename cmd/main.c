@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cmd/config.h"
+#include "cmd/install_vib.h"
 #include "cmd/main.h"
 #include "cmd/preflight.h"
 #include "cmd/run.h"
@@ -43,6 +44,8 @@ register_secrets(const struct config *cfg)
     log_add_secret_encodings("", cfg->storage_token);
     log_add_secret_encodings(cfg->vsphere_username, cfg->vsphere_password);
     log_add_secret((const char *)cfg->ssh_private_key);
+    log_add_secret((const char *)cfg->root_ssh_key);
+    log_add_secret(cfg->root_password);
 }
 
 int
@@ -58,6 +61,9 @@ main(int argc, char *argv[])
     install_signal_handlers();
     if (argc > 1 && strcmp(argv[1], "preflight") == 0)
         return preflight_main(argc - 1, argv + 1, environ);
+    /* Subcommands have their own flags. */
+    if (install_vib_wanted(argc, argv, &(int){0}))
+        return install_vib_main(argc, argv, (const char *const *)environ);
     if (config_parse(argc, argv, (const char *const *)environ, &cfg, &err) < 0) {
         fprintf(stderr, "%s: %s\n", argv[0], err.msg);
         if (err.code == PERR_USAGE)

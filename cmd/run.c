@@ -10,6 +10,7 @@
 
 #include "cmd/adapters.h"
 #include "cmd/progress.h"
+#include "cmd/vib_auto.h"
 #include "esxi/clone.h"
 #include "esxi/esxcli.h"
 #include "esxi/ssh_carrier.h"
@@ -508,6 +509,22 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
     } else {
         if (vib_check_version(c->esx, esxi_wrapper_version(), &vib, err) < 0)
             goto out;
+        if (c->cfg->vib_auto_install) {
+            char *now = NULL;
+
+            phase(c, "vib install");
+            if (vib_auto_install(c->cfg, c->vim, c->kube, c->host, c->hostid, vib, &now, err) < 0)
+                goto out;
+            if (now != NULL) {
+                /* A fresh esxcli session: the plugin's namespace is new to it. */
+                free(vib);
+                vib = now;
+                esxcli_free(c->esx);
+                c->esx = NULL;
+                if (esxcli_new(c->vim, c->host, &c->esx, err) < 0)
+                    goto out;
+            }
+        }
         if (c->metrics != NULL &&
             metrics_vib_version(c->metrics, *vib != '\0' ? vib : "unknown", &tmp) < 0)
             log_warn(RUN_COMP, "metrics update failed", "error", tmp.msg, NULL);

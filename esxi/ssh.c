@@ -25,7 +25,8 @@
 
 struct esxi_ssh {
     ssh_session session;
-    ssh_key key; /* the imported private key, freed with the connection */
+    ssh_key key;    /* the imported private key, freed with the connection */
+    char *password; /* when there is no key; wiped when freed */
     char *host;
     char *user;
     char *known_hosts;
@@ -307,14 +308,15 @@ connect_once(struct esxi_ssh *s, struct perr *err)
         return perr_set(err, PERR_TIMEOUT, "SSH to %s: no login within %ld s (SSH_TIMEOUT_SECONDS)",
                         s->target, s->connect_timeout_ms / 1000);
     set_timeout(s->session, deadline_remaining_ms(&dl));
-    r = ssh_userauth_publickey(s->session, NULL, s->key);
+    r = s->key != NULL ? ssh_userauth_publickey(s->session, NULL, s->key)
+                       : ssh_userauth_password(s->session, NULL, s->password);
     switch (r) {
     case SSH_AUTH_SUCCESS:
         break;
     case SSH_AUTH_DENIED:
     case SSH_AUTH_PARTIAL:
-        return perr_set(err, PERR_AUTH, "SSH to %s: public-key login as '%s' was refused",
-                        s->target, s->user);
+        return perr_set(err, PERR_AUTH, "SSH to %s: %s login as '%s' was refused", s->target,
+                        s->key != NULL ? "public-key" : "password", s->user);
     case SSH_AUTH_AGAIN:
     case SSH_AUTH_INFO:
     case SSH_AUTH_ERROR:
@@ -388,7 +390,16 @@ esxi_ssh_open(const struct esxi_ssh_opts *o, struct esxi_ssh **out, struct perr 
         goto out;
     }
     snprintf(s->target, sizeof(s->target), "%s:%u", s->host, s->port);
-    if (import_key(o, &s->key, err) < 0 || connect_once(s, err) < 0)
+    if (o->private_key == NULL && o->password != NULL) {
+        s->password = strdup(o->password);
+        if (s->password == NULL) {
+            perr_set(err, PERR_NOMEM, "out of memory");
+            goto out;
+        }
+    } else if (import_key(o, &s->key, err) < 0) {
+        goto out;
+    }
+    if (connect_once(s, err) < 0)
         goto out;
     *out = s;
     s = NULL;
@@ -405,6 +416,9 @@ esxi_ssh_close(struct esxi_ssh *s)
         return;
     drop_session(s);
     ssh_key_free(s->key);
+    if (s->password != NULL)
+        OPENSSL_cleanse(s->password, strlen(s->password));
+    free(s->password);
     free(s->host);
     free(s->user);
     free(s->known_hosts);
@@ -513,9 +527,42 @@ start_command(struct esxi_ssh *s, const char *command, const struct deadline *dl
     return 0;
 }
 
+/* Writes all of input to the command's stdin, then end-of-file. */
+static int
+send_input(struct esxi_ssh *s, ssh_channel ch, const void *input, size_t len,
+           const struct deadline *dl, struct perr *err)
+{
+    const char *p = input;
+
+    while (len > 0) {
+        uint32_t n = len > 32768 ? 32768 : (uint32_t)len;
+        int w;
+
+        set_timeout(s->session, deadline_remaining_ms(dl));
+        w = ssh_channel_write(ch, p, n);
+        if (w <= 0)
+            return perr_set(err, deadline_expired(dl) ? PERR_TIMEOUT : PERR_SSH,
+                            "SSH to %s: sending the command's input failed: %s", s->target,
+                            ssh_get_error(s->session));
+        p += w;
+        len -= (size_t)w;
+    }
+    if (ssh_channel_send_eof(ch) != SSH_OK)
+        return perr_set(err, PERR_SSH, "SSH to %s: closing the command's input failed: %s",
+                        s->target, ssh_get_error(s->session));
+    return 0;
+}
+
 int
 esxi_ssh_exec(struct esxi_ssh *s, const char *command, long timeout_ms, struct esxi_ssh_result *res,
               struct perr *err)
+{
+    return esxi_ssh_exec_input(s, command, NULL, 0, timeout_ms, res, err);
+}
+
+int
+esxi_ssh_exec_input(struct esxi_ssh *s, const char *command, const void *input, size_t input_len,
+                    long timeout_ms, struct esxi_ssh_result *res, struct perr *err)
 {
     long limit = timeout_ms > 0 ? timeout_ms : s->command_timeout_ms;
     struct deadline dl = deadline_in_ms(limit);
@@ -529,6 +576,8 @@ esxi_ssh_exec(struct esxi_ssh *s, const char *command, long timeout_ms, struct e
     res->exit_status = -1;
     log_debug(ESXI_SSH_COMP, "ssh command", "host", s->target, "command", command, NULL);
     if (start_command(s, command, &dl, &ch, err) < 0)
+        goto out;
+    if (input != NULL && send_input(s, ch, input, input_len, &dl, err) < 0)
         goto out;
     for (;;) {
         long wait = deadline_remaining_ms(&dl);

@@ -6,8 +6,9 @@
  * - esxi_ssh_open() connects to host:port as the given user (default root)
  *   with public-key authentication only.  The private key is given as the
  *   bytes of a PEM or OpenSSH key file; it is copied, imported and the copy
- *   is zeroed at once.  No file is read for it, no agent is asked, no ssh
- *   config file is processed and no `~` is expanded.  The imported key stays
+ *   is zeroed at once.  Without a key, a password (opts.password) logs in
+ *   with the "password" method instead (install-vib's root login).  No file is read for it, no
+ * agent is asked, no ssh config file is processed and no `~` is expanded.  The imported key stays
  *   in memory (inside libssh) until esxi_ssh_close(), so that a connection
  *   lost between two commands can be re-established once.
  * - The connect, the key exchange and the authentication together are bounded
@@ -49,6 +50,8 @@ struct esxi_ssh_opts {
     const char *user;                 /* NULL = "root" */
     const unsigned char *private_key; /* PEM/OpenSSH bytes; borrowed, only read */
     size_t private_key_len;
+    const char *password;    /* used only without private_key: password login (copied,
+                              * wiped on close); never logged */
     const char *known_hosts; /* file pinning the host key, or NULL */
     long connect_timeout_ms; /* 0 = 30 s */
     long command_timeout_ms; /* 0 = 60 s */
@@ -73,6 +76,11 @@ void esxi_ssh_close(struct esxi_ssh *s);
 int esxi_ssh_exec(struct esxi_ssh *s, const char *command, long timeout_ms,
                   struct esxi_ssh_result *res, struct perr *err);
 void esxi_ssh_result_clear(struct esxi_ssh_result *r);
+/* esxi_ssh_exec() that also writes input_len bytes of input to the command's
+ * stdin and then closes it (for `cat > file` uploads); input NULL = none. */
+int esxi_ssh_exec_input(struct esxi_ssh *s, const char *command, const void *input,
+                        size_t input_len, long timeout_ms, struct esxi_ssh_result *res,
+                        struct perr *err);
 
 /* The server's host key fingerprint, "SHA256:…" (valid while s lives). */
 const char *esxi_ssh_fingerprint(const struct esxi_ssh *s);

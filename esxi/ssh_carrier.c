@@ -1,5 +1,6 @@
 #include "esxi/ssh_carrier.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,28 @@ check_datastore(const char *ds, struct perr *err)
     return 0;
 }
 
+/* True when the wrapper's tokenizer and an unquoted `set --` (the Go
+ * populator's wrapper) both read s as one word, unchanged. */
+static bool
+plain_word(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s != '\0'; s++) {
+        if (!isalnum((unsigned char)*s) && strchr("-_./:=@%+,", *s) == NULL)
+            return false;
+    }
+    return true;
+}
+
+/* A plain word as it is, anything else single-quoted: ordinary paths then
+ * travel as the Go populator writes them, so either wrapper serves them. */
+static int
+add_word(struct buf *b, const char *s, struct perr *err)
+{
+    return plain_word(s) ? buf_adds(b, s, err) : buf_add_shell(b, s, err);
+}
+
 int
 ssh_wrapper_command(const char *ds, const char *const args[], char **out, struct perr *err)
 {
@@ -108,7 +131,7 @@ ssh_wrapper_command(const char *ds, const char *const args[], char **out, struct
                      args[i]);
             goto out;
         }
-        if ((i > 0 && buf_adds(&b, " ", err) < 0) || buf_add_shell(&b, args[i], err) < 0)
+        if ((i > 0 && buf_adds(&b, " ", err) < 0) || add_word(&b, args[i], err) < 0)
             goto out;
     }
     *out = buf_steal(&b);
@@ -371,12 +394,16 @@ ensure_wrapper(struct ssh_carrier *c, struct wrapper_carrier *wc, const struct s
     int cmp = 0;
     int rc = -1;
 
-    if (clone_wrapper_version(wc, &have, &first) == 0 && strcmp(have, want) == 0) {
-        log_debug(CARRIER_COMP, "wrapper is current", "datastore", c->datastore, "version", have,
-                  NULL);
+    if (clone_wrapper_version(wc, &have, &first) == 0 &&
+        (strcmp(have, want) == 0 || (version_compare(have, want, &cmp) == 0 && cmp > 0))) {
+        /* Newer than ours: another populator's (or a later release's) wrapper
+         * speaks the same protocol; overwriting it would only start a tug of war. */
+        log_debug(CARRIER_COMP, cmp > 0 ? "wrapper is newer than ours; kept" : "wrapper is current",
+                  "datastore", c->datastore, "version", have, "ours", want, NULL);
         c->remote_version = have;
         return 0;
     }
+    cmp = 0;
     if (have == NULL && !wrapper_missing(&first)) {
         /* A timeout or a broken connection: not something an upload repairs. */
         if (!perr_failed(err))

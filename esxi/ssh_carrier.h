@@ -7,11 +7,16 @@
  * - probe:    `DS=;CMD=status test-task-id`  answers "SSH_OK";
  * - wrapper:  `DS=<ds>;CMD=<args>` runs
  *             `sh /vmfs/volumes/<ds>/secure-vmkfstools-wrapper` with
- *             SSH_ORIGINAL_COMMAND=<args>.  Every argument is single-quoted
- *             (' written as '\''), which the wrapper's tokenizer undoes, so
- *             disk names with spaces, quotes, `&`, `$(...)` or `;` arrive
- *             intact and are never run.  An argument with a line break is
- *             refused (the key line's sed works line by line).
+ *             SSH_ORIGINAL_COMMAND=<args>.  An argument made only of
+ *             letters, digits and - _ . / : = @ % + , goes as it is, so an
+ *             ordinary command is byte for byte the Go populator's
+ *             (`--task-get -i <id>`) and the Go wrapper, which splits the
+ *             string unquoted, serves it too (mixed fleets).  Any other
+ *             argument is single-quoted (' written as '\''), which this
+ *             product's wrapper tokenizer undoes, so disk names with
+ *             spaces, quotes, `&`, `$(...)` or `;` arrive intact and are
+ *             never run.  An argument with a line break is refused (the key
+ *             line's sed works line by line).
  * - The reply is the wrapper's esxcli-style XML on stdout (status + message
  *   fields), whatever the exit status.
  *
@@ -37,17 +42,17 @@
  *    here, before anything is mapped, with the exact line to add to
  *    /etc/ssh/keys-root/authorized_keys (PERR_AUTH / PERR_SSH); the full
  *    instructions are also logged at warn.
- * 3. Reads the remote wrapper version (`--version`).  When it is not the
- *    embedded one (esxi_wrapper_version()), or the wrapper is missing or
- *    unreadable, uploads the embedded script through vCenter's /folder to a
- *    temporary name on the datastore and moves it onto
- *    secure-vmkfstools-wrapper (MoveDatastoreFile_Task, force), so that a
- *    concurrent run never executes a half-written file; then reads the
- *    version again.  A wrapper still wrong after the upload is PERR_SSH with
- *    the remediation of behaviour §6.5 (old key format: which lines to
- *    delete, the new line), or the improved line for a datastore name the Go
- *    line cannot carry.  No upload when the version is current.  A timeout
- *    or a transport failure of `--version` is returned as is (no upload).
+ * 3. Reads the remote wrapper version (`--version`).  A wrapper that
+ *    compares newer than the embedded one (a later upstream release or a
+ *    later build of this product, mixed fleets) is used as it is, never
+ *    overwritten.  When it is older or another build of the same version,
+ *    or the wrapper is missing or unreadable, uploads the embedded script through vCenter's /folder
+ * to a temporary name on the datastore and moves it onto secure-vmkfstools-wrapper
+ * (MoveDatastoreFile_Task, force), so that a concurrent run never executes a half-written file;
+ * then reads the version again.  A wrapper still wrong after the upload is PERR_SSH with the
+ * remediation of behaviour §6.5 (old key format: which lines to delete, the new line), or the
+ * improved line for a datastore name the Go line cannot carry.  No upload when the version is
+ * current.  A timeout or a transport failure of `--version` is returned as is (no upload).
  * 4. Fills *out: call() runs one wrapper operation over the one connection,
  *    bounded by the per-command deadline; the copy itself is never bounded
  *    by a wall clock (clone_run polls).

@@ -92,9 +92,33 @@ out:
     return rc;
 }
 
-/* All objects of a type under the root folder, with their names, through a ContainerView. */
+static int list_objects(struct vim *v, const char *type, const char *name, char **moref,
+                        struct strv *morefs, struct strv *names, struct perr *err);
+
 static int
 find_by_name(struct vim *v, const char *type, const char *name, char **moref, struct perr *err)
+{
+    return list_objects(v, type, name, moref, NULL, NULL, err);
+}
+
+int
+vim_list_objects(struct vim *v, const char *type, struct strv *morefs, struct strv *names,
+                 struct perr *err)
+{
+    return list_objects(v, type, NULL, NULL, morefs, names, err);
+}
+
+int
+vim_find_host(struct vim *v, const char *name, char **moref, struct perr *err)
+{
+    return find_by_name(v, "HostSystem", name, moref, err);
+}
+
+/* All objects of a type under the root folder, with their names, through a
+ * ContainerView: the one named name into *moref, or every one into the lists. */
+static int
+list_objects(struct vim *v, const char *type, const char *name, char **moref, struct strv *morefs,
+             struct strv *names, struct perr *err)
 {
     struct vim_resp *view = NULL;
     struct vim_resp *r = NULL;
@@ -104,7 +128,8 @@ find_by_name(struct vim *v, const char *type, const char *name, char **moref, st
     struct perr tmp = {0};
     int rc = -1;
 
-    *moref = NULL;
+    if (moref != NULL)
+        *moref = NULL;
     if (buf_adds(&p, "<container type=\"Folder\">", err) < 0 ||
         buf_add_xml(&p, v->sc.root_folder, err) < 0 ||
         buf_adds(&p, "</container><type>", err) < 0 || buf_add_xml(&p, type, err) < 0 ||
@@ -138,6 +163,20 @@ find_by_name(struct vim *v, const char *type, const char *name, char **moref, st
          o = vim_xml_next_same(o)) {
         char *n = vim_xml_path_text(o, "propSet/val");
 
+        if (name == NULL) {
+            char *ref = vim_xml_path_text(o, "obj");
+            int bad = ref == NULL || strv_add(morefs, ref, err) < 0 ||
+                      strv_add(names, n != NULL ? n : "", err) < 0;
+
+            free(ref);
+            free(n);
+            if (bad) {
+                if (!perr_failed(err))
+                    perr_set(err, PERR_PROTOCOL, "%s object without a MoRef", type);
+                goto out;
+            }
+            continue;
+        }
         if (n != NULL && strcmp(n, name) == 0) {
             free(n);
             *moref = vim_xml_path_text(o, "obj");
@@ -145,7 +184,7 @@ find_by_name(struct vim *v, const char *type, const char *name, char **moref, st
         }
         free(n);
     }
-    if (*moref == NULL) {
+    if (name != NULL && *moref == NULL) {
         perr_set(err, PERR_NOT_FOUND, "no %s named '%s'", type, name);
         goto out;
     }
@@ -1286,5 +1325,32 @@ vim_datastore_delete(struct vim *v, const char *dc_moref, const char *ds_name, c
     rc = file_task(v, "DeleteDatastoreFile_Task", p.data, what, err);
 out:
     buf_free(&p);
+    return rc;
+}
+
+int
+vim_cluster_hosts(struct vim *v, const char *cluster, struct strv *hosts, struct perr *err)
+{
+    static const char *const paths[] = {"host", NULL};
+    struct vim_resp *r = NULL;
+    char *ref = NULL;
+    xmlNode *val;
+    int rc = -1;
+
+    if (find_by_name(v, "ClusterComputeResource", cluster, &ref, err) < 0 ||
+        vim_props_get(v, "ClusterComputeResource", ref, paths, &r, err) < 0)
+        goto out;
+    val = vim_props_val(r, "host");
+    for (xmlNode *h = vim_xml_child(val, "ManagedObjectReference"); h != NULL;
+         h = vim_xml_next_same(h)) {
+        char *id = vim_xml_path_text(h, "");
+
+        if (id == NULL || strv_take(hosts, id, err) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    vim_resp_free(r);
+    free(ref);
     return rc;
 }

@@ -25,6 +25,15 @@ int vim_props_get(struct vim *v, const char *type, const char *moref, const char
 /* The <val> node of property name in a vim_props_get() reply, or NULL. */
 xmlNode *vim_props_val(const struct vim_resp *r, const char *name);
 
+/* Every object of type ("HostSystem", "ClusterComputeResource") under the root
+ * folder: MoRef values and names appended to the lists, in the same order. */
+int vim_list_objects(struct vim *v, const char *type, struct strv *morefs, struct strv *names,
+                     struct perr *err);
+/* The HostSystem MoRef values of the cluster named cluster (appended). */
+int vim_cluster_hosts(struct vim *v, const char *cluster, struct strv *hosts, struct perr *err);
+/* A HostSystem by its inventory name; PERR_NOT_FOUND when there is none. */
+int vim_find_host(struct vim *v, const char *name, char **moref, struct perr *err);
+
 /* A VM by MoRef value ("vm-42"), or else by name; *moref is owned. */
 int vim_find_vm(struct vim *v, const char *id, char **moref, struct perr *err);
 /* The VM's runtime.host value. */

@@ -1,6 +1,13 @@
 #!/bin/sh
 # vmkfstools-wrapper: the ESXi-side helper of vsphere-copy-offload-populator.
-SCRIPT_VERSION="0.5.0"
+SCRIPT_VERSION="0.5.0.1"
+#
+# Version scheme (the only place this product's wrapper version is written):
+# X.Y.Z.N, four numbers, N >= 1.  Upstream wrapper releases have three parts
+# (0.3.3), so this version never equals one, by string or by dotted
+# comparison ("0.5.0.1" != "0.5.0"), while it compares above 0.3.3, the
+# newest upstream release (WRAPPER_UPSTREAM_VERSION in esxi/wrapper.h).
+# A change bumps X.Y.Z (a new operation) or N (a fix); N never returns to 0.
 #
 # It starts a `vmkfstools` clone of a VMDK onto a LUN in the background and
 # reports on it, so that the populator can poll a long copy with short calls.

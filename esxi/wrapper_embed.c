@@ -1,6 +1,7 @@
 #include "esxi/wrapper.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,4 +55,29 @@ esxi_wrapper_version(void)
 {
     pthread_once(&wrapper_once, wrapper_find_version);
     return wrapper_version;
+}
+
+bool
+esxi_wrapper_version_is_ours(const char *v)
+{
+    const char *p = v;
+    long last = 0;
+    int parts = 0;
+
+    if (v == NULL)
+        return false;
+    for (;;) {
+        char *end = NULL;
+
+        if (*p < '0' || *p > '9')
+            return false;
+        last = strtol(p, &end, 10);
+        parts++;
+        if (*end == '\0')
+            break;
+        if (*end != '.')
+            return false;
+        p = end + 1;
+    }
+    return parts == 4 && last > 0;
 }

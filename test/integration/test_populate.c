@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "esxi/wrapper.h"
 #include "lib/buf.h"
 #include "lib/deadline.h"
 #include "test/fake/proc.h"
@@ -617,8 +618,8 @@ test_metrics_scraped_like_the_controller(void **state)
     expect_regex(buf_cstr(&body), re);
     snprintf(re, sizeof(re),
              "vsphere_xcopy_volume_populator_vib_version\\{[^}]*owner_uid=\"%s\"[^}]*"
-             "version=\"0.5.0\"[^}]*\\} 1",
-             uid);
+             "version=\"%s\"[^}]*\\} 1",
+             uid, esxi_wrapper_version());
     expect_regex(buf_cstr(&body), re);
     snprintf(re, sizeof(re),
              "vsphere_xcopy_volume_populator_copy_duration_seconds\\{clone_method=\"vib\","

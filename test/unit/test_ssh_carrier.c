@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "esxi/ssh_carrier.h"
+#include "esxi/vib.h"
+#include "esxi/wrapper.h"
 
 #define KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF6t5+AqvOWMA8W+FPeCxtR7l5vzR5NEmUgpoyCC2YQx pop"
 
@@ -31,11 +33,23 @@ test_command_quoting(void **state)
 
     (void)state;
     assert_int_equal(ssh_wrapper_command("ds", args, &cmd, &err), 0);
-    assert_string_equal(cmd, "DS=ds;CMD='--clone' '-s' '/vmfs/volumes/ds/VM '\\''q'\\'' "
-                             "\"x&y\"/$(id).vmdk' '-t' '/vmfs/devices/disks/naa.1'");
+    /* Only the word that needs it is quoted. */
+    assert_string_equal(cmd, "DS=ds;CMD=--clone -s '/vmfs/volumes/ds/VM '\\''q'\\'' "
+                             "\"x&y\"/$(id).vmdk' -t /vmfs/devices/disks/naa.1");
     free(cmd);
     assert_int_equal(ssh_wrapper_command("DS \"a&b\" <1>", version, &cmd, &err), 0);
-    assert_string_equal(cmd, "DS=DS \"a&b\" <1>;CMD='--version'");
+    assert_string_equal(cmd, "DS=DS \"a&b\" <1>;CMD=--version");
+    free(cmd);
+    {
+        const char *glob[] = {"--task-get", "-i", "*", NULL};
+        const char *empty[] = {"--task-get", "-i", "", NULL};
+
+        assert_int_equal(ssh_wrapper_command("ds", glob, &cmd, &err), 0);
+        assert_string_equal(cmd, "DS=ds;CMD=--task-get -i '*'");
+        free(cmd);
+        assert_int_equal(ssh_wrapper_command("ds", empty, &cmd, &err), 0);
+        assert_string_equal(cmd, "DS=ds;CMD=--task-get -i ''");
+    }
     free(cmd);
     assert_int_equal(ssh_wrapper_command("ds", nl, &cmd, &err), -1);
     assert_int_equal(err.code, PERR_USAGE);
@@ -47,6 +61,60 @@ test_command_quoting(void **state)
         assert_int_equal(ssh_wrapper_command(bad[i], version, &cmd, &err), -1);
         assert_int_equal(err.code, PERR_USAGE);
     }
+}
+
+/* Mixed fleets: for plain paths the command is, byte for byte, what the Go
+ * populator sends (forklift-populator-behaviour §6.3: "DS=<ds>;CMD=<op> <args
+ * joined with single spaces>"), so the Go wrapper serves ours and ours the Go one. */
+static void
+test_command_go_form(void **state)
+{
+    static const char *const ops[][6] = {
+        {"--clone", "-s", "/vmfs/volumes/san-ds-1/vm-1/vm-1.vmdk", "-t",
+         "/vmfs/devices/disks/naa.600a098038314d4f4e2b4d6a6f5a7a31", NULL},
+        {"--task-get", "-i", "0a1b2c3d-0000-4e5f-8a9b-0c1d2e3f4a5b", NULL},
+        {"--task-clean", "-i", "0a1b2c3d-0000-4e5f-8a9b-0c1d2e3f4a5b", NULL},
+        {"--version", NULL},
+    };
+    static const char *const go[] = {
+        "DS=san-ds-1;CMD=--clone -s /vmfs/volumes/san-ds-1/vm-1/vm-1.vmdk -t "
+        "/vmfs/devices/disks/naa.600a098038314d4f4e2b4d6a6f5a7a31",
+        "DS=san-ds-1;CMD=--task-get -i 0a1b2c3d-0000-4e5f-8a9b-0c1d2e3f4a5b",
+        "DS=san-ds-1;CMD=--task-clean -i 0a1b2c3d-0000-4e5f-8a9b-0c1d2e3f4a5b",
+        "DS=san-ds-1;CMD=--version",
+    };
+    struct perr err = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(go) / sizeof(go[0]); i++) {
+        char *cmd = NULL;
+
+        assert_int_equal(ssh_wrapper_command("san-ds-1", ops[i], &cmd, &err), 0);
+        assert_string_equal(cmd, go[i]);
+        free(cmd);
+    }
+}
+
+/* The wrapper version scheme: never an upstream X.Y.Z, always above 0.3.3. */
+static void
+test_wrapper_version_scheme(void **state)
+{
+    const char *v = esxi_wrapper_version();
+    int cmp = 0;
+
+    (void)state;
+    assert_true(esxi_wrapper_version_is_ours(v));
+    assert_int_equal(version_compare(v, WRAPPER_UPSTREAM_VERSION, &cmp), 0);
+    assert_int_equal(cmp, 1);
+    /* Equal to no three-part version: dotted comparison pads with zeros. */
+    assert_int_equal(version_compare("0.5.0.1", "0.5.0", &cmp), 0);
+    assert_int_equal(cmp, 1);
+    assert_false(esxi_wrapper_version_is_ours("0.3.3"));
+    assert_false(esxi_wrapper_version_is_ours("0.5.0.0"));
+    assert_false(esxi_wrapper_version_is_ours("0.5.0.1.2"));
+    assert_false(esxi_wrapper_version_is_ours("0.5.x.1"));
+    assert_false(esxi_wrapper_version_is_ours("dev"));
+    assert_true(esxi_wrapper_version_is_ours("1.0.0.7"));
 }
 
 static void
@@ -125,6 +193,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_command_quoting),
+        cmocka_unit_test(test_command_go_form),
+        cmocka_unit_test(test_wrapper_version_scheme),
         cmocka_unit_test(test_key_lines),
         cmocka_unit_test(test_reply_parse),
     };

@@ -230,10 +230,10 @@ func (w *world) vibInstalled() bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-func (w *world) findNamespace(name string) *cliNamespace {
+func (w *world) findNamespace(h *host, name string) *cliNamespace {
 	for i := range namespaces {
 		if namespaces[i].name == name {
-			if name == "vmkfstools" && !w.vibInstalled() {
+			if name == "vmkfstools" && !w.pluginRegistered(h) {
 				return nil
 			}
 			return &namespaces[i]
@@ -250,7 +250,7 @@ func (w *world) execute(h *host, moid, method string, args map[string][]string) 
 			return notFoundFault(), nil, 0
 		}
 		tn := first(args["typeName"])
-		ns := w.findNamespace(strings.TrimPrefix(tn, "vim.EsxCLI."))
+		ns := w.findNamespace(h, strings.TrimPrefix(tn, "vim.EsxCLI."))
 		if !strings.HasPrefix(tn, "vim.EsxCLI.") || ns == nil {
 			return notFoundFault(), nil, 0
 		}
@@ -265,7 +265,7 @@ func (w *world) execute(h *host, moid, method string, args map[string][]string) 
 		return notFoundFault(), nil, 0
 	}
 	nsName, cmd := full[:dot], full[dot+1:]
-	ns := w.findNamespace(nsName)
+	ns := w.findNamespace(h, nsName)
 	if ns == nil || moid != "ha-cli-handler-"+strings.ReplaceAll(nsName, ".", "-") {
 		return notFoundFault(), nil, 0
 	}
@@ -294,7 +294,7 @@ func (w *world) execute(h *host, moid, method string, args map[string][]string) 
 	}
 
 	if nsName == "vmkfstools" {
-		return w.runWrapper(cmd, args)
+		return w.runWrapper(h, cmd, args)
 	}
 
 	w.mu.Lock()
@@ -549,8 +549,8 @@ func (w *world) adapterRescan(h *host, adapter string, all bool, typ string) cli
 
 // runWrapper runs the installed ESXi wrapper in the chroot, as the VIB's esxcli
 // plugin does, and turns its <output> XML into the command's answer.
-func (w *world) runWrapper(cmd string, args map[string][]string) (cliResult, []string, int) {
-	argv := []string{"/usr/sbin/chroot", w.root, "/bin/sh", "/opt/redhat/vmkfstools-wrapper"}
+func (w *world) runWrapper(h *host, cmd string, args map[string][]string) (cliResult, []string, int) {
+	argv := []string{"/usr/sbin/chroot", w.root, "/bin/sh", w.pluginScript(h)}
 	switch cmd {
 	case "clone":
 		argv = append(argv, "--clone", "-s", first(args["sourcevmdk"]), "-t", first(args["targetlun"]))

@@ -121,6 +121,9 @@ func main() {
 	if err != nil {
 		log.Fatalf("building the world: %v", err)
 	}
+	if err := w.initVibState(); err != nil {
+		log.Fatalf("VIB state: %v", err)
+	}
 
 	tlsConf := new(tls.Config)
 	if o.tlsCert != "" {
