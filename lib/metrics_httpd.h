@@ -108,7 +108,7 @@ const char *metrics_httpd_cert_pem(const struct metrics_httpd *h);
  * the controller has seen the completion sample.  Returns 0 at once if that
  * already happened; -1 when timeout_ms (>= 0; 0 = just check) passes first,
  * or at once when the server is stopped.  Scrapes that began before
- * completion do not count.  The program uses a 10 s timeout on both the
+ * completion do not count.  In pod mode the program waits 10 s, on both the
  * success and failure paths.  Safe to call from any thread but the server's.
  */
 int metrics_httpd_wait_scrape(struct metrics_httpd *h, long timeout_ms);
