@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -731,6 +732,70 @@ test_metrics_report_a_failed_storage_login(void **state)
     expect_clean("ontap");
 }
 
+/* 1000 idle connections on the job's endpoint (fewer if the descriptor
+ * limit is lower, which is said): the completion sample is still served,
+ * and the job exits after that scrape. */
+static void
+test_metrics_served_past_idle_connections(void **state)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct deadline d = deadline_in_ms(120000);
+    struct rlimit rl;
+    struct cmd c;
+    struct buf body = {0};
+    size_t n = 1000, opened = 0;
+    int *fds;
+    pid_t pid;
+    int ws = 0;
+    int port = free_port();
+
+    (void)state;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < n + 256) {
+        rl.rlim_cur = rl.rlim_max < n + 256 ? rl.rlim_max : n + 256;
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    }
+    if (rl.rlim_cur < n + 256) {
+        n = rl.rlim_cur > 256 ? (size_t)rl.rlim_cur - 256 : 16;
+        printf("NOTE: RLIMIT_NOFILE hard limit %llu: %zu idle connections instead of 1000\n",
+               (unsigned long long)rl.rlim_max, n);
+    }
+    fds = calloc(n, sizeof(*fds));
+    assert_non_null(fds);
+    reset_world();
+    cmd_pod_metrics(&c, port);
+    pid = spawn_quiet(&c, "/dev/null");
+    /* As soon as the endpoint listens, fill it with connections that never
+     * send a byte. */
+    sa.sin_port = htons((uint16_t)port);
+    while (opened < n && !deadline_expired(&d)) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            fds[opened++] = fd;
+            continue;
+        }
+        close(fd);
+        if (opened > 0)
+            break; /* the job is gone: reported below */
+        usleep(20000);
+    }
+    assert_int_equal(opened, n);
+    assert_true(scrape_until_done(port, &body));
+    assert_non_null(strstr(buf_cstr(&body), "result=\"success\""));
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 0);
+    printf("%zu idle connections held; completion sample served\n", opened);
+    for (size_t i = 0; i < opened; i++)
+        close(fds[i]);
+    free(fds);
+    buf_free(&body);
+    cmd_free(&c);
+    expect_clean("ontap");
+}
+
 /* A busy metrics port costs the controller its progress view, not the
  * migration. */
 static void
@@ -1006,6 +1071,7 @@ main(void)
         cmocka_unit_test(test_metrics_scraped_like_the_controller),
         cmocka_unit_test(test_metrics_report_a_failed_storage_login),
         cmocka_unit_test(test_metrics_busy_port_is_a_warning),
+        cmocka_unit_test(test_metrics_served_past_idle_connections),
         cmocka_unit_test(test_manual_mode_as_typed),
         cmocka_unit_test(test_bad_storage_password_touches_nothing),
         cmocka_unit_test(test_pod_mode_through_apiserver),
