@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "lib/buf.h"
+#include "lib/metrics_httpd.h"
 #include "storage/storage.h"
 
 /* Option kinds: how a flag takes its value. */
@@ -175,7 +176,8 @@ static const struct opt opts[O_COUNT] = {
     [O_OUTPUT] = {"output", NULL, OPT_STRING, 0, "text", "text|json",
                   "json: print one result object on stdout at the end"},
     [O_METRICS_LISTEN] = {"metrics-listen", "METRICS_LISTEN", OPT_STRING, 0, ":8443", "ADDR",
-                          "HTTPS metrics endpoint address; empty disables it"},
+                          "HTTPS metrics endpoint address; empty disables it; in manual "
+                          "mode there is none unless given"},
     [O_TERMINATION_LOG] = {"termination-log", "TERMINATION_LOG", OPT_STRING, 0,
                            "/dev/termination-log", "FILE",
                            "where the one-line failure is written, if the file exists"},
@@ -1116,6 +1118,23 @@ build_config(const char *const envp[], struct raw *r, struct config *cfg, struct
     }
     if (cfg->owner_uid != NULL && check_owner_uid(cfg->owner_uid, err) < 0)
         goto out;
+    /* By hand nobody scrapes: the :8443 default is the controller's, so a
+     * manual run opens an endpoint only when told to (flag or variable). */
+    if (!config_pod_mode(cfg) && r->val[O_METRICS_LISTEN] == NULL) {
+        free(cfg->metrics_listen);
+        cfg->metrics_listen = NULL;
+    }
+    if (cfg->metrics_listen != NULL) {
+        struct perr tmp = {0};
+
+        if (metrics_httpd_check_listen(cfg->metrics_listen, &tmp) < 0) {
+            perr_set(err, PERR_USAGE,
+                     "%s: invalid address '%s'; expected [host]:port, such as :8443, "
+                     "127.0.0.1:9443 or [::1]:9443, or an empty value for no endpoint",
+                     opt_label(O_METRICS_LISTEN, label, sizeof(label)), cfg->metrics_listen);
+            goto out;
+        }
+    }
     if (cfg->log_trace != NULL && check_log_trace(cfg->log_trace, err) < 0)
         goto out;
     /* Passwords and tokens are kept exactly as given: spaces may be part of them. */
@@ -1415,6 +1434,12 @@ config_scrub_argv(int argc, char *argv[])
         else
             memset(argv[i], 'x', strlen(argv[i]));
     }
+}
+
+bool
+config_pod_mode(const struct config *cfg)
+{
+    return cfg->target_volume_handle == NULL;
 }
 
 const char *

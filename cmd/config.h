@@ -125,7 +125,7 @@ struct config {
     enum log_format log_format;
     char *log_trace; /* components to trace, or NULL */
     enum output_format output;
-    char *metrics_listen;  /* NULL when the endpoint is disabled */
+    char *metrics_listen;  /* NULL when the endpoint is disabled (or not asked for by hand) */
     char *metrics_path;    /* accepted for compatibility; the path is /metrics */
     char *http_endpoint;   /* accepted for compatibility; unused */
     char *termination_log; /* where the one-line failure goes if the file exists */
@@ -150,6 +150,15 @@ void config_free(struct config *cfg);
 
 /* Overwrites the values of secret flags in argv so they leave the process list. */
 void config_scrub_argv(int argc, char *argv[]);
+
+/*
+ * Pod mode: the target is the PVC the controller names (--owner-name,
+ * --target-namespace), looked up in Kubernetes.  Otherwise the run is manual
+ * (--target-volume-handle): a person typed it, so there is no metrics
+ * endpoint unless --metrics-listen or METRICS_LISTEN asks for one, and no
+ * wait for a final scrape.
+ */
+bool config_pod_mode(const struct config *cfg);
 
 /* The value of one of the chosen driver's environment keys, or NULL. */
 const char *config_vendor_env(const struct config *cfg, const char *key);

@@ -736,9 +736,33 @@ finish_metrics(struct run_ctx *c, bool ok)
     if (metrics_copy_done(c->metrics, c->method != NULL ? c->method : "n/a", c->protocol,
                           c->cfg->vendor, ok, secs, &tmp) < 0)
         log_warn(RUN_COMP, "metrics update failed", "error", tmp.msg, NULL);
-    /* The controller learns the outcome from one scrape after completion. */
-    if (c->httpd != NULL && metrics_httpd_wait_scrape(c->httpd, SCRAPE_WAIT_MS) < 0)
+    /* The controller learns the outcome from one scrape after completion;
+     * by hand, nobody is expected to scrape. */
+    if (c->httpd == NULL || !config_pod_mode(c->cfg))
+        return;
+    log_info(RUN_COMP, "waiting for the final metrics scrape", "timeout_ms", "10000", NULL);
+    if (metrics_httpd_wait_scrape(c->httpd, SCRAPE_WAIT_MS) < 0)
         log_warn(RUN_COMP, "no metrics scrape after completion", "waited_ms", "10000", NULL);
+}
+
+/* Before anything that can fail, so the controller's scrape also reports a
+ * failed login.  An endpoint that cannot start costs the controller its
+ * progress view, not the migration: a warning. */
+static void
+start_metrics(struct run_ctx *c)
+{
+    struct perr tmp = {0};
+
+    if (c->cfg->metrics_listen == NULL)
+        return;
+    c->metrics = metrics_new(c->cfg->owner_uid != NULL ? c->cfg->owner_uid : "", &tmp);
+    if (c->metrics != NULL &&
+        metrics_httpd_start(c->metrics, c->cfg->metrics_listen, &c->httpd, &tmp) == 0)
+        return;
+    log_warn(RUN_COMP, "metrics endpoint not started; copying without it", "listen",
+             c->cfg->metrics_listen, "error", tmp.msg, NULL);
+    metrics_free(c->metrics);
+    c->metrics = NULL;
 }
 
 static int
@@ -800,16 +824,9 @@ run(const struct config *cfg, struct run_result *res, struct perr *err)
     c.phase_start = c.t0;
     if (http_global_init(err) < 0)
         goto out;
-    if (cfg->owner_uid != NULL || cfg->metrics_listen != NULL) {
-        c.metrics = metrics_new(cfg->owner_uid != NULL ? cfg->owner_uid : "", err);
-        if (c.metrics == NULL)
-            goto out;
-    }
+    start_metrics(&c);
     phase(&c, "storage login");
     if (open_storage(&c, err) < 0)
-        goto out;
-    if (cfg->metrics_listen != NULL &&
-        metrics_httpd_start(c.metrics, cfg->metrics_listen, &c.httpd, err) < 0)
         goto out;
     rc = choose_and_copy(&c, err);
     if (rc == 0)

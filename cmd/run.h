@@ -18,6 +18,12 @@
  *   list into exit status 3.
  * - A SIGTERM/SIGINT (cancel_request()) stops the waits and the running clone;
  *   cleanup then runs in full.
+ * - The metrics endpoint (cfg->metrics_listen) starts before the storage
+ *   login, so every outcome, a failed login included, reaches the
+ *   controller's scrape.  An endpoint that cannot start (busy port) is a
+ *   warning and the copy goes on.  At the end the completion sample is set
+ *   and, in pod mode only, run() waits up to 10 s for one scrape that
+ *   carries it; a manual run never waits.
  * - Every wait polls with a deadline and a short interval; nothing sleeps a
  *   fixed time.
  * - run() never exits and never prints to stdout except the --output=json

@@ -311,10 +311,6 @@ metrics_new(const char *owner_uid, struct perr *err)
     struct metrics *m = NULL, *ret = NULL;
 
     assert(owner_uid != NULL);
-    if (owner_uid[0] == '\0') {
-        perr_set(err, PERR_USAGE, "metrics: empty owner UID");
-        return NULL;
-    }
     m = calloc(1, sizeof(*m));
     if (m == NULL)
         goto out;

@@ -81,8 +81,10 @@ struct metrics;
 
 /* Frees the registry and every sample.  NULL is a no-op. */
 void metrics_free(struct metrics *m);
-/* A registry for the PVC whose UID is owner_uid (copied; must not be empty).
- * All families start empty.  NULL + err on failure. */
+/* A registry for the PVC whose UID is owner_uid (copied).  An empty UID is
+ * allowed and exported as owner_uid="": a run by hand that asked for the
+ * endpoint has no PVC, and its metrics are still worth reading.  All
+ * families start empty.  NULL + PERR_NOMEM on failure. */
 struct metrics *metrics_new(const char *owner_uid, struct perr *err) ATTR_MALLOC(metrics_free);
 
 /* Progress in percent.  The counter only moves up: the stored value becomes

@@ -29,14 +29,18 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 
-#define HTTPD_MAX_CONNS       16
-#define HTTPD_CONN_MS         5000 /* accept to close, whatever the client does */
+#define HTTPD_MAX_CONNS       64
+#define HTTPD_HANDSHAKE_MS    3000 /* accept to the end of the TLS handshake */
+#define HTTPD_REQUEST_MS      3000 /* then to the end of the request head */
+#define HTTPD_RESPONSE_MS     5000 /* then to the close */
 #define HTTPD_HEAD_MAX        8192 /* request line + headers */
-#define HTTPD_ACCEPT_PAUSE_MS 1000 /* after EMFILE and friends */
-#define HTTPD_BACKLOG         64
-#define HTTPD_CERT_DAYS       365
-#define HTTPD_LOG_PATH_MAX    256
-#define HTTPD_METHOD_MAX      16
+#define HTTPD_ACCEPT_PAUSE_MS 1000 /* after EMFILE with nothing to evict */
+/* Room for a burst of connects while the thread is busy; the kernel caps it
+ * at net.core.somaxconn. */
+#define HTTPD_BACKLOG      1024
+#define HTTPD_CERT_DAYS    365
+#define HTTPD_LOG_PATH_MAX 256
+#define HTTPD_METHOD_MAX   16
 
 enum httpd_conn_state {
     HTTPD_CONN_FREE,      /* slot unused */
@@ -51,8 +55,9 @@ struct httpd_conn {
     enum httpd_conn_state state;
     int fd;
     SSL *ssl;
-    short want; /* POLLIN or POLLOUT */
-    int64_t deadline_ms;
+    short want;          /* POLLIN or POLLOUT */
+    int64_t deadline_ms; /* end of the current stage */
+    uint64_t last_in;    /* h->tick at accept or at the client's last input */
     char head[HTTPD_HEAD_MAX + 1];
     size_t head_len;
     struct buf resp;
@@ -77,9 +82,18 @@ struct metrics_httpd {
     bool stopped;
     bool joining;
 
+    /* Limits, fixed at start. */
+    long handshake_ms;
+    long request_ms;
+    long response_ms;
+    size_t max_conns;
+
     /* Server thread only. */
     int64_t accept_resume_ms;
-    struct httpd_conn conns[HTTPD_MAX_CONNS];
+    uint64_t tick;            /* orders accepts and inputs, for eviction */
+    struct httpd_conn *conns; /* max_conns entries */
+    struct pollfd *pfd;       /* 2 + max_conns entries */
+    struct httpd_conn **polled;
 };
 
 static int64_t
@@ -163,6 +177,18 @@ httpd_parse_listen(const char *listen, char **host_out, char **port_out, struct 
 out:
     free(h);
     free(p);
+    return rc;
+}
+
+int
+metrics_httpd_check_listen(const char *listen, struct perr *err)
+{
+    char *host = NULL, *port = NULL;
+    int rc;
+
+    rc = httpd_parse_listen(listen, &host, &port, err);
+    free(host);
+    free(port);
     return rc;
 }
 
@@ -640,6 +666,7 @@ httpd_conn_advance(struct metrics_httpd *h, struct httpd_conn *c)
             r = SSL_do_handshake(c->ssl);
             if (r == 1) {
                 c->state = HTTPD_CONN_READ;
+                c->deadline_ms = httpd_now_ms() + h->request_ms;
                 continue;
             }
             if (!httpd_conn_wait(c, r))
@@ -660,6 +687,7 @@ httpd_conn_advance(struct metrics_httpd *h, struct httpd_conn *c)
                 return false;
             }
             c->state = HTTPD_CONN_WRITE;
+            c->deadline_ms = httpd_now_ms() + h->response_ms;
             continue;
         case HTTPD_CONN_WRITE:
             r = SSL_write(c->ssl, c->resp.data + c->resp_off, (int)(c->resp.len - c->resp_off));
@@ -702,8 +730,10 @@ httpd_conn_advance(struct metrics_httpd *h, struct httpd_conn *c)
 }
 
 static void
-httpd_conn_step(struct metrics_httpd *h, struct httpd_conn *c)
+httpd_conn_step(struct metrics_httpd *h, struct httpd_conn *c, short revents)
 {
+    if (revents & POLLIN)
+        c->last_in = ++h->tick;
     if (!httpd_conn_advance(h, c))
         httpd_conn_close(c);
 }
@@ -711,31 +741,108 @@ httpd_conn_step(struct metrics_httpd *h, struct httpd_conn *c)
 static struct httpd_conn *
 httpd_free_slot(struct metrics_httpd *h)
 {
-    for (size_t i = 0; i < HTTPD_MAX_CONNS; i++) {
+    for (size_t i = 0; i < h->max_conns; i++) {
         if (h->conns[i].state == HTTPD_CONN_FREE)
             return &h->conns[i];
     }
     return NULL;
 }
 
-/* Accepts pending connections while there are free slots. */
+/* Waiting on its client, and closing it loses nothing the controller needs:
+ * not while a response is going out, never the completion scrape. */
+static bool
+httpd_conn_evictable(const struct httpd_conn *c)
+{
+    switch (c->state) {
+    case HTTPD_CONN_HANDSHAKE:
+    case HTTPD_CONN_READ:
+    case HTTPD_CONN_DRAIN:
+        return !c->completion;
+    case HTTPD_CONN_FREE:
+    case HTTPD_CONN_WRITE:
+    case HTTPD_CONN_SHUTDOWN:
+        return false;
+    }
+    return false;
+}
+
+/* The connection that has waited longest for its client, or NULL. */
+static struct httpd_conn *
+httpd_idlest(struct metrics_httpd *h)
+{
+    struct httpd_conn *best = NULL;
+
+    for (size_t i = 0; i < h->max_conns; i++) {
+        struct httpd_conn *c = &h->conns[i];
+
+        if (httpd_conn_evictable(c) && (best == NULL || c->last_in < best->last_in))
+            best = c;
+    }
+    return best;
+}
+
+static const char *
+httpd_stage(const struct httpd_conn *c)
+{
+    switch (c->state) {
+    case HTTPD_CONN_HANDSHAKE:
+        return "handshake";
+    case HTTPD_CONN_READ:
+        return "request";
+    case HTTPD_CONN_FREE:
+    case HTTPD_CONN_WRITE:
+    case HTTPD_CONN_SHUTDOWN:
+    case HTTPD_CONN_DRAIN:
+        break;
+    }
+    return "response";
+}
+
+/*
+ * Accepts pending connections, a quarter of the table at most, so that the
+ * connections already in it are polled before newcomers can push them out.
+ * A full table makes room by closing its idlest connection, which is why a
+ * flood of silent sockets cannot lock the controller out.
+ */
 static void
 httpd_accept(struct metrics_httpd *h, int64_t now)
 {
-    struct httpd_conn *c;
-    int fd;
+    size_t burst = h->max_conns / 4 > 0 ? h->max_conns / 4 : 1;
 
-    while ((c = httpd_free_slot(h)) != NULL) {
+    for (size_t k = 0; k < burst; k++) {
+        struct httpd_conn *c = httpd_free_slot(h);
+        struct httpd_conn *victim = c == NULL ? httpd_idlest(h) : NULL;
+        int fd;
+
+        if (c == NULL && victim == NULL)
+            return; /* every slot is answering: the rest waits in the backlog */
         fd = accept4(h->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                /* Out of descriptors or memory: retrying at once would spin. */
-                log_warn("metrics", "cannot accept a connection", "error", strerror(errno), NULL);
-                h->accept_resume_ms = now + HTTPD_ACCEPT_PAUSE_MS;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            if (errno == EMFILE || errno == ENFILE) {
+                /* Out of descriptors: an idle connection's is the one to give back. */
+                if (victim == NULL)
+                    victim = httpd_idlest(h);
+                if (victim != NULL) {
+                    log_debug("metrics", "idle connection closed to make room", "stage",
+                              httpd_stage(victim), NULL);
+                    httpd_conn_close(victim);
+                    continue;
+                }
             }
+            /* Retrying at once would spin. */
+            log_warn("metrics", "cannot accept a connection", "error", strerror(errno), NULL);
+            h->accept_resume_ms = now + HTTPD_ACCEPT_PAUSE_MS;
             return;
+        }
+        if (c == NULL) {
+            log_debug("metrics", "idle connection closed to make room", "stage",
+                      httpd_stage(victim), NULL);
+            httpd_conn_close(victim);
+            c = victim;
         }
         ERR_clear_error();
         c->ssl = SSL_new(h->ctx);
@@ -750,7 +857,8 @@ httpd_accept(struct metrics_httpd *h, int64_t now)
         c->fd = fd;
         c->state = HTTPD_CONN_HANDSHAKE;
         c->want = POLLIN;
-        c->deadline_ms = now + HTTPD_CONN_MS;
+        c->deadline_ms = now + h->handshake_ms;
+        c->last_in = ++h->tick;
         c->head_len = 0;
         c->completion = false;
         buf_init(&c->resp, 0);
@@ -762,12 +870,13 @@ static void *
 httpd_main(void *arg)
 {
     struct metrics_httpd *h = arg;
-    struct pollfd pfd[2 + HTTPD_MAX_CONNS];
-    struct httpd_conn *polled[2 + HTTPD_MAX_CONNS];
+    struct pollfd *pfd = h->pfd;
+    struct httpd_conn **polled = h->polled;
 
     for (;;) {
         int64_t now = httpd_now_ms(), next = INT64_MAX;
-        bool accepting = now >= h->accept_resume_ms && httpd_free_slot(h) != NULL;
+        bool room = httpd_free_slot(h) != NULL || httpd_idlest(h) != NULL;
+        bool accepting = now >= h->accept_resume_ms && room;
         nfds_t n = 0;
         int timeout, r;
 
@@ -775,9 +884,9 @@ httpd_main(void *arg)
         polled[n++] = NULL;
         pfd[n] = (struct pollfd){.fd = accepting ? h->listen_fd : -1, .events = POLLIN};
         polled[n++] = NULL;
-        if (!accepting && httpd_free_slot(h) != NULL)
+        if (!accepting && room)
             next = h->accept_resume_ms;
-        for (size_t i = 0; i < HTTPD_MAX_CONNS; i++) {
+        for (size_t i = 0; i < h->max_conns; i++) {
             struct httpd_conn *c = &h->conns[i];
 
             if (c->state == HTTPD_CONN_FREE)
@@ -805,13 +914,13 @@ httpd_main(void *arg)
         now = httpd_now_ms();
         for (nfds_t i = 2; r > 0 && i < n; i++) {
             if (pfd[i].revents != 0)
-                httpd_conn_step(h, polled[i]);
+                httpd_conn_step(h, polled[i], pfd[i].revents);
         }
-        for (size_t i = 0; i < HTTPD_MAX_CONNS; i++) {
+        for (size_t i = 0; i < h->max_conns; i++) {
             struct httpd_conn *c = &h->conns[i];
 
             if (c->state != HTTPD_CONN_FREE && now >= c->deadline_ms) {
-                log_debug("metrics", "connection timed out", NULL);
+                log_debug("metrics", "connection timed out", "stage", httpd_stage(c), NULL);
                 httpd_conn_close(c);
             }
         }
@@ -819,7 +928,7 @@ httpd_main(void *arg)
             httpd_accept(h, now);
     }
 
-    for (size_t i = 0; i < HTTPD_MAX_CONNS; i++) {
+    for (size_t i = 0; i < h->max_conns; i++) {
         if (h->conns[i].state != HTTPD_CONN_FREE)
             httpd_conn_close(&h->conns[i]);
     }
@@ -838,6 +947,13 @@ int
 metrics_httpd_start(struct metrics *m, const char *listen, struct metrics_httpd **out,
                     struct perr *err)
 {
+    return metrics_httpd_start_opts(m, listen, NULL, out, err);
+}
+
+int
+metrics_httpd_start_opts(struct metrics *m, const char *listen, const struct metrics_httpd_opts *o,
+                         struct metrics_httpd **out, struct perr *err)
+{
     struct metrics_httpd *h = NULL;
     pthread_condattr_t cattr;
     sigset_t all, old;
@@ -854,15 +970,26 @@ metrics_httpd_start(struct metrics *m, const char *listen, struct metrics_httpd 
     h->metrics_ref = m;
     h->listen_fd = -1;
     h->wake[0] = h->wake[1] = -1;
-    for (size_t i = 0; i < HTTPD_MAX_CONNS; i++) {
-        h->conns[i].fd = -1;
-        h->conns[i].state = HTTPD_CONN_FREE;
-    }
+    h->handshake_ms = o != NULL && o->handshake_ms > 0 ? o->handshake_ms : HTTPD_HANDSHAKE_MS;
+    h->request_ms = o != NULL && o->request_ms > 0 ? o->request_ms : HTTPD_REQUEST_MS;
+    h->response_ms = o != NULL && o->response_ms > 0 ? o->response_ms : HTTPD_RESPONSE_MS;
+    h->max_conns = o != NULL && o->max_conns > 0 ? o->max_conns : HTTPD_MAX_CONNS;
     pthread_mutex_init(&h->lock, NULL);
     pthread_condattr_init(&cattr);
     pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
     pthread_cond_init(&h->cond, &cattr);
     pthread_condattr_destroy(&cattr);
+    h->conns = calloc(h->max_conns, sizeof(*h->conns));
+    h->pfd = calloc(h->max_conns + 2, sizeof(*h->pfd));
+    h->polled = calloc(h->max_conns + 2, sizeof(*h->polled));
+    if (h->conns == NULL || h->pfd == NULL || h->polled == NULL) {
+        perr_set(err, PERR_NOMEM, "metrics: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < h->max_conns; i++) {
+        h->conns[i].fd = -1;
+        h->conns[i].state = HTTPD_CONN_FREE;
+    }
 
     if (pipe2(h->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
         perr_set(err, PERR_INTERNAL, "metrics: pipe: %s", strerror(errno));
@@ -963,6 +1090,9 @@ metrics_httpd_free(struct metrics_httpd *h)
         close(h->wake[1]);
     SSL_CTX_free(h->ctx);
     free(h->cert_pem);
+    free(h->conns);
+    free(h->pfd);
+    free(h->polled);
     pthread_cond_destroy(&h->cond);
     pthread_mutex_destroy(&h->lock);
     free(h);

@@ -22,15 +22,23 @@
  * - One debug log line per answered request, component "metrics", with the
  *   method, the path (without the query) and the status.
  *
- * Connection handling: one thread multiplexes up to 16 connections with
- * non-blocking sockets and poll(); each connection has 5 s in total from
- * accept to close (handshake, request, response and the lingering close).
- * A client that connects and sends nothing, or trickles its request,
- * therefore holds one slot for at most 5 s and never delays other scrapes;
- * when every slot is busy, new connections wait in the listen backlog.
- * The thread blocks every signal (SIGTERM belongs to the main thread, and a
- * peer that closes early raises SIGPIPE on write, which must not kill the
- * process).  Shutdown wakes the thread through a self-pipe: no polling
+ * Connection handling: one thread multiplexes a table of connections
+ * (64 by default) with non-blocking sockets and poll().  Each connection has
+ * a bounded time for each stage: the TLS handshake (3 s from accept), the
+ * request head (3 s from the end of the handshake), and the response with
+ * the lingering close (5 s).  A client that connects and sends nothing, or
+ * trickles its request, therefore holds a slot for a few seconds at most.
+ * When the table is full, a new connection still gets in: the connection
+ * that has waited longest for its client (oldest input, or oldest accept if
+ * it never sent anything) is closed to make room.  Connections that are
+ * being answered are never evicted, nor is one that carries the completion
+ * sample, so idle or slow sockets, however many, cannot keep the
+ * controller's scrapes out, and cannot keep the final scrape from being
+ * served.  At most a quarter of the table is accepted between two polls, so
+ * a connection in the table always gets a turn before newcomers can push it
+ * out.  The thread blocks every signal (SIGTERM belongs to the main thread,
+ * and a peer that closes early raises SIGPIPE on write, which must not kill
+ * the process).  Shutdown wakes the thread through a self-pipe: no polling
  * interval, no sleeps.
  *
  * Ownership: the server borrows the metrics registry, which must outlive it
@@ -49,8 +57,24 @@ struct metrics_httpd;
  * NULL is a no-op. */
 void metrics_httpd_free(struct metrics_httpd *h);
 
+/* Limits of the server; 0 in a field means the default given. */
+struct metrics_httpd_opts {
+    long handshake_ms; /* accept to the end of the TLS handshake; 3000 */
+    long request_ms;   /* end of the handshake to the end of the request head; 3000 */
+    long response_ms;  /* request head to connection closed; 5000 */
+    size_t max_conns;  /* connections served at once, >= 1; 64 */
+};
+
 /*
- * Makes the certificate, binds, listens and starts the serving thread.
+ * Checks the syntax of a listen string (see metrics_httpd_start()) without
+ * resolving or binding anything.  0, or -1 with PERR_USAGE and a message
+ * naming the string.  A string that passes may still fail to bind.
+ */
+int metrics_httpd_check_listen(const char *listen, struct perr *err) ATTR_NODISCARD;
+
+/*
+ * Makes the certificate, binds, listens and starts the serving thread, with
+ * the default limits (metrics_httpd_start_opts() with NULL options).
  *
  * listen is "[host]:port" in Go's net.Listen form: ":8443" (every address:
  * IPv6 and IPv4 when the host has IPv6, else IPv4), "0.0.0.0:8443",
@@ -66,6 +90,12 @@ void metrics_httpd_free(struct metrics_httpd *h);
 int metrics_httpd_start(struct metrics *m, const char *listen, struct metrics_httpd **out,
                         struct perr *err) ATTR_NODISCARD;
 
+/* The same with explicit limits (o may be NULL).  Tests use long stage
+ * times to show that answering does not depend on a connection expiring. */
+int metrics_httpd_start_opts(struct metrics *m, const char *listen,
+                             const struct metrics_httpd_opts *o, struct metrics_httpd **out,
+                             struct perr *err) ATTR_NODISCARD;
+
 /* The bound TCP port (useful with port 0). */
 int metrics_httpd_port(const struct metrics_httpd *h);
 
@@ -78,7 +108,7 @@ const char *metrics_httpd_cert_pem(const struct metrics_httpd *h);
  * the controller has seen the completion sample.  Returns 0 at once if that
  * already happened; -1 when timeout_ms (>= 0; 0 = just check) passes first,
  * or at once when the server is stopped.  Scrapes that began before
- * completion do not count.  The program uses a 10 s timeout on both the
+ * completion do not count.  In pod mode the program waits 10 s, on both the
  * success and failure paths.  Safe to call from any thread but the server's.
  */
 int metrics_httpd_wait_scrape(struct metrics_httpd *h, long timeout_ms);

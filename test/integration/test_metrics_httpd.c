@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -38,6 +40,10 @@
 #define UID      "0b9e4c6a-71d2-4e8f-a3b5-c6d7e8f90a1b"
 #define GUARD_S  30
 #define BIG_HEAD 9000
+/* Stage times no test waits out: whatever is answered under them was
+ * answered without any connection expiring. */
+#define NEVER_MS  (3600L * 1000)
+#define MANY_IDLE 1000
 
 /* The controller's expressions (behaviour §2.3) in POSIX ERE form. */
 #define ERE_PROGRESS                                                                               \
@@ -506,7 +512,7 @@ test_idle_clients(void **state)
 {
     struct fixture *f = *state;
     int port = metrics_httpd_port(f->h);
-    int idle_fds[20];
+    int idle_fds[1];
     struct scrape s;
     struct raw partial;
     char c;
@@ -521,21 +527,161 @@ test_idle_clients(void **state)
     assert_int_equal(s.status, 200);
     scrape_free(&s);
 
-    /* The server drops the silent one after its per-connection time. */
+    /* The server drops the silent one after its handshake time. */
     assert_int_equal(recv(idle_fds[0], &c, 1, 0), 0);
     close(idle_fds[0]);
     raw_close(&partial);
+}
 
-    /* More idle connections than the server has slots: the scrape waits in
-     * the backlog until slots expire, and is then answered. */
-    for (size_t i = 0; i < 20; i++)
-        idle_fds[i] = tcp_connect(port);
-    scrape_path(f->h, "/metrics", &s);
+/* A server whose connections never expire during the test. */
+static struct metrics_httpd *
+start_patient(struct metrics *m, size_t max_conns)
+{
+    struct metrics_httpd_opts o = {
+        .handshake_ms = NEVER_MS, .request_ms = NEVER_MS, .max_conns = max_conns};
+    struct metrics_httpd *h = NULL;
+    struct perr err = {0};
+
+    if (metrics_httpd_start_opts(m, "127.0.0.1:0", &o, &h, &err) < 0)
+        fail_msg("start: %s", err.msg);
+    return h;
+}
+
+/* Still open from the server's side: nothing to read and no end of file. */
+static bool
+still_open(int fd)
+{
+    char c;
+
+    return recv(fd, &c, 1, MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+static void
+test_twenty_idle_sockets(void **state)
+{
+    struct fixture *f = *state;
+    struct metrics_httpd *h = start_patient(f->m, 0);
+    struct raw tls[10];
+    int silent[10];
+    struct scrape s;
+
+    /* 20 idle clients: 10 that never send a byte, 10 that finished the TLS
+     * handshake and never send a request.  None of them expires here. */
+    for (size_t i = 0; i < 10; i++) {
+        silent[i] = tcp_connect(metrics_httpd_port(h));
+        assert_true(raw_open(h, 0, &tls[i]));
+    }
+    for (int round = 0; round < 3; round++) {
+        scrape_path(h, "/metrics", &s);
+        assert_int_equal(s.cc, CURLE_OK);
+        assert_int_equal(s.status, 200);
+        scrape_free(&s);
+    }
+    /* There was room for all of them: none was closed to answer. */
+    for (size_t i = 0; i < 10; i++) {
+        assert_true(still_open(silent[i]));
+        assert_true(still_open(tls[i].fd));
+        close(silent[i]);
+        raw_close(&tls[i]);
+    }
+    metrics_httpd_free(h);
+}
+
+static void
+test_full_table_evicts_oldest_idle(void **state)
+{
+    struct fixture *f = *state;
+    struct metrics_httpd *h = start_patient(f->m, 2);
+    int older = tcp_connect(metrics_httpd_port(h));
+    int newer = tcp_connect(metrics_httpd_port(h));
+    struct scrape s;
+    char c;
+
+    /* A table of two, both idle and neither expiring: the scrape still gets
+     * in, in the place of the one that has waited longer. */
+    scrape_path(h, "/metrics", &s);
     assert_int_equal(s.cc, CURLE_OK);
     assert_int_equal(s.status, 200);
     scrape_free(&s);
-    for (size_t i = 0; i < 20; i++)
-        close(idle_fds[i]);
+    assert_int_equal(recv(older, &c, 1, 0), 0);
+    assert_true(still_open(newer));
+    close(older);
+    close(newer);
+    metrics_httpd_free(h);
+}
+
+/* Raises the descriptor limit for many client sockets; returns how many
+ * idle connections the test can hold (MANY_IDLE unless the hard limit is
+ * lower, which is said). */
+static size_t
+idle_budget(void)
+{
+    struct rlimit rl;
+    size_t n = MANY_IDLE;
+
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < MANY_IDLE + 256) {
+        rl.rlim_cur = rl.rlim_max < MANY_IDLE + 256 ? rl.rlim_max : MANY_IDLE + 256;
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    }
+    /* The server thread and libcurl share the process's descriptors. */
+    if (rl.rlim_cur < MANY_IDLE + 256) {
+        n = rl.rlim_cur > 256 ? (size_t)rl.rlim_cur - 256 : 16;
+        printf("NOTE: RLIMIT_NOFILE hard limit %llu: %zu idle connections instead of %d\n",
+               (unsigned long long)rl.rlim_max, n, MANY_IDLE);
+    }
+    return n;
+}
+
+static void
+test_thousand_idle_connections(void **state)
+{
+    struct fixture *f = *state;
+    struct metrics_httpd *h = start_patient(f->m, 0);
+    size_t n = idle_budget();
+    int *fds = calloc(n, sizeof(*fds));
+    struct pollfd *pfd = calloc(n, sizeof(*pfd));
+    struct perr err = {0};
+    struct scrape s;
+    size_t closed = 0;
+
+    assert_non_null(fds);
+    assert_non_null(pfd);
+    fill_metrics(f->m);
+    for (size_t i = 0; i < n; i++)
+        fds[i] = tcp_connect(metrics_httpd_port(h));
+
+    /* The copy ends while they all sit there: the completion scrape is
+     * still answered, and counts as the final scrape. */
+    assert_int_equal(metrics_copy_done(f->m, "vib", "fc", "ontap", false, 3.5, &err), 0);
+    scrape_path(h, "/metrics", &s);
+    assert_int_equal(s.cc, CURLE_OK);
+    assert_int_equal(s.status, 200);
+    assert_group(buf_cstr(&s.body), ERE_DONE, "3.5");
+    assert_non_null(strstr(buf_cstr(&s.body), "result=\"failure\""));
+    scrape_free(&s);
+    assert_int_equal(metrics_httpd_wait_scrape(h, GUARD_S * 1000L), 0);
+
+    /* The server holds a bounded table: it closed all but the newest idle
+     * ones (the FINs are already on their way; poll only collects them). */
+    for (int tries = 0; tries < GUARD_S * 10 && closed + 64 < n; tries++) {
+        closed = 0;
+        for (size_t i = 0; i < n; i++)
+            pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+        assert_true(poll(pfd, n, 0) >= 0);
+        for (size_t i = 0; i < n; i++)
+            closed += (pfd[i].revents & (POLLIN | POLLHUP)) != 0;
+        if (closed + 64 < n)
+            usleep(100000);
+    }
+    if (closed + 64 < n)
+        fail_msg("the server closed %zu of %zu idle connections; its table holds 64", closed, n);
+    printf("%zu idle connections: %zu closed by the server, completion scrape served\n", n, closed);
+    for (size_t i = 0; i < n; i++)
+        close(fds[i]);
+    free(fds);
+    free(pfd);
+    metrics_httpd_free(h);
 }
 
 struct waiter {
@@ -730,6 +876,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_not_found_and_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_twenty_idle_sockets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_table_evicts_oldest_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thousand_idle_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_scrape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_wakes_waiter, setup, teardown),
         cmocka_unit_test(test_listen_strings),

@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +74,50 @@ cmd_env(struct cmd *c, const char *key, const char *value)
     }
     c->envp[c->envc++] = kv;
     c->envp[c->envc] = NULL;
+}
+
+/* Removes every argument that starts with prefix. */
+static void
+cmd_drop(struct cmd *c, const char *prefix)
+{
+    size_t k = 1;
+
+    for (size_t i = 1; i < c->argc; i++) {
+        if (strncmp(c->argv[i], prefix, strlen(prefix)) == 0)
+            free((void *)(uintptr_t)c->argv[i]);
+        else
+            c->argv[k++] = c->argv[i];
+    }
+    c->argc = k;
+    c->argv[k] = NULL;
+}
+
+/* A TCP socket listening on 127.0.0.1 at a port the kernel picked; *port
+ * receives it.  Closed by the caller, which frees the port for the binary
+ * (a busy port when kept open). */
+static int
+loopback_listener(int *port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* A port nobody listens on right now. */
+static int
+free_port(void)
+{
+    int port = 0;
+
+    close(loopback_listener(&port));
+    return port;
 }
 
 static void
@@ -554,57 +601,65 @@ expect_regex(const char *text, const char *re_src)
     regfree(&re);
 }
 
-static void
-test_metrics_scraped_like_the_controller(void **state)
+static void cmd_pod(struct cmd *c, const char *pvc, const char *kubeconfig);
+static pid_t spawn_quiet(struct cmd *c, const char *log);
+
+/* Scrapes https://127.0.0.1:port/metrics as the controller does (TLS, no
+ * verification) until the completion sample shows; body keeps the last
+ * answer.  Bounded, so a job that never serves it fails the test. */
+static bool
+scrape_until_done(int port, struct buf *body)
 {
-    static const char uid[] = "6f1c2a9e-0b7d-4d1e-9a55-2c3b4d5e6f70";
-    struct cmd c;
-    posix_spawn_file_actions_t fa;
-    struct buf body = {0};
-    struct deadline d = deadline_in_ms(60000);
-    char re[512];
-    pid_t pid;
-    int ws = 0;
-    int port = 20000 + (int)(getpid() % 20000);
+    struct deadline d = deadline_in_ms(120000);
     bool done = false;
 
-    (void)state;
-    reset_world();
-    cmd_default(&c, "ontap");
-    for (size_t i = 0; i < c.argc; i++) {
-        if (strcmp(c.argv[i], "--metrics-listen=") == 0) {
-            free((void *)(uintptr_t)c.argv[i]);
-            c.argv[i] = malloc(64);
-            snprintf((char *)(uintptr_t)c.argv[i], 64, "--metrics-listen=127.0.0.1:%d", port);
-        }
-    }
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    assert_int_equal(
-        posix_spawn(&pid, c.argv[0], &fa, NULL, (char *const *)(uintptr_t)c.argv, c.envp), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    /* Scrape as the controller does (TLS, no verification) until completion shows. */
     while (!done && !deadline_expired(&d)) {
         CURL *h = curl_easy_init();
         char url[64];
 
         snprintf(url, sizeof(url), "https://127.0.0.1:%d/metrics", port);
-        buf_reset(&body);
+        buf_reset(body);
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
         if (curl_easy_perform(h) == CURLE_OK &&
-            strstr(buf_cstr(&body), "copy_duration_seconds{") != NULL)
+            strstr(buf_cstr(body), "copy_duration_seconds{") != NULL)
             done = true;
         curl_easy_cleanup(h);
         if (!done)
             usleep(50000);
     }
-    assert_true(done);
+    return done;
+}
+
+/* Pod mode (the controller's case) with the endpoint on 127.0.0.1:port. */
+static void
+cmd_pod_metrics(struct cmd *c, int port)
+{
+    cmd_pod(c, world_get(&w, "WORLD_KUBE_OWNER_NAME"), world_get(&w, "WORLD_KUBECONFIG"));
+    cmd_drop(c, "--metrics-listen");
+    cmd_arg(c, "--metrics-listen=127.0.0.1:%d", port);
+}
+
+static void
+test_metrics_scraped_like_the_controller(void **state)
+{
+    static const char uid[] = "6f1c2a9e-0b7d-4d1e-9a55-2c3b4d5e6f70";
+    struct cmd c;
+    struct buf body = {0};
+    char re[512];
+    pid_t pid;
+    int ws = 0;
+    int port = free_port();
+
+    (void)state;
+    reset_world();
+    cmd_pod_metrics(&c, port);
+    pid = spawn_quiet(&c, "/dev/null");
+    assert_true(scrape_until_done(port, &body));
     /* The job exits right after that scrape instead of waiting out 10 s. */
     assert_int_equal(waitpid(pid, &ws, 0), pid);
     assert_int_equal(WEXITSTATUS(ws), 0);
@@ -635,6 +690,185 @@ test_metrics_scraped_like_the_controller(void **state)
     expect_regex(buf_cstr(&body), "vsphere_xcopy_volume_populator_storage_array_info\\{[^}]*"
                                   "storage_array_vendor=\"NetApp\"[^}]*\\} 1");
     buf_free(&body);
+    cmd_free(&c);
+    expect_clean("ontap");
+}
+
+/* The endpoint is up before the storage login, so the most common failure
+ * (bad array credentials) reaches the controller as a failure sample. */
+static void
+test_metrics_report_a_failed_storage_login(void **state)
+{
+    static const char uid[] = "6f1c2a9e-0b7d-4d1e-9a55-2c3b4d5e6f70";
+    struct cmd c;
+    struct buf body = {0};
+    char log[512];
+    char re[512];
+    pid_t pid;
+    int ws = 0;
+    int port = free_port();
+
+    (void)state;
+    reset_world();
+    cmd_pod_metrics(&c, port);
+    cmd_env(&c, "STORAGE_PASSWORD", "wrong-password");
+    snprintf(log, sizeof(log), "%s/pop-badlogin.log", world_get(&w, "WORLD_DIR"));
+    pid = spawn_quiet(&c, log);
+    assert_true(scrape_until_done(port, &body));
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 1);
+    /* What the controller reads: completion, with result="failure". */
+    snprintf(re, sizeof(re),
+             "vsphere_xcopy_volume_populator_copy_duration_seconds\\{clone_method=\"n/a\","
+             "owner_uid=\"%s\",result=\"failure\",storage_protocol=\"n/a\","
+             "storage_vendor=\"ontap\",xcopy_used=\"0\"\\} [0-9.]+",
+             uid);
+    expect_regex(buf_cstr(&body), re);
+    assert_int_equal(world_sh(&w, "grep -q 'populate failed error=\"storage login: ' %s", log), 0);
+    assert_int_equal(world_sh(&w, "grep -q 'waiting for the final metrics scrape' %s", log), 0);
+    assert_int_equal(world_sh(&w, "! grep -q 'no metrics scrape after completion' %s", log), 0);
+    buf_free(&body);
+    cmd_free(&c);
+    expect_clean("ontap");
+}
+
+/* 1000 idle connections on the job's endpoint (fewer if the descriptor
+ * limit is lower, which is said): the completion sample is still served,
+ * and the job exits after that scrape. */
+static void
+test_metrics_served_past_idle_connections(void **state)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct deadline d = deadline_in_ms(120000);
+    struct rlimit rl;
+    struct cmd c;
+    struct buf body = {0};
+    size_t n = 1000, opened = 0;
+    int *fds;
+    pid_t pid;
+    int ws = 0;
+    int port = free_port();
+
+    (void)state;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < n + 256) {
+        rl.rlim_cur = rl.rlim_max < n + 256 ? rl.rlim_max : n + 256;
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    }
+    if (rl.rlim_cur < n + 256) {
+        n = rl.rlim_cur > 256 ? (size_t)rl.rlim_cur - 256 : 16;
+        printf("NOTE: RLIMIT_NOFILE hard limit %llu: %zu idle connections instead of 1000\n",
+               (unsigned long long)rl.rlim_max, n);
+    }
+    fds = calloc(n, sizeof(*fds));
+    assert_non_null(fds);
+    reset_world();
+    cmd_pod_metrics(&c, port);
+    pid = spawn_quiet(&c, "/dev/null");
+    /* As soon as the endpoint listens, fill it with connections that never
+     * send a byte. */
+    sa.sin_port = htons((uint16_t)port);
+    while (opened < n && !deadline_expired(&d)) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            fds[opened++] = fd;
+            continue;
+        }
+        close(fd);
+        if (opened > 0)
+            break; /* the job is gone: reported below */
+        usleep(20000);
+    }
+    assert_int_equal(opened, n);
+    assert_true(scrape_until_done(port, &body));
+    assert_non_null(strstr(buf_cstr(&body), "result=\"success\""));
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 0);
+    printf("%zu idle connections held; completion sample served\n", opened);
+    for (size_t i = 0; i < opened; i++)
+        close(fds[i]);
+    free(fds);
+    buf_free(&body);
+    cmd_free(&c);
+    expect_clean("ontap");
+}
+
+/* A busy metrics port costs the controller its progress view, not the
+ * migration. */
+static void
+test_metrics_busy_port_is_a_warning(void **state)
+{
+    struct cmd c;
+    struct outcome o;
+    char want[128];
+    int port = 0;
+    int busy = loopback_listener(&port);
+
+    (void)state;
+    reset_world();
+    cmd_pod_metrics(&c, port);
+    run_cmd(&c, &o);
+    close(busy);
+    expect(&o, 0, "copy complete");
+    snprintf(want, sizeof(want),
+             "warn  [populate] metrics endpoint not started; copying without it "
+             "listen=127.0.0.1:%d error=",
+             port);
+    expect(&o, 0, want);
+    /* No endpoint, so nothing to wait for. */
+    assert_null(strstr(buf_cstr(&o.err), "waiting for the final metrics scrape"));
+    assert_string_equal(json_string_value(json_object_get(o.result, "result")), "success");
+    expect_copied("ontap");
+    outcome_free(&o);
+    cmd_free(&c);
+    expect_clean("ontap");
+}
+
+/* Manual mode as a person types it. */
+static void
+test_manual_mode_as_typed(void **state)
+{
+    struct cmd c;
+    struct outcome o;
+    char want[128];
+    int port;
+
+    (void)state;
+    /* Neither --owner-uid nor --metrics-listen: no endpoint, no wait. */
+    for (int with_uid = 0; with_uid < 2; with_uid++) {
+        reset_world();
+        cmd_default(&c, "ontap");
+        cmd_drop(&c, "--metrics-listen");
+        if (!with_uid)
+            cmd_drop(&c, "--owner-uid");
+        run_cmd(&c, &o);
+        expect(&o, 0, "copy complete");
+        assert_null(strstr(buf_cstr(&o.err), "[metrics]"));
+        assert_null(strstr(buf_cstr(&o.err), "metrics endpoint"));
+        assert_null(strstr(buf_cstr(&o.err), "metrics scrape"));
+        expect_copied("ontap");
+        outcome_free(&o);
+        cmd_free(&c);
+        expect_clean("ontap");
+    }
+
+    /* Asked for: the endpoint runs (owner_uid=""), still no wait. */
+    reset_world();
+    port = free_port();
+    cmd_default(&c, "ontap");
+    cmd_drop(&c, "--metrics-listen");
+    cmd_drop(&c, "--owner-uid");
+    cmd_arg(&c, "--metrics-listen=127.0.0.1:%d", port);
+    run_cmd(&c, &o);
+    expect(&o, 0, "copy complete");
+    snprintf(want, sizeof(want), "[metrics] metrics server listening listen=127.0.0.1:%d", port);
+    expect(&o, 0, want);
+    assert_null(strstr(buf_cstr(&o.err), "metrics scrape"));
+    outcome_free(&o);
     cmd_free(&c);
     expect_clean("ontap");
 }
@@ -836,6 +1070,10 @@ main(void)
         cmocka_unit_test(test_clone_fails_midway),
         cmocka_unit_test(test_sigterm_during_clone),
         cmocka_unit_test(test_metrics_scraped_like_the_controller),
+        cmocka_unit_test(test_metrics_report_a_failed_storage_login),
+        cmocka_unit_test(test_metrics_busy_port_is_a_warning),
+        cmocka_unit_test(test_metrics_served_past_idle_connections),
+        cmocka_unit_test(test_manual_mode_as_typed),
         cmocka_unit_test(test_bad_storage_password_touches_nothing),
         cmocka_unit_test(test_pod_mode_through_apiserver),
         cmocka_unit_test(test_two_populators_on_one_host),

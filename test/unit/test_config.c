@@ -294,6 +294,46 @@ test_manual_mode(void **state)
 }
 
 static void
+test_manual_mode_metrics(void **state)
+{
+    static const char *const drop[] = {"--owner-name", "--target-namespace", "--owner-uid",
+                                       "--metrics-listen", NULL};
+    static const char *const manual[] = {"--target-volume-handle=trident_pvc_1", NULL};
+    static const char *const asked[] = {"--target-volume-handle=trident_pvc_1",
+                                        "--metrics-listen=127.0.0.1:9443", NULL};
+    static const char *const by_env[] = {"METRICS_LISTEN=:9444", NULL};
+    static const char *const pod_drop[] = {"--metrics-listen", NULL};
+    struct setup s;
+    struct config *cfg;
+
+    (void)state;
+    /* Typed by hand: neither --owner-uid nor --metrics-listen, no endpoint. */
+    setup_make(&s, drop, NULL, manual);
+    cfg = parse_ok(&s);
+    assert_false(config_pod_mode(cfg));
+    assert_null(cfg->metrics_listen);
+    assert_null(cfg->owner_uid);
+    config_free(cfg);
+
+    /* Asked for, by flag or by variable. */
+    setup_make(&s, drop, NULL, asked);
+    cfg = parse_ok(&s);
+    assert_string_equal(cfg->metrics_listen, "127.0.0.1:9443");
+    config_free(cfg);
+    setup_make(&s, drop, by_env, manual);
+    cfg = parse_ok(&s);
+    assert_string_equal(cfg->metrics_listen, ":9444");
+    config_free(cfg);
+
+    /* Pod mode keeps the controller's default. */
+    setup_make(&s, pod_drop, NULL, NULL);
+    cfg = parse_ok(&s);
+    assert_true(config_pod_mode(cfg));
+    assert_string_equal(cfg->metrics_listen, ":8443");
+    config_free(cfg);
+}
+
+static void
 test_env_extras(void **state)
 {
     static const char *const env[] = {"GOVMOMI_INSECURE=true",
@@ -696,6 +736,17 @@ static const struct bad_case bad_cases[] = {
      {0},
      "SSH_PUBLIC_KEY: decoded value is not an authorized_keys public key line"},
     {"huge owner uid", {0}, {0}, {huge_uid}, "--owner-uid: invalid UID a value of "},
+    {"bad metrics address",
+     {0},
+     {0},
+     {"--metrics-listen=8443"},
+     "--metrics-listen (METRICS_LISTEN): invalid address '8443'; expected [host]:port, such as "
+     ":8443"},
+    {"bad metrics address from the environment",
+     {"--metrics-listen"},
+     {"METRICS_LISTEN=[::1]8443"},
+     {0},
+     "--metrics-listen (METRICS_LISTEN): invalid address '[::1]8443'"},
     {"owner uid with a quote",
      {0},
      {0},
@@ -1082,6 +1133,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base_is_valid),
         cmocka_unit_test(test_defaults_metrics_listen),
+        cmocka_unit_test(test_manual_mode_metrics),
         cmocka_unit_test(test_flag_over_env),
         cmocka_unit_test(test_go_flag_syntax),
         cmocka_unit_test(test_vendor_names),

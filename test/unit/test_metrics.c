@@ -157,8 +157,18 @@ test_empty(void **state)
     free(text);
     metrics_free(m);
     metrics_free(NULL);
-    assert_null(metrics_new("", &err));
-    assert_int_equal(err.code, PERR_USAGE);
+
+    /* No owner (a run by hand): the label is there, empty. */
+    m = metrics_new("", &err);
+    assert_non_null(m);
+    assert_int_equal(metrics_progress(m, 7, &err), 0);
+    text = render(m);
+    assert_string_equal(text, "# HELP vsphere_xcopy_volume_populator_progress "
+                              "Highest copy progress reported so far, in percent.\n"
+                              "# TYPE vsphere_xcopy_volume_populator_progress counter\n"
+                              "vsphere_xcopy_volume_populator_progress{owner_uid=\"\"} 7\n");
+    free(text);
+    metrics_free(m);
 }
 
 static void
