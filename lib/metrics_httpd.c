@@ -835,6 +835,19 @@ httpd_main(void *arg)
  */
 
 int
+metrics_httpd_check_listen(const char *listen, struct perr *err)
+{
+    char *host = NULL;
+    char *port = NULL;
+
+    if (httpd_parse_listen(listen, &host, &port, err) < 0)
+        return -1;
+    free(host);
+    free(port);
+    return 0;
+}
+
+int
 metrics_httpd_start(struct metrics *m, const char *listen, struct metrics_httpd **out,
                     struct perr *err)
 {

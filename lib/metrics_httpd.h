@@ -66,6 +66,10 @@ void metrics_httpd_free(struct metrics_httpd *h);
 int metrics_httpd_start(struct metrics *m, const char *listen, struct metrics_httpd **out,
                         struct perr *err) ATTR_NODISCARD;
 
+/* Checks the syntax of a listen address as metrics_httpd_start() reads it
+ * ("[host]:port", "host:port", ":port"), binding nothing: PERR_USAGE. */
+int metrics_httpd_check_listen(const char *listen, struct perr *err);
+
 /* The bound TCP port (useful with port 0). */
 int metrics_httpd_port(const struct metrics_httpd *h);
 
