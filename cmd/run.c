@@ -34,10 +34,10 @@
 #define DEVICE_OFF_DEADLINE_MS (20L * 1000)
 #define SCRAPE_WAIT_MS         10000L
 /* Cleanup's own budget, whatever the copy used up and whether or not a
- * SIGTERM came: inside Kubernetes' default 30 s grace period plus the
- * device-off wait, and a few tries of each array step within it. */
-#define CLEANUP_DEADLINE_MS 45000L
-#define CLEANUP_TRIES       6
+ * SIGTERM came: inside Kubernetes' default 30 s grace period, with a few
+ * tries of each array step (each try has the REST client's own retries). */
+#define CLEANUP_DEADLINE_MS 25000L
+#define CLEANUP_TRIES       3
 
 struct phase_time {
     const char *name;
@@ -649,7 +649,7 @@ cleanup_retry(struct run_ctx *c, retry_fn fn, struct cleanup_call *cc, struct pe
 {
     struct backoff b;
 
-    backoff_init(&b, 250, 4000, 2.0, 0.2, CLEANUP_TRIES - 1);
+    backoff_init(&b, 500, 2000, 2.0, 0.2, CLEANUP_TRIES - 1);
     return retry_call(fn, cc, &b, &c->cleanup_by, perr_is_retryable, err);
 }
 
@@ -660,6 +660,8 @@ wait_device_off(struct run_ctx *c, const char *naa)
     struct deadline d = deadline_in_ms(DEVICE_OFF_DEADLINE_MS);
     long interval = 50;
 
+    if (d.end_ms > c->cleanup_by.end_ms)
+        d = c->cleanup_by;
     for (;;) {
         struct perr tmp = {0};
         char *status = NULL;

@@ -219,6 +219,11 @@ poll_until_done(struct wrapper_carrier *c, const char *id, long stall_ms,
         if (changed) {
             free(last);
             last = strdup(t.last_line);
+            /* Without it every later poll would look like progress. */
+            if (last == NULL) {
+                perr_set(err, PERR_NOMEM, "out of memory");
+                goto out;
+            }
             stall = deadline_in_ms(stall_ms);
             /* Something moved: look again soon. */
             interval = POLL_MIN_MS;

@@ -332,6 +332,32 @@ test_env_extras(void **state)
     "LS0tLQo="
 #define PUB_B64 "c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSUFCQyB1c2VyQGhvc3QK"
 
+/* Where a configuration error is written: found even when the parse fails. */
+static void
+test_termination_log_of_a_failed_parse(void **state)
+{
+    static const char *const env[] = {"TERMINATION_LOG=/env/path", NULL};
+    static const char *const none[] = {NULL};
+    const char *a1[] = {"pop", "--termination-log=/a", "--bogus", "--termination-log=/late", NULL};
+    const char *a2[] = {
+        "pop", "-termination-log", "/b", "--storage-skip-ssl-verification", "--owner-uid", "x",
+        NULL};
+    const char *a3[] = {"pop", "--owner-uid", "--termination-log=/not-a-flag", NULL};
+    const char *a4[] = {"pop", "--termination-log", NULL};
+    char *const *av;
+
+    (void)state;
+    memcpy(&av, &(const char *const *){a1}, sizeof(av));
+    assert_string_equal(config_termination_log(4, av, env), "/a");
+    memcpy(&av, &(const char *const *){a2}, sizeof(av));
+    assert_string_equal(config_termination_log(6, av, env), "/b");
+    /* The value of --owner-uid is not a flag. */
+    memcpy(&av, &(const char *const *){a3}, sizeof(av));
+    assert_string_equal(config_termination_log(3, av, env), "/env/path");
+    memcpy(&av, &(const char *const *){a4}, sizeof(av));
+    assert_string_equal(config_termination_log(2, av, none), "/dev/termination-log");
+}
+
 static void
 test_ssh_keys(void **state)
 {
@@ -962,8 +988,10 @@ test_binary_secret_flag_warning(void **state)
     (void)state;
     setup_make(&s, drop, NULL, args);
     assert_int_equal(proc_run(proc_pop_bin(), s.argv, s.envp, &out, &errout, &status), 0);
-    /* The copy flow is not built yet, so the run fails after the warning, touching nothing. */
-    assert_int_equal(status, 1);
+    /* Pod mode with no Kubernetes configuration here: the configuration check
+     * stops the run (exit 2) after the warning, before anything is contacted. */
+    assert_int_equal(status, 2);
+    assert_non_null(strstr(buf_cstr(&errout), "Kubernetes in-cluster configuration: "));
     assert_non_null(strstr(buf_cstr(&errout), "secret given as a flag is visible in the process "
                                               "list flag=storage-password"));
     assert_null(strstr(buf_cstr(&errout), "S3cret"));
@@ -1018,6 +1046,7 @@ main(void)
         cmocka_unit_test(test_manual_mode),
         cmocka_unit_test(test_env_extras),
         cmocka_unit_test(test_ssh_keys),
+        cmocka_unit_test(test_termination_log_of_a_failed_parse),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_secret_flag_recorded_and_scrubbed),
         cmocka_unit_test(test_vmdk_paths),
