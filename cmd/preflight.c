@@ -1,5 +1,6 @@
 #include "cmd/preflight.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -73,6 +74,44 @@ check_ca(const char *ca_file, const char *ca_pem, const char *what, struct perr 
     return 0;
 }
 
+/* A CA file the transport only checks for readability: its certificates
+ * are parsed here, as they would be at the first handshake. */
+static int
+check_ca_file(const char *path, const char *what, struct perr *err)
+{
+    FILE *f = NULL;
+    struct buf pem = {0};
+    char chunk[8192];
+    char label[PERR_MSG_MAX];
+    size_t n;
+    int rc = -1;
+
+    if (check_ca(path, NULL, what, err) < 0)
+        goto out;
+    f = fopen(path, "r");
+    if (f == NULL) {
+        perr_set(err, PERR_CONFIG, "%s: CA file '%s' cannot be opened", what, path);
+        goto out;
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (buf_add(&pem, chunk, n, err) < 0)
+            goto out;
+    }
+    if (ferror(f)) {
+        perr_set(err, PERR_CONFIG, "%s: CA file '%s': read error", what, path);
+        goto out;
+    }
+    snprintf(label, sizeof(label), "%s: CA file '%s'", what, path);
+    if (check_ca(NULL, buf_cstr(&pem), label, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (f != NULL)
+        fclose(f);
+    buf_free(&pem);
+    return rc;
+}
+
 static int
 check_storage(const struct config *cfg, struct perr *err)
 {
@@ -98,7 +137,7 @@ check_storage(const struct config *cfg, struct perr *err)
     if (check_url(buf_cstr(&url), "STORAGE_HOSTNAME (--storage-hostname)", err) < 0)
         goto out;
     if (!cfg->storage_skip_ssl_verification && cfg->storage_ca_file != NULL &&
-        check_ca(cfg->storage_ca_file, NULL, "--storage-ca-file (STORAGE_CA_FILE)", err) < 0)
+        check_ca_file(cfg->storage_ca_file, "--storage-ca-file (STORAGE_CA_FILE)", err) < 0)
         goto out;
     rc = 0;
 out:
@@ -136,7 +175,8 @@ check_kube(const struct config *cfg, struct perr *err)
     struct kube_opts ko = {0};
     struct kube_config *kc = NULL;
     struct kube *k = NULL;
-    const char *what = cfg->kubeconfig != NULL ? "--kubeconfig" : "Kubernetes in-cluster";
+    const char *what =
+        cfg->kubeconfig != NULL ? "--kubeconfig" : "Kubernetes in-cluster configuration";
     int rc = -1;
 
     ko.kubeconfig = cfg->kubeconfig;
@@ -144,14 +184,14 @@ check_kube(const struct config *cfg, struct perr *err)
     if (cfg->master != NULL && check_url(cfg->master, "--master", err) < 0)
         goto out;
     if (kube_config_load(&ko, &kc, err) < 0) {
-        perr_prefix(err, "%s configuration: ", what);
+        perr_prefix(err, "%s: ", what);
         as_config(err, PERR_CONFIG);
         goto out;
     }
     if (check_url(kc->server, cfg->master != NULL ? "--master" : what, err) < 0)
         goto out;
     if (kube_open(kc, &k, err) < 0) {
-        perr_prefix(err, "%s configuration: ", what);
+        perr_prefix(err, "%s: ", what);
         as_config(err, PERR_CONFIG);
         goto out;
     }

@@ -991,7 +991,7 @@ test_binary_secret_flag_warning(void **state)
     /* Pod mode with no Kubernetes configuration here: the configuration check
      * stops the run (exit 2) after the warning, before anything is contacted. */
     assert_int_equal(status, 2);
-    assert_non_null(strstr(buf_cstr(&errout), "Kubernetes in-cluster configuration: "));
+    assert_non_null(strstr(buf_cstr(&errout), "configuration: Kubernetes in-cluster configuration: "));
     assert_non_null(strstr(buf_cstr(&errout), "secret given as a flag is visible in the process "
                                               "list flag=storage-password"));
     assert_null(strstr(buf_cstr(&errout), "S3cret"));
