@@ -934,6 +934,50 @@ test_binary_termination_log(void **state)
     buf_free(&errout);
 }
 
+/* --termination-log is honoured for a configuration error too, over the variable. */
+static void
+test_binary_termination_log_flag(void **state)
+{
+    char path[] = "/tmp/pop-term-flag-XXXXXX";
+    char other[] = "/tmp/pop-term-env-XXXXXX";
+    char flag[64];
+    char envline[64];
+    const char *env_add[] = {envline, NULL};
+    const char *args[] = {flag, "--no-such-flag", NULL};
+    struct buf out = {0}, errout = {0};
+    char got[1024] = {0};
+    struct setup s;
+    int status = -1;
+    FILE *f;
+    int fd;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    fd = mkstemp(other);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(flag, sizeof(flag), "--termination-log=%s", path);
+    snprintf(envline, sizeof(envline), "TERMINATION_LOG=%s", other);
+    setup_make(&s, NULL, env_add, args);
+    assert_int_equal(proc_run(proc_pop_bin(), s.argv, s.envp, &out, &errout, &status), 0);
+    assert_int_equal(status, 2);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(got, sizeof(got), f));
+    fclose(f);
+    assert_string_equal(got, "unknown flag '--no-such-flag'; see --help for the list of flags\n");
+    f = fopen(other, "r");
+    assert_non_null(f);
+    assert_null(fgets(got, sizeof(got), f));
+    fclose(f);
+    unlink(path);
+    unlink(other);
+    buf_free(&out);
+    buf_free(&errout);
+}
+
 /* A typo next to a secret flag: the value is in neither stderr nor the termination log. */
 static void
 test_binary_typo_secret_not_echoed(void **state)
@@ -991,7 +1035,8 @@ test_binary_secret_flag_warning(void **state)
     /* Pod mode with no Kubernetes configuration here: the configuration check
      * stops the run (exit 2) after the warning, before anything is contacted. */
     assert_int_equal(status, 2);
-    assert_non_null(strstr(buf_cstr(&errout), "configuration: Kubernetes in-cluster configuration: "));
+    assert_non_null(
+        strstr(buf_cstr(&errout), "configuration: Kubernetes in-cluster configuration: "));
     assert_non_null(strstr(buf_cstr(&errout), "secret given as a flag is visible in the process "
                                               "list flag=storage-password"));
     assert_null(strstr(buf_cstr(&errout), "S3cret"));
@@ -1055,6 +1100,7 @@ main(void)
         cmocka_unit_test(test_binary_help_lists_every_flag),
         cmocka_unit_test(test_binary_version),
         cmocka_unit_test(test_binary_termination_log),
+        cmocka_unit_test(test_binary_termination_log_flag),
         cmocka_unit_test(test_binary_secret_flag_warning),
         cmocka_unit_test(test_binary_typo_secret_not_echoed),
         cmocka_unit_test(test_binary_refuses_cleartext_storage),
