@@ -284,11 +284,14 @@ out:
         struct perr tmp = {0};
 
         /* Always: removes the task directory and the RDM descriptor, and stops a clone
-         * that is still running after a failure or a cancellation. */
+         * that is still running after a failure or a cancellation.  It is cleanup:
+         * the SIGTERM that ended the poll must not cut its retries. */
+        cancel_shield_begin();
         if (wrapper_call(c, clean, NULL, &tmp) < 0) {
             res->cleanup_failed = true;
             log_warn(CLONE_COMP, "task clean failed", "task", id, "error", tmp.msg, NULL);
         }
+        cancel_shield_end();
     }
     free(id);
     clone_task_clear(&t);
