@@ -12,8 +12,8 @@
 
 /* How many cancellations were requested; only the signal handlers write it. */
 static volatile sig_atomic_t cancelled;
-/* The count when the cleanup shield went up, -1 when it is down. */
-static volatile sig_atomic_t shield_base = -1;
+/* 1 while the cleanup shield is up. */
+static volatile sig_atomic_t shielded;
 /* Self-pipe: a cancellation wakes every waiter at once instead of at its next tick. */
 static int cancel_pipe[2] = {-1, -1};
 static pthread_once_t cancel_once = PTHREAD_ONCE_INIT;
@@ -118,9 +118,8 @@ cancel_request(void)
 bool
 cancel_requested(void)
 {
-    sig_atomic_t base = shield_base;
-
-    return base >= 0 ? cancelled > base : cancelled != 0;
+    /* Behind the shield only a second request counts, whenever the first came. */
+    return shielded ? cancelled >= 2 : cancelled != 0;
 }
 
 bool
@@ -145,7 +144,7 @@ void
 cancel_reset(void)
 {
     cancelled = 0;
-    shield_base = -1;
+    shielded = 0;
     cancel_pipe_drain();
 }
 
@@ -153,7 +152,7 @@ void
 cancel_shield_begin(void)
 {
     pthread_once(&cancel_once, cancel_pipe_init);
-    shield_base = cancelled;
+    shielded = 1;
     /* Wake-ups of earlier requests must not keep every wait spinning. */
     cancel_pipe_drain();
 }
@@ -161,7 +160,7 @@ cancel_shield_begin(void)
 void
 cancel_shield_end(void)
 {
-    shield_base = -1;
+    shielded = 0;
 }
 
 int
@@ -179,9 +178,9 @@ wait_ms(long ms, const struct deadline *d, struct perr *err)
 
         if (cancel_requested())
             return perr_set(err, PERR_CANCELLED,
-                            shield_base >= 0 ? "cleanup interrupted by a second "
-                                               "termination signal"
-                                             : "interrupted by a termination signal");
+                            shielded ? "cleanup interrupted by a second "
+                                       "termination signal"
+                                     : "interrupted by a termination signal");
         left = end - mono_now_ms();
         if (left <= 0)
             return 0;

@@ -50,20 +50,19 @@ long backoff_next_ms(struct backoff *b);
 /* Marks the process as cancelled; async-signal-safe (for the SIGTERM, SIGINT,
  * SIGHUP and SIGQUIT handlers).  Each call counts as one more request. */
 void cancel_request(void);
-/* True when a cancellation was requested (inside a shield: one that arrived
- * after the shield was raised). */
+/* True when a cancellation was requested (behind the shield: a second one). */
 bool cancel_requested(void);
 /* Forgets a cancellation and lowers any shield (tests only). */
 void cancel_reset(void);
 
 /*
  * Cleanup that cancellation must not cut.  Between cancel_shield_begin() and
- * cancel_shield_end(), the requests made before the shield are not seen:
- * cancel_requested(), wait_ms() and retry_call() (and so every retry loop
- * built on them) behave as if none had come, so cleanup keeps its own
- * retries and waits after a SIGTERM.  A request that arrives while the
- * shield is up is seen at once: a second SIGTERM or SIGINT cuts the cleanup.
- * Not nested; called from the worker thread only.
+ * cancel_shield_end(), a first request is not seen, whether it came before
+ * the shield or during it: cancel_requested(), wait_ms() and retry_call()
+ * (and so every retry loop built on them) behave as if none had come, so
+ * cleanup keeps its own retries and waits after a SIGTERM.  A second request
+ * is seen at once: a second SIGTERM or SIGINT cuts the cleanup.  Not nested;
+ * called from the worker thread only.
  */
 void cancel_shield_begin(void);
 void cancel_shield_end(void);
