@@ -5,7 +5,7 @@
 
 #include "cmd/config.h"
 #include "cmd/main.h"
-#include "cmd/preflight.h"
+#include "cmd/config_check.h"
 #include "cmd/run.h"
 #include "lib/deadline.h"
 #include "lib/log.h"
@@ -66,7 +66,7 @@ main(int argc, char *argv[])
         /* Also tell Kubernetes, so the pod status shows why. */
         main_write_termination_log(config_termination_log(argc, argv, (const char *const *)environ),
                                    err.msg);
-        status = preflight_is_config_error(&err) ? POP_EXIT_USAGE : POP_EXIT_FAILED;
+        status = config_error_is_usage(&err) ? POP_EXIT_USAGE : POP_EXIT_FAILED;
         goto out;
     }
     config_scrub_argv(argc, argv);

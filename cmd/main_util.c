@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd/preflight.h"
+#include "cmd/config_check.h"
 #include "esxi/wrapper.h"
 #include "lib/buf.h"
 
@@ -35,7 +35,7 @@ main_exit_status(const struct perr *err, const struct run_result *res)
 {
     if (res->leftovers.n > 0)
         return POP_EXIT_LEFTOVER;
-    return preflight_is_config_error(err) ? POP_EXIT_USAGE : POP_EXIT_FAILED;
+    return config_error_is_usage(err) ? POP_EXIT_USAGE : POP_EXIT_FAILED;
 }
 
 char *

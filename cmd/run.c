@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "cmd/adapters.h"
-#include "cmd/preflight.h"
+#include "cmd/config_check.h"
 #include "cmd/progress.h"
 #include "esxi/clone.h"
 #include "esxi/esxcli.h"
@@ -888,7 +888,7 @@ run(const struct config *cfg, struct run_result *res, struct perr *err)
     c.t0 = mono_now_ms();
     c.phase_start = c.t0;
     phase(&c, "configuration");
-    if (http_global_init(err) < 0 || preflight_check(cfg, err) < 0)
+    if (http_global_init(err) < 0 || config_check(cfg, err) < 0)
         goto out;
     if (cfg->owner_uid != NULL || cfg->metrics_listen != NULL) {
         c.metrics = metrics_new(cfg->owner_uid != NULL ? cfg->owner_uid : "", err);

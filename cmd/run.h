@@ -11,7 +11,7 @@
  * the original groups, purge dead paths on the adapters used.
  *
  * Contract:
- * - Before anything is contacted, preflight_check() (cmd/preflight.h) checks
+ * - Before anything is contacted, config_check() (cmd/config_check.h) checks
  *   the configuration; its failure is PERR_USAGE/PERR_CONFIG, phase
  *   "configuration", and nothing was touched.
  * - run() returns 0 when the disk was copied, whether or not cleanup undid

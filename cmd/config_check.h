@@ -2,7 +2,7 @@
  * The configuration checks that need more than parsing, made once the
  * configuration is parsed and before anything is contacted.
  *
- * config_parse() checks each value on its own; preflight_check() checks what
+ * config_parse() checks each value on its own; config_check() checks what
  * the run would otherwise find out only when it first uses a value, after it
  * has logged in somewhere:
  * - the storage vendor is built into this binary;
@@ -23,15 +23,15 @@
  *   PERR_NOMEM) and a message naming the flag or variable to fix; the
  *   caller exits 2.
  */
-#ifndef POP_PREFLIGHT_H
-#define POP_PREFLIGHT_H
+#ifndef POP_CONFIG_CHECK_H
+#define POP_CONFIG_CHECK_H
 
 #include "cmd/config.h"
 #include "lib/err.h"
 
-int preflight_check(const struct config *cfg, struct perr *err);
+int config_check(const struct config *cfg, struct perr *err);
 
 /* True for the error kinds that mean "fix the configuration" (exit 2). */
-bool preflight_is_config_error(const struct perr *err);
+bool config_error_is_usage(const struct perr *err);
 
 #endif

@@ -1,4 +1,4 @@
-#include "cmd/preflight.h"
+#include "cmd/config_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +63,7 @@ check_ca(const char *ca_file, const char *ca_pem, const char *what, struct perr 
     struct http_opts o = {0};
     struct http_transport t = {0};
 
-    o.component = "preflight";
+    o.component = "config";
     o.ca_file = ca_file;
     o.ca_pem = ca_pem;
     if (http_transport_curl_new(&o, &t, err) < 0) {
@@ -218,7 +218,7 @@ check_ssh(const struct config *cfg, struct perr *err)
 }
 
 int
-preflight_check(const struct config *cfg, struct perr *err)
+config_check(const struct config *cfg, struct perr *err)
 {
     if (check_storage(cfg, err) < 0 || check_vsphere(cfg, err) < 0)
         return -1;
@@ -237,7 +237,7 @@ preflight_check(const struct config *cfg, struct perr *err)
 }
 
 bool
-preflight_is_config_error(const struct perr *err)
+config_error_is_usage(const struct perr *err)
 {
     return err->code == PERR_USAGE || err->code == PERR_CONFIG;
 }
