@@ -524,6 +524,47 @@ parse_args(int argc, char *const argv[], struct raw *r, struct config *cfg, stru
     return 0;
 }
 
+const char *
+config_termination_log(int argc, char *const argv[], const char *const envp[])
+{
+    const char *found = NULL;
+    const char *v;
+
+    /* The same walk as parse_args(), reduced to finding one flag: it stops at
+     * the first argument parse_args() would refuse, keeping what it found. */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *name;
+        const char *eq;
+        size_t len;
+        int id;
+
+        if (a[0] != '-' || a[1] == '\0' || strcmp(a, "--") == 0)
+            break;
+        name = a + (a[1] == '-' ? 2 : 1);
+        eq = strchr(name, '=');
+        len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+        id = find_opt(name, len);
+        if (id < 0 || *name == '-' || *name == '=')
+            break;
+        if (opts[id].kind == OPT_BOOL)
+            continue;
+        if (eq == NULL) {
+            if (i + 1 >= argc)
+                break;
+            v = argv[++i];
+        } else {
+            v = eq + 1;
+        }
+        if (id == O_TERMINATION_LOG)
+            found = v;
+    }
+    if (found != NULL)
+        return found;
+    v = env_get(envp, opts[O_TERMINATION_LOG].env);
+    return v != NULL ? v : opts[O_TERMINATION_LOG].def;
+}
+
 /* Strings: trimmed of surrounding white space (secret files often end in a newline). */
 static int
 take_string(struct raw *r, enum opt_id id, char **out, struct perr *err)

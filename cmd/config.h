@@ -148,6 +148,11 @@ int config_parse_command(enum config_command command, int argc, char *const argv
                          const char *const envp[], struct config **out, struct perr *err);
 void config_free(struct config *cfg);
 
+/* Where the one-line failure goes when config_parse() failed: the last
+ * --termination-log given before the first argument config_parse() refuses,
+ * else TERMINATION_LOG, else the default.  Borrowed from argv/envp or static. */
+const char *config_termination_log(int argc, char *const argv[], const char *const envp[]);
+
 /* Overwrites the values of secret flags in argv so they leave the process list. */
 void config_scrub_argv(int argc, char *argv[]);
 

@@ -7,6 +7,7 @@
 #include "cmd/config.h"
 #include "cmd/install_vib.h"
 #include "cmd/main.h"
+#include "cmd/config_check.h"
 #include "cmd/preflight.h"
 #include "cmd/run.h"
 #include "lib/deadline.h"
@@ -14,8 +15,10 @@
 
 extern char **environ;
 
-/* SIGTERM/SIGINT only mark the run cancelled: every wait notices, and the
- * populate flow then runs its cleanup before the process exits. */
+/* SIGTERM/SIGINT/SIGHUP/SIGQUIT only mark the run cancelled: every wait
+ * and every phase boundary notices, and the populate flow then runs its
+ * cleanup before the process exits.  A closed terminal (SIGHUP) or a core
+ * request (SIGQUIT) must not leave a LUN mapped either. */
 static void
 on_stop_signal(int sig)
 {
@@ -32,6 +35,8 @@ install_signal_handlers(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -69,10 +74,9 @@ main(int argc, char *argv[])
         if (err.code == PERR_USAGE)
             fprintf(stderr, "Try '%s --help' for more information.\n", argv[0]);
         /* Also tell Kubernetes, so the pod status shows why. */
-        main_write_termination_log(getenv("TERMINATION_LOG") != NULL ? getenv("TERMINATION_LOG")
-                                                                     : "/dev/termination-log",
+        main_write_termination_log(config_termination_log(argc, argv, (const char *const *)environ),
                                    err.msg);
-        status = err.code == PERR_USAGE ? POP_EXIT_USAGE : POP_EXIT_FAILED;
+        status = config_error_is_usage(&err) ? POP_EXIT_USAGE : POP_EXIT_FAILED;
         goto out;
     }
     config_scrub_argv(argc, argv);
@@ -94,7 +98,15 @@ main(int argc, char *argv[])
         log_error("main", "populate failed", "error", line != NULL ? line : err.msg, "code",
                   perr_code_str(err.code), NULL);
         main_write_termination_log(cfg->termination_log, line != NULL ? line : err.msg);
-        status = res.leftovers.n > 0 ? POP_EXIT_LEFTOVER : POP_EXIT_FAILED;
+        status = main_exit_status(&err, &res);
+        goto out;
+    }
+    if (res.leftovers.n > 0) {
+        /* Copied: the migration goes on, and the pod status says what to clean. */
+        line = main_leftover_line(&res);
+        log_warn("main", "populate succeeded, but cleanup left something behind", "left",
+                 line != NULL ? line : "", NULL);
+        main_write_termination_log(cfg->termination_log, line != NULL ? line : "copied");
         goto out;
     }
     log_info("main", "populate succeeded", NULL);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/config_check.h"
 #include "esxi/wrapper.h"
 #include "lib/buf.h"
 
@@ -26,6 +27,25 @@ main_failure_line(const struct perr *err, const struct run_result *res)
         buf_adds(&b, "; left behind: ", &tmp);
         strv_join(&res->leftovers, "; ", &b, &tmp);
     }
+    return buf_steal(&b);
+}
+
+enum pop_exit
+main_exit_status(const struct perr *err, const struct run_result *res)
+{
+    if (res->leftovers.n > 0)
+        return POP_EXIT_LEFTOVER;
+    return config_error_is_usage(err) ? POP_EXIT_USAGE : POP_EXIT_FAILED;
+}
+
+char *
+main_leftover_line(const struct run_result *res)
+{
+    struct buf b = {0};
+    struct perr tmp = {0};
+
+    buf_adds(&b, "copied; left behind: ", &tmp);
+    strv_join(&res->leftovers, "; ", &b, &tmp);
     return buf_steal(&b);
 }
 

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cmd/adapters.h"
+#include "cmd/config_check.h"
 #include "cmd/progress.h"
 #include "cmd/vib_auto.h"
 #include "esxi/clone.h"
@@ -33,6 +34,11 @@
 /* How long cleanup waits for a device to go offline. */
 #define DEVICE_OFF_DEADLINE_MS (20L * 1000)
 #define SCRAPE_WAIT_MS         10000L
+/* Cleanup's own budget, whatever the copy used up and whether or not a
+ * SIGTERM came: inside Kubernetes' default 30 s grace period, with a few
+ * tries of each array step (each try has the REST client's own retries). */
+#define CLEANUP_DEADLINE_MS 25000L
+#define CLEANUP_TRIES       3
 
 struct phase_time {
     const char *name;
@@ -62,6 +68,9 @@ struct run_ctx {
     struct strv orig_groups;
     bool lun_resolved;
     bool mapped_done;
+    bool map_sent;    /* a map request went out: it may have happened even if it failed */
+    bool cleanup_cut; /* a second signal stopped the cleanup */
+    struct deadline cleanup_by;
     bool device_seen;
     bool rescanned;       /* a rescan ran after the map: dead paths may need a purge */
     const char *method;   /* vib, ssh, vvol, rdm */
@@ -88,6 +97,17 @@ phase(struct run_ctx *c, const char *name)
     c->res->phase = name;
     c->phase_start = now;
     log_debug(RUN_COMP, "phase", "name", name, NULL);
+}
+
+/* A phase boundary: nothing that creates something starts after a SIGTERM.
+ * The cancellation is reported against the phase that was running. */
+static int
+step(struct run_ctx *c, const char *name, struct perr *err)
+{
+    if (cancel_requested())
+        return perr_set(err, PERR_CANCELLED, "interrupted by a termination signal");
+    phase(c, name);
+    return 0;
 }
 
 static void leftover(struct run_ctx *c, const struct perr *why, const char *fmt, ...)
@@ -465,17 +485,23 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
     char *vib = NULL;
     int rc = -1;
 
-    phase(c, "host");
+    if (step(c, "host", err) < 0)
+        goto out;
     if (c->cfg->migration_host != NULL) {
         if (vim_host_check(c->vim, c->cfg->migration_host, err) < 0)
             goto out;
         c->host = strdup(c->cfg->migration_host);
+        if (c->host == NULL) {
+            perr_set(err, PERR_NOMEM, "out of memory");
+            goto out;
+        }
     } else if (vim_vm_host(c->vim, c->vm, &c->host, err) < 0) {
         goto out;
     }
-    if (c->host == NULL || make_hostid(c, err) < 0)
+    if (make_hostid(c, err) < 0)
         goto out;
-    phase(c, "adapters");
+    if (step(c, "adapters", err) < 0)
+        goto out;
     /* An SDC array (PowerFlex) maps to the host's SDC, whatever the source
      * datastore sits on; everyone else uses the datastore's active adapters. */
     if (storage_has_cap(c->st, STORAGE_CAP_SDC)
@@ -493,7 +519,8 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
 
         /* The probe runs before anything is mapped: a host not prepared for
          * the key fails here with the exact authorized_keys line to add. */
-        phase(c, "ssh");
+        if (step(c, "ssh", err) < 0)
+            goto out;
         so.vim = c->vim;
         so.host = c->host;
         so.datastore = c->cfg->vmdk_datastore;
@@ -531,7 +558,8 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
     }
     /* The volume first: a volume the array cannot hand over (not found, in a
      * protected pool) stops the run before anything is created there. */
-    phase(c, "resolve");
+    if (step(c, "resolve", err) < 0)
+        goto out;
     if (storage_resolve_pv(c->st, pv, &c->lun, err) < 0)
         goto out;
     c->lun_resolved = true;
@@ -539,7 +567,8 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
         perr_prefix(err, "failed to fetch the current initiator groups of LUN '%s': ", c->lun.name);
         goto out;
     }
-    phase(c, "initiator group");
+    if (step(c, "initiator group", err) < 0)
+        goto out;
     {
         const char **ids = calloc(c->adapters.n + 1, sizeof(*ids));
         char name[256];
@@ -563,7 +592,10 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
         c->group = igroup;
         igroup = NULL;
     }
-    phase(c, "map");
+    if (step(c, "map", err) < 0)
+        goto out;
+    /* Before the request: an answer lost or late may hide a map that was made. */
+    c->map_sent = true;
     if (storage_map(c->st, c->group, &c->lun, &c->mapped, err) < 0) {
         perr_prefix(err, "failed to map LUN '%s' to initiator group '%s': ", c->lun.name, c->group);
         goto out;
@@ -571,13 +603,15 @@ run_xcopy(struct run_ctx *c, struct storage_pv *pv, struct perr *err)
     c->mapped_done = true;
     log_info(RUN_COMP, "LUN mapped", "lun", c->lun.name, "group", c->group, "naa", c->mapped.naa,
              NULL);
-    phase(c, "rescan");
+    if (step(c, "rescan", err) < 0)
+        goto out;
     if (rescan_under_lease(c, err) < 0) {
         perr_prefix(err, "failed to find the device after scanning: ");
         goto out;
     }
     log_info(RUN_COMP, "device visible", "host", c->host, "naa", c->mapped.naa, NULL);
-    phase(c, "clone");
+    if (step(c, "clone", err) < 0)
+        goto out;
     if (clone_vmdk(c, err) < 0)
         goto out;
     rc = 0;
@@ -587,66 +621,139 @@ out:
     return rc;
 }
 
-/* Cleanup in the fixed order; every failure is recorded, none stops the rest. */
+/* True once a signal that came during the cleanup cut it; says so once. */
+static bool
+cleanup_cut(struct run_ctx *c)
+{
+    if (!c->cleanup_cut && cancel_requested()) {
+        c->cleanup_cut = true;
+        log_warn(RUN_COMP, "cleanup cut short by a second termination signal", "remaining",
+                 "steps not yet done are skipped and listed as left behind", NULL);
+    }
+    return c->cleanup_cut;
+}
+
+struct cleanup_call {
+    struct run_ctx *c;
+    const struct strv *groups; /* remap: the groups to restore */
+    struct strv failed;        /* remap: the groups the last try could not restore */
+};
+
+static int
+try_unmap(void *arg, struct perr *err)
+{
+    struct cleanup_call *cc = arg;
+
+    return storage_unmap(cc->c->st, cc->c->group, &cc->c->lun, err);
+}
+
+static int
+try_remap(void *arg, struct perr *err)
+{
+    struct cleanup_call *cc = arg;
+
+    strv_free(&cc->failed);
+    if (storage_remap(cc->c->st, cc->groups, &cc->c->lun, &cc->failed, err) < 0)
+        return -1;
+    /* Some groups refused: worth another try when the reason is passing. */
+    return perr_failed(err) ? -1 : 0;
+}
+
+/* Unmap and re-map are idempotent, so a passing failure (timeout, network,
+ * 5xx, 429) is tried again, a few times within the cleanup deadline. */
+static int
+cleanup_retry(struct run_ctx *c, retry_fn fn, struct cleanup_call *cc, struct perr *err)
+{
+    struct backoff b;
+
+    backoff_init(&b, 500, 2000, 2.0, 0.2, CLEANUP_TRIES - 1);
+    return retry_call(fn, cc, &b, &c->cleanup_by, perr_is_retryable, err);
+}
+
+/* The device-off wait: bounded, and cut only by a second signal. */
+static void
+wait_device_off(struct run_ctx *c, const char *naa)
+{
+    struct deadline d = deadline_in_ms(DEVICE_OFF_DEADLINE_MS);
+    long interval = 50;
+
+    if (d.end_ms > c->cleanup_by.end_ms)
+        d = c->cleanup_by;
+    for (;;) {
+        struct perr tmp = {0};
+        char *status = NULL;
+        bool off;
+
+        if (esxi_device_status(c->esx, naa, &status, &tmp) < 0)
+            return;
+        off = strcmp(status, "off") == 0;
+        free(status);
+        if (off || deadline_expired(&d) || wait_ms(interval, &d, &tmp) < 0)
+            return;
+        interval = interval * 2 > 1000 ? 1000 : interval * 2;
+    }
+}
+
+/*
+ * Cleanup in the fixed order; every failure is recorded, none stops the rest.
+ * It runs behind the cancellation shield: the SIGTERM that may have ended the
+ * copy does not cut its waits and retries, a second one does.
+ */
 static void
 cleanup_xcopy(struct run_ctx *c)
 {
     struct perr tmp = {0};
     const char *naa = c->mapped.naa;
 
-    if (c->device_seen && c->esx != NULL && naa != NULL) {
-        if (esxi_device_off(c->esx, naa, &tmp) < 0) {
+    cancel_shield_begin();
+    c->cleanup_by = deadline_in_ms(CLEANUP_DEADLINE_MS);
+    if (c->device_seen && c->esx != NULL && naa != NULL && !cleanup_cut(c)) {
+        if (esxi_device_off(c->esx, naa, &tmp) < 0)
             log_warn(RUN_COMP, "device off failed", "naa", naa, "error", tmp.msg, NULL);
-        } else {
-            struct deadline d = deadline_in_ms(DEVICE_OFF_DEADLINE_MS);
-            long interval = 50;
-
-            for (;;) {
-                char *status = NULL;
-                bool off;
-
-                perr_clear(&tmp);
-                if (esxi_device_status(c->esx, naa, &status, &tmp) < 0)
-                    break;
-                off = strcmp(status, "off") == 0;
-                free(status);
-                if (off || deadline_expired(&d))
-                    break;
-                /* Cleanup must finish even after SIGTERM: a plain bounded wait. */
-                usleep((useconds_t)interval * 1000);
-                interval = interval * 2 > 1000 ? 1000 : interval * 2;
-            }
-        }
+        else
+            wait_device_off(c, naa);
         perr_clear(&tmp);
-        if (esxi_detached_remove(c->esx, naa, &tmp) < 0)
+        if (!cleanup_cut(c) && esxi_detached_remove(c->esx, naa, &tmp) < 0)
             log_debug(RUN_COMP, "detached remove failed", "naa", naa, "error", tmp.msg, NULL);
     }
-    if (c->mapped_done) {
+    /* Also after a failed map: its answer may have been lost after the array
+     * made it, and unmapping what is not mapped succeeds. */
+    if (c->map_sent) {
+        struct cleanup_call cc = {.c = c};
+
         perr_clear(&tmp);
-        if (storage_unmap(c->st, c->group, &c->lun, &tmp) < 0)
-            leftover(c, &tmp, "LUN '%s' still mapped to initiator group '%s'", c->lun.name,
-                     c->group);
+        if (cleanup_cut(c))
+            perr_set(&tmp, PERR_CANCELLED, "cleanup cut short by a second termination signal");
+        if (perr_failed(&tmp) || cleanup_retry(c, try_unmap, &cc, &tmp) < 0)
+            leftover(c, &tmp, "LUN '%s' %s mapped to initiator group '%s'", c->lun.name,
+                     c->mapped_done ? "still" : "possibly", c->group);
     }
     if (c->lun_resolved) {
         struct strv restore = {0};
-        struct strv failed = {0};
+        struct cleanup_call cc = {.c = c, .groups = &restore};
+        int rc = 0;
 
         perr_clear(&tmp);
-        for (size_t i = 0; i < c->orig_groups.n; i++) {
-            if (strcmp(c->orig_groups.v[i], c->group != NULL ? c->group : "") != 0 &&
-                strv_add(&restore, c->orig_groups.v[i], &tmp) < 0)
-                break;
+        for (size_t i = 0; i < c->orig_groups.n && rc == 0; i++) {
+            if (strcmp(c->orig_groups.v[i], c->group != NULL ? c->group : "") != 0)
+                rc = strv_add(&restore, c->orig_groups.v[i], &tmp);
         }
-        if (storage_remap(c->st, &restore, &c->lun, &failed, &tmp) < 0 || perr_failed(&tmp)) {
-            for (size_t i = 0; i < failed.n; i++)
+        if (rc == 0 && restore.n > 0 && cleanup_cut(c)) {
+            perr_set(&tmp, PERR_CANCELLED, "cleanup cut short by a second termination signal");
+            rc = -1;
+            for (size_t i = 0; i < restore.n && strv_add(&cc.failed, restore.v[i], &tmp) == 0; i++)
+                ;
+        }
+        if ((rc < 0 || cleanup_retry(c, try_remap, &cc, &tmp) < 0) && perr_failed(&tmp)) {
+            for (size_t i = 0; i < cc.failed.n; i++)
                 leftover(c, &tmp, "LUN '%s' not re-mapped to its original group '%s'", c->lun.name,
-                         failed.v[i]);
+                         cc.failed.v[i]);
         }
         strv_free(&restore);
-        strv_free(&failed);
+        strv_free(&cc.failed);
     }
     /* Drop the dead paths the unmap left, only on the adapters this copy used. */
-    if ((c->device_seen || c->rescanned) && c->esx != NULL) {
+    if ((c->device_seen || c->rescanned) && c->esx != NULL && !cleanup_cut(c)) {
         for (size_t i = 0; i < c->adapters.n; i++) {
             perr_clear(&tmp);
             if (esxi_rescan_delete(c->esx, c->adapters.v[i].name, &tmp) < 0)
@@ -654,6 +761,7 @@ cleanup_xcopy(struct run_ctx *c)
                          "error", tmp.msg, NULL);
         }
     }
+    cancel_shield_end();
 }
 
 static int
@@ -662,11 +770,11 @@ run_array_copy(struct run_ctx *c, struct storage_pv *pv, bool vvol, struct perr 
     struct storage_copy_req req = {0};
     int rc;
 
-    phase(c, "resolve");
-    if (storage_resolve_pv(c->st, pv, &c->lun, err) < 0)
+    if (step(c, "resolve", err) < 0 || storage_resolve_pv(c->st, pv, &c->lun, err) < 0)
         return -1;
     on_xcopy(c, 0);
-    phase(c, vvol ? "vvol copy" : "rdm copy");
+    if (step(c, vvol ? "vvol copy" : "rdm copy", err) < 0)
+        return -1;
     req.vim = c->vim;
     req.vvol_id = c->disk.vvol_id;
     /* Both: some arrays find the source by device name, others by the LUN UUID. */
@@ -774,15 +882,13 @@ choose_and_copy(struct run_ctx *c, struct perr *err)
     bool rdm;
     int rc = -1;
 
-    phase(c, "vsphere login");
-    if (open_vsphere(c, err) < 0)
+    if (step(c, "vsphere login", err) < 0 || open_vsphere(c, err) < 0)
         goto out;
-    phase(c, "disk lookup");
-    if (vim_find_vm(c->vim, c->cfg->source_vm_id, &c->vm, err) < 0 ||
+    if (step(c, "disk lookup", err) < 0 ||
+        vim_find_vm(c->vim, c->cfg->source_vm_id, &c->vm, err) < 0 ||
         vim_vm_disk(c->vim, c->vm, c->cfg->source_vmdk, &c->disk, err) < 0)
         goto out;
-    phase(c, "volume lookup");
-    if (target_pv(c, &pv, &attrs, err) < 0)
+    if (step(c, "volume lookup", err) < 0 || target_pv(c, &pv, &attrs, err) < 0)
         goto out;
     vvol = c->disk.kind == VIM_DISK_VVOL && !c->cfg->disable_vvol &&
            storage_has_cap(c->st, STORAGE_CAP_VVOL_COPY);
@@ -822,19 +928,20 @@ run(const struct config *cfg, struct run_result *res, struct perr *err)
     c.xcopy_used = -1;
     c.t0 = mono_now_ms();
     c.phase_start = c.t0;
-    if (http_global_init(err) < 0)
+    phase(&c, "configuration");
+    if (http_global_init(err) < 0 || config_check(cfg, err) < 0)
         goto out;
     start_metrics(&c);
-    phase(&c, "storage login");
-    if (open_storage(&c, err) < 0)
+    if (step(&c, "storage login", err) < 0 || open_storage(&c, err) < 0)
         goto out;
     rc = choose_and_copy(&c, err);
     if (rc == 0)
         phase(&c, res->leftovers.n == 0 ? "done" : "cleanup");
 out:
-    ok = rc == 0 && res->leftovers.n == 0;
-    if (rc == 0 && !ok)
-        perr_set(err, PERR_REMOTE, "copied, but cleanup could not undo everything");
+    /* A copy that worked is a success even when cleanup left something
+     * behind: the leftovers are warned about and listed, and the migration
+     * goes on (a failed copy pod is never retried). */
+    ok = rc == 0;
     if (ok) {
         char secs[32];
 

@@ -11,13 +11,24 @@
  * the original groups, purge dead paths on the adapters used.
  *
  * Contract:
- * - run() returns 0 when the disk was copied and every mapping was undone.
+ * - Before anything is contacted, config_check() (cmd/config_check.h) checks
+ *   the configuration; its failure is PERR_USAGE/PERR_CONFIG, phase
+ *   "configuration", and nothing was touched.
+ * - run() returns 0 when the disk was copied, whether or not cleanup undid
+ *   everything: what it could not undo is in res->leftovers (one
+ *   human-readable item each, each also logged at warn when found), and
+ *   main() still exits 0.
  * - On failure it returns -1 with the root cause in *err (first error wins);
  *   cleanup still ran, and anything it could not undo is listed in
- *   res->leftovers (one human-readable item each).  main() turns a non-empty
- *   list into exit status 3.
- * - A SIGTERM/SIGINT (cancel_request()) stops the waits and the running clone;
- *   cleanup then runs in full.
+ *   res->leftovers.  main() turns a non-empty list into exit status 3.
+ * - A map request that failed is undone like one that succeeded: its answer
+ *   may have been lost after the array acted (unmap is idempotent).
+ * - A SIGTERM/SIGINT/SIGHUP/SIGQUIT (cancel_request()) stops the waits and
+ *   the running clone, and is checked at every phase boundary, so nothing is
+ *   logged in to or created after it.  Cleanup then runs in full behind the
+ *   cancellation shield (lib/deadline.h) with its own deadline and retries;
+ *   a second signal cuts it, logged at warn, and what was not undone yet is
+ *   listed in res->leftovers.
  * - The metrics endpoint (cfg->metrics_listen) starts before the storage
  *   login, so every outcome, a failed login included, reaches the
  *   controller's scrape.  An endpoint that cannot start (busy port) is a

@@ -219,6 +219,11 @@ poll_until_done(struct wrapper_carrier *c, const char *id, long stall_ms,
         if (changed) {
             free(last);
             last = strdup(t.last_line);
+            /* Without it every later poll would look like progress. */
+            if (last == NULL) {
+                perr_set(err, PERR_NOMEM, "out of memory");
+                goto out;
+            }
             stall = deadline_in_ms(stall_ms);
             /* Something moved: look again soon. */
             interval = POLL_MIN_MS;
@@ -279,11 +284,14 @@ out:
         struct perr tmp = {0};
 
         /* Always: removes the task directory and the RDM descriptor, and stops a clone
-         * that is still running after a failure or a cancellation. */
+         * that is still running after a failure or a cancellation.  It is cleanup:
+         * the SIGTERM that ended the poll must not cut its retries. */
+        cancel_shield_begin();
         if (wrapper_call(c, clean, NULL, &tmp) < 0) {
             res->cleanup_failed = true;
             log_warn(CLONE_COMP, "task clean failed", "task", id, "error", tmp.msg, NULL);
         }
+        cancel_shield_end();
     }
     free(id);
     clone_task_clear(&t);

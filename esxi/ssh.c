@@ -361,6 +361,68 @@ import_key(const struct esxi_ssh_opts *o, ssh_key *key, struct perr *err)
 }
 
 int
+esxi_ssh_check_key(const unsigned char *key, size_t len, struct perr *err)
+{
+    struct esxi_ssh_opts o = {0};
+    ssh_key k = NULL;
+
+    o.private_key = key;
+    o.private_key_len = len;
+    if (import_key(&o, &k, err) < 0)
+        return -1;
+    ssh_key_free(k);
+    return 0;
+}
+
+int
+esxi_ssh_check_known_hosts(const char *path, struct perr *err)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    unsigned lineno = 0;
+    unsigned entries = 0;
+    int rc = -1;
+
+    if (f == NULL)
+        return perr_set(err, PERR_CONFIG, "known_hosts file '%s': %s", path, strerror(errno));
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        struct ssh_knownhosts_entry *e = NULL;
+        const char *p = line;
+
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        p += strspn(p, " \t");
+        if (*p == '\0' || *p == '#')
+            continue;
+        /* No host to match: libssh then only checks the line's shape and key. */
+        if (ssh_known_hosts_parse_line(NULL, p, &e) != SSH_OK) {
+            ssh_knownhosts_entry_free(e);
+            perr_set(err, PERR_CONFIG,
+                     "known_hosts file '%s': line %u is not 'HOSTS KEYTYPE BASE64-KEY'", path,
+                     lineno);
+            goto out;
+        }
+        ssh_knownhosts_entry_free(e);
+        entries++;
+    }
+    if (ferror(f)) {
+        perr_set(err, PERR_CONFIG, "known_hosts file '%s': read error", path);
+        goto out;
+    }
+    if (entries == 0) {
+        perr_set(err, PERR_CONFIG, "known_hosts file '%s' holds no host key", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+int
 esxi_ssh_open(const struct esxi_ssh_opts *o, struct esxi_ssh **out, struct perr *err)
 {
     struct esxi_ssh *s = NULL;

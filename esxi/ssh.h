@@ -94,6 +94,16 @@ const char *esxi_ssh_fingerprint(const struct esxi_ssh *s);
 int esxi_ssh_write_known_hosts(const struct esxi_ssh *s, const char *path, struct perr *err);
 /* "host:port" for messages (valid while s lives). */
 const char *esxi_ssh_target(const struct esxi_ssh *s);
+
+/* Configuration checks made before anything is contacted (nothing is read
+ * but the arguments and the named file):
+ * - esxi_ssh_check_key(): the bytes import as a private key as
+ *   esxi_ssh_open() would import them; PERR_USAGE naming SSH_PRIVATE_KEY.
+ * - esxi_ssh_check_known_hosts(): the file is readable and every entry line
+ *   ('#' comments and blank lines aside) is "HOSTS KEYTYPE BASE64-KEY", at
+ *   least one of them; PERR_CONFIG naming the file and the line. */
+int esxi_ssh_check_key(const unsigned char *key, size_t len, struct perr *err);
+int esxi_ssh_check_known_hosts(const char *path, struct perr *err);
 /* How many times the connection was (re-)established: 1 after open. */
 unsigned esxi_ssh_connects(const struct esxi_ssh *s);
 

@@ -1,5 +1,7 @@
 #include "esxi/vib.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,25 @@
 #include "lib/log.h"
 
 #define VIB_COMP "vib"
+
+int
+vib_parse_status(const char *s, int *status, struct perr *err)
+{
+    char *end = NULL;
+    long v;
+
+    *status = -1;
+    errno = 0;
+    v = s != NULL ? strtol(s, &end, 10) : 0;
+    if (end != NULL && end != s)
+        end += strspn(end, " \t\r\n");
+    /* Anything but a whole number is a reply we do not understand, never a
+     * success: a plugin that printed "ok" or "" has not said the copy worked. */
+    if (s == NULL || end == s || *end != '\0' || errno != 0 || v < INT_MIN || v > INT_MAX)
+        return perr_set(err, PERR_PROTOCOL, "status '%s' is not a number", s != NULL ? s : "");
+    *status = (int)v;
+    return 0;
+}
 
 static int
 vib_call(void *impl, const char *const args[], struct wrapper_reply *out, struct perr *err)
@@ -55,7 +76,10 @@ vib_call(void *impl, const char *const args[], struct wrapper_reply *out, struct
         perr_set(err, PERR_PROTOCOL, "esxcli vmkfstools %s: reply has no status", argv[1]);
         goto out;
     }
-    out->status = atoi(status);
+    if (vib_parse_status(status, &out->status, err) < 0) {
+        perr_prefix(err, "esxcli vmkfstools %s: ", argv[1]);
+        goto out;
+    }
     out->message = buf_steal(&msg);
     if (out->message == NULL) {
         perr_set(err, PERR_NOMEM, "out of memory");

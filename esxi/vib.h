@@ -24,6 +24,10 @@ void vib_carrier(struct esxcli *e, struct wrapper_carrier *out);
 /* Reads the installed plugin version; compares it with required (logs). */
 int vib_check_version(struct esxcli *e, const char *required, char **installed, struct perr *err);
 
+/* The plugin's status field as a number; anything but a whole decimal
+ * number (empty, "ok", "0x", "1 2") is PERR_PROTOCOL, never a success. */
+int vib_parse_status(const char *s, int *status, struct perr *err);
+
 /* Compares dotted versions ("1.0" == "1.0.0"); -1 when either is not a version. */
 int version_compare(const char *a, const char *b, int *result);
 

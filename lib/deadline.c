@@ -10,7 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How many cancellations were requested; only the signal handlers write it. */
 static volatile sig_atomic_t cancelled;
+/* 1 while the cleanup shield is up. */
+static volatile sig_atomic_t shielded;
 /* Self-pipe: a cancellation wakes every waiter at once instead of at its next tick. */
 static int cancel_pipe[2] = {-1, -1};
 static pthread_once_t cancel_once = PTHREAD_ONCE_INIT;
@@ -103,7 +106,8 @@ cancel_request(void)
     int saved = errno;
     ssize_t ignored;
 
-    cancelled = 1;
+    if (cancelled < 1000)
+        cancelled++;
     if (cancel_pipe[1] >= 0) {
         ignored = write(cancel_pipe[1], "x", 1);
         (void)ignored;
@@ -114,19 +118,49 @@ cancel_request(void)
 bool
 cancel_requested(void)
 {
+    /* Behind the shield only a second request counts, whenever the first came. */
+    return shielded ? cancelled >= 2 : cancelled != 0;
+}
+
+bool
+cancel_ever_requested(void)
+{
     return cancelled != 0;
+}
+
+/* The pipe only wakes waiters; what counts is the counter. */
+static void
+cancel_pipe_drain(void)
+{
+    char drain[64];
+
+    if (cancel_pipe[0] >= 0) {
+        while (read(cancel_pipe[0], drain, sizeof(drain)) > 0)
+            ;
+    }
 }
 
 void
 cancel_reset(void)
 {
-    char drain[64];
-
     cancelled = 0;
-    if (cancel_pipe[0] >= 0) {
-        while (read(cancel_pipe[0], drain, sizeof(drain)) > 0)
-            ;
-    }
+    shielded = 0;
+    cancel_pipe_drain();
+}
+
+void
+cancel_shield_begin(void)
+{
+    pthread_once(&cancel_once, cancel_pipe_init);
+    shielded = 1;
+    /* Wake-ups of earlier requests must not keep every wait spinning. */
+    cancel_pipe_drain();
+}
+
+void
+cancel_shield_end(void)
+{
+    shielded = 0;
 }
 
 int
@@ -142,8 +176,11 @@ wait_ms(long ms, const struct deadline *d, struct perr *err)
         struct pollfd pfd = {.fd = cancel_pipe[0], .events = POLLIN};
         int64_t left;
 
-        if (cancelled)
-            return perr_set(err, PERR_CANCELLED, "interrupted by a termination signal");
+        if (cancel_requested())
+            return perr_set(err, PERR_CANCELLED,
+                            shielded ? "cleanup interrupted by a second "
+                                       "termination signal"
+                                     : "interrupted by a termination signal");
         left = end - mono_now_ms();
         if (left <= 0)
             return 0;
@@ -154,6 +191,9 @@ wait_ms(long ms, const struct deadline *d, struct perr *err)
                  cancel_pipe[0] >= 0 ? (int)left : (int)(left < 100 ? left : 100)) < 0 &&
             errno != EINTR)
             return perr_set(err, PERR_INTERNAL, "poll: %s", "failed");
+        /* Woken by a request the shield hides: forget the wake-up, keep waiting. */
+        if ((pfd.revents & POLLIN) != 0 && !cancel_requested())
+            cancel_pipe_drain();
     }
 }
 

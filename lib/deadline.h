@@ -47,11 +47,28 @@ void backoff_init(struct backoff *b, long initial_ms, long max_ms, double factor
                   unsigned max_attempts);
 long backoff_next_ms(struct backoff *b);
 
-/* Marks the process as cancelled; async-signal-safe (for SIGTERM/SIGINT handlers). */
+/* Marks the process as cancelled; async-signal-safe (for the SIGTERM, SIGINT,
+ * SIGHUP and SIGQUIT handlers).  Each call counts as one more request. */
 void cancel_request(void);
+/* True when a cancellation was requested (behind the shield: a second one). */
 bool cancel_requested(void);
-/* Forgets a cancellation (tests only). */
+/* Forgets a cancellation and lowers any shield (tests only). */
 void cancel_reset(void);
+
+/*
+ * Cleanup that cancellation must not cut.  Between cancel_shield_begin() and
+ * cancel_shield_end(), a first request is not seen, whether it came before
+ * the shield or during it: cancel_requested(), wait_ms() and retry_call()
+ * (and so every retry loop built on them) behave as if none had come, so
+ * cleanup keeps its own retries and waits after a SIGTERM.  A second request
+ * is seen at once: a second SIGTERM or SIGINT cuts the cleanup.  Not nested;
+ * called from the worker thread only.
+ */
+void cancel_shield_begin(void);
+void cancel_shield_end(void);
+/* True when any cancellation was requested, shield or not: whether the run
+ * as a whole was interrupted. */
+bool cancel_ever_requested(void);
 
 /* Sleeps ms (bounded by d when d != NULL); -1 + PERR_CANCELLED when cancelled meanwhile. */
 int wait_ms(long ms, const struct deadline *d, struct perr *err);

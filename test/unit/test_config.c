@@ -372,6 +372,32 @@ test_env_extras(void **state)
     "LS0tLQo="
 #define PUB_B64 "c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSUFCQyB1c2VyQGhvc3QK"
 
+/* Where a configuration error is written: found even when the parse fails. */
+static void
+test_termination_log_of_a_failed_parse(void **state)
+{
+    static const char *const env[] = {"TERMINATION_LOG=/env/path", NULL};
+    static const char *const none[] = {NULL};
+    const char *a1[] = {"pop", "--termination-log=/a", "--bogus", "--termination-log=/late", NULL};
+    const char *a2[] = {
+        "pop", "-termination-log", "/b", "--storage-skip-ssl-verification", "--owner-uid", "x",
+        NULL};
+    const char *a3[] = {"pop", "--owner-uid", "--termination-log=/not-a-flag", NULL};
+    const char *a4[] = {"pop", "--termination-log", NULL};
+    char *const *av;
+
+    (void)state;
+    memcpy(&av, &(const char *const *){a1}, sizeof(av));
+    assert_string_equal(config_termination_log(4, av, env), "/a");
+    memcpy(&av, &(const char *const *){a2}, sizeof(av));
+    assert_string_equal(config_termination_log(6, av, env), "/b");
+    /* The value of --owner-uid is not a flag. */
+    memcpy(&av, &(const char *const *){a3}, sizeof(av));
+    assert_string_equal(config_termination_log(3, av, env), "/env/path");
+    memcpy(&av, &(const char *const *){a4}, sizeof(av));
+    assert_string_equal(config_termination_log(2, av, none), "/dev/termination-log");
+}
+
 static void
 test_ssh_keys(void **state)
 {
@@ -959,6 +985,50 @@ test_binary_termination_log(void **state)
     buf_free(&errout);
 }
 
+/* --termination-log is honoured for a configuration error too, over the variable. */
+static void
+test_binary_termination_log_flag(void **state)
+{
+    char path[] = "/tmp/pop-term-flag-XXXXXX";
+    char other[] = "/tmp/pop-term-env-XXXXXX";
+    char flag[64];
+    char envline[64];
+    const char *env_add[] = {envline, NULL};
+    const char *args[] = {flag, "--no-such-flag", NULL};
+    struct buf out = {0}, errout = {0};
+    char got[1024] = {0};
+    struct setup s;
+    int status = -1;
+    FILE *f;
+    int fd;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    fd = mkstemp(other);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(flag, sizeof(flag), "--termination-log=%s", path);
+    snprintf(envline, sizeof(envline), "TERMINATION_LOG=%s", other);
+    setup_make(&s, NULL, env_add, args);
+    assert_int_equal(proc_run(proc_pop_bin(), s.argv, s.envp, &out, &errout, &status), 0);
+    assert_int_equal(status, 2);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(got, sizeof(got), f));
+    fclose(f);
+    assert_string_equal(got, "unknown flag '--no-such-flag'; see --help for the list of flags\n");
+    f = fopen(other, "r");
+    assert_non_null(f);
+    assert_null(fgets(got, sizeof(got), f));
+    fclose(f);
+    unlink(path);
+    unlink(other);
+    buf_free(&out);
+    buf_free(&errout);
+}
+
 /* A typo next to a secret flag: the value is in neither stderr nor the termination log. */
 static void
 test_binary_typo_secret_not_echoed(void **state)
@@ -1013,8 +1083,11 @@ test_binary_secret_flag_warning(void **state)
     (void)state;
     setup_make(&s, drop, NULL, args);
     assert_int_equal(proc_run(proc_pop_bin(), s.argv, s.envp, &out, &errout, &status), 0);
-    /* The copy flow is not built yet, so the run fails after the warning, touching nothing. */
-    assert_int_equal(status, 1);
+    /* Pod mode with no Kubernetes configuration here: the configuration check
+     * stops the run (exit 2) after the warning, before anything is contacted. */
+    assert_int_equal(status, 2);
+    assert_non_null(
+        strstr(buf_cstr(&errout), "configuration: Kubernetes in-cluster configuration: "));
     assert_non_null(strstr(buf_cstr(&errout), "secret given as a flag is visible in the process "
                                               "list flag=storage-password"));
     assert_null(strstr(buf_cstr(&errout), "S3cret"));
@@ -1141,6 +1214,7 @@ main(void)
         cmocka_unit_test(test_manual_mode),
         cmocka_unit_test(test_env_extras),
         cmocka_unit_test(test_ssh_keys),
+        cmocka_unit_test(test_termination_log_of_a_failed_parse),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_secret_flag_recorded_and_scrubbed),
         cmocka_unit_test(test_vmdk_paths),
@@ -1149,6 +1223,7 @@ main(void)
         cmocka_unit_test(test_binary_help_lists_every_flag),
         cmocka_unit_test(test_binary_version),
         cmocka_unit_test(test_binary_termination_log),
+        cmocka_unit_test(test_binary_termination_log_flag),
         cmocka_unit_test(test_binary_secret_flag_warning),
         cmocka_unit_test(test_binary_typo_secret_not_echoed),
         cmocka_unit_test(test_binary_refuses_cleartext_storage),

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "cmd/main.h"
+#include "esxi/vib.h"
 #include "esxi/wrapper.h"
 #include "lib/deadline.h"
 #include "lib/jsonx.h"
@@ -185,6 +186,115 @@ test_wait_cancelled(void **state)
     assert_false(cancel_requested());
 }
 
+/* Cleanup behind the shield: the SIGTERM that ended the copy does not cut
+ * its waits and retries; one that comes during the cleanup does. */
+static void
+test_cancel_shield(void **state)
+{
+    struct perr err = {0};
+    struct backoff b;
+    struct deadline d = deadline_in_ms(10000);
+    struct flaky f = {0, 1, PERR_HTTP};
+
+    (void)state;
+    /* A first signal that comes during the cleanup does not cut it either. */
+    cancel_shield_begin();
+    cancel_request();
+    assert_false(cancel_requested());
+    assert_int_equal(wait_ms(20, NULL, &err), 0);
+    cancel_shield_end();
+    assert_true(cancel_requested());
+    cancel_reset();
+
+    cancel_request();
+    assert_true(cancel_requested());
+    cancel_shield_begin();
+    assert_false(cancel_requested());
+    assert_true(cancel_ever_requested());
+    /* The wake-up of the first signal does not end a wait. */
+    assert_int_equal(wait_ms(20, NULL, &err), 0);
+    assert_int_equal(wait_ms(20, NULL, &err), 0);
+    /* A retry loop still retries. */
+    f = (struct flaky){0, 1, PERR_TIMEOUT};
+    backoff_init(&b, 1, 2, 2.0, 0, 3);
+    assert_int_equal(retry_call(flaky_fn, &f, &b, &d, perr_is_retryable, &err), 0);
+    assert_int_equal(f.calls, 2);
+    /* A second signal cuts it, and the wait says why. */
+    cancel_request();
+    assert_true(cancel_requested());
+    assert_int_equal(wait_ms(100000, NULL, &err), -1);
+    assert_int_equal(err.code, PERR_CANCELLED);
+    assert_string_equal(err.msg, "cleanup interrupted by a second termination signal");
+    perr_clear(&err);
+    f = (struct flaky){0, 1, PERR_TIMEOUT};
+    backoff_init(&b, 1, 2, 2.0, 0, 3);
+    assert_int_equal(retry_call(flaky_fn, &f, &b, &d, perr_is_retryable, &err), -1);
+    assert_int_equal(f.calls, 1);
+    cancel_shield_end();
+    assert_true(cancel_requested());
+    cancel_reset();
+    assert_false(cancel_requested());
+    assert_false(cancel_ever_requested());
+}
+
+static void
+test_exit_status_and_leftover_line(void **state)
+{
+    struct run_result res = {0};
+    struct perr err = {0};
+    char *line;
+
+    (void)state;
+    perr_set(&err, PERR_CONFIG, "--storage-ca-file (STORAGE_CA_FILE): CA file 'x': missing");
+    assert_int_equal(main_exit_status(&err, &res), POP_EXIT_USAGE);
+    err.code = PERR_USAGE;
+    assert_int_equal(main_exit_status(&err, &res), POP_EXIT_USAGE);
+    err.code = PERR_CANCELLED;
+    assert_int_equal(main_exit_status(&err, &res), POP_EXIT_FAILED);
+    err.code = PERR_REMOTE;
+    assert_int_equal(main_exit_status(&err, &res), POP_EXIT_FAILED);
+    assert_int_equal(strv_add(&res.leftovers, "LUN 'a' still mapped to 'g'", &err), 0);
+    assert_int_equal(strv_add(&res.leftovers, "LUN 'a' not re-mapped to 'h'", &err), 0);
+    assert_int_equal(main_exit_status(&err, &res), POP_EXIT_LEFTOVER);
+    err.code = PERR_CONFIG;
+    assert_int_equal(main_exit_status(&err, &res), POP_EXIT_LEFTOVER);
+    line = main_leftover_line(&res);
+    assert_string_equal(line, "copied; left behind: LUN 'a' still mapped to 'g'; LUN 'a' not "
+                              "re-mapped to 'h'");
+    free(line);
+    run_result_free(&res);
+}
+
+static void
+test_vib_status(void **state)
+{
+    static const struct {
+        const char *in;
+        int ok;
+        int want;
+    } cases[] = {
+        {"0", 1, 0},  {"1", 1, 1},   {"-1", 1, -1}, {"0\n", 1, 0},     {"", 0, 0},
+        {"ok", 0, 0}, {"0x1", 0, 0}, {"1 2", 0, 0}, {"success", 0, 0}, {"99999999999", 0, 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct perr err = {0};
+        int st = 42;
+        int rc = vib_parse_status(cases[i].in, &st, &err);
+
+        if (cases[i].ok) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(st, cases[i].want);
+        } else {
+            if (rc != -1)
+                fail_msg("status '%s' accepted as %d", cases[i].in, st);
+            assert_int_equal(err.code, PERR_PROTOCOL);
+            assert_int_not_equal(st, 0);
+        }
+    }
+}
+
 static void
 test_jsonx(void **state)
 {
@@ -296,6 +406,9 @@ main(void)
         cmocka_unit_test(test_backoff_bounds),
         cmocka_unit_test(test_retry_call),
         cmocka_unit_test(test_wait_cancelled),
+        cmocka_unit_test(test_cancel_shield),
+        cmocka_unit_test(test_exit_status_and_leftover_line),
+        cmocka_unit_test(test_vib_status),
         cmocka_unit_test(test_jsonx),
         cmocka_unit_test(test_failure_line_and_termination_log),
         cmocka_unit_test(test_embedded_wrapper),

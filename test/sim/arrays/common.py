@@ -23,6 +23,8 @@ changes with jobs, check_fields for strict request bodies, and a Descriptor
         drop                        close the connection without answering
         drop-after                  do the operation, then close without answering
         slow <ms>                   wait, then answer normally
+        slow-after <ms>             do the operation, then wait before answering
+                                    (an answer that comes after the client gave up)
         malformed                   answer 200 with a body that is not JSON
         expire                      invalidate every session, then go on normally
     A fault marked "once" is removed from the file when it fires; a request
@@ -298,7 +300,7 @@ class Sessions:
 class Faults:
     """Faults from a file re-read on every request."""
 
-    KINDS = {"http", "drop", "drop-after", "slow", "malformed", "expire"}
+    KINDS = {"http", "drop", "drop-after", "slow", "slow-after", "malformed", "expire"}
 
     def __init__(self, path):
         self.path = path
@@ -975,6 +977,7 @@ class ArrayFake:
         fault = None
         faults = self.faults.take(op) if op else []
         drop_after = False
+        slow_after = 0.0
         for kind, rest in faults:
             if kind == "slow":
                 try:
@@ -982,6 +985,12 @@ class ArrayFake:
                 except (ValueError, IndexError):
                     pass
                 fault = "slow"
+            elif kind == "slow-after":
+                try:
+                    slow_after = max(0.0, float(rest.split()[0]) / 1000.0)
+                except (ValueError, IndexError):
+                    pass
+                fault = "slow-after"
             elif kind == "expire":
                 self.sessions.expire_all()
                 req.expired = True
@@ -1016,6 +1025,9 @@ class ArrayFake:
         headers = dict(r[2]) if len(r) > 2 and r[2] else {}
         if drop_after:
             raise Dropped(op)
+        if slow_after > 0:
+            # Outside the fake's lock: the array has acted and other requests go on.
+            time.sleep(slow_after)
         if body is None:
             data = None
         else:
