@@ -19,6 +19,7 @@
 #include "esxi/wrapper.h"
 #include "lib/buf.h"
 #include "lib/deadline.h"
+#include "lib/jsonx.h"
 #include "lib/kube.h"
 #include "lib/lease.h"
 #include "lib/log.h"
@@ -674,7 +675,7 @@ print_json_result(struct run_ctx *c, bool ok, const struct perr *err)
     char *s;
 
     for (size_t i = 0; i < c->nphases; i++)
-        json_object_set_new(ph, c->phases[i].name, json_real(c->phases[i].ms / 1000.0));
+        json_object_set_new(ph, c->phases[i].name, jsonx_seconds(c->phases[i].ms));
     for (size_t i = 0; i < c->res->leftovers.n; i++)
         json_array_append_new(left, json_string(c->res->leftovers.v[i]));
     json_object_set_new(o, "result", json_string(ok ? "success" : "failure"));
@@ -686,15 +687,15 @@ print_json_result(struct run_ctx *c, bool ok, const struct perr *err)
     json_object_set_new(o, "provisioned_bytes",
                         json_integer((json_int_t)c->disk.provisioned_bytes));
     json_object_set_new(o, "allocated_bytes", json_integer((json_int_t)c->disk.allocated_bytes));
-    json_object_set_new(o, "seconds", json_real((double)(mono_now_ms() - c->t0) / 1000.0));
-    json_object_set_new(o, "clone_seconds", json_real((double)c->clone_ms / 1000.0));
+    json_object_set_new(o, "seconds", jsonx_seconds(mono_now_ms() - c->t0));
+    json_object_set_new(o, "clone_seconds", jsonx_seconds(c->clone_ms));
     json_object_set_new(o, "phases", ph);
     json_object_set_new(o, "left_behind", left);
     if (!ok) {
         json_object_set_new(o, "phase", json_string(c->res->phase != NULL ? c->res->phase : ""));
         json_object_set_new(o, "error", json_string(err->msg));
     }
-    s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSONX_REAL_MS);
     if (s != NULL) {
         fputs(s, stdout);
         fputc('\n', stdout);
