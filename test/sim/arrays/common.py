@@ -25,7 +25,8 @@ changes with jobs, check_fields for strict request bodies, and a Descriptor
         drop                        close the connection without answering
         drop-after                  do the operation, then close without answering
         slow <ms>                   wait, then answer normally
-        malformed                   answer 200 with a body that is not JSON
+        malformed [status]          answer that status (default 200) with a body
+                                    that is not JSON
         expire                      invalidate every session, then go on normally
     A fault marked "once" is removed from the file when it fires; a request
     takes at most one line of each kind (the first), so three "* http 429
@@ -1011,7 +1012,11 @@ class ArrayFake:
                     body = json.dumps(self.error_body(status, "injected fault")).encode()
                 return status, body, {"Content-Type": "application/json"}, op, "http"
             if kind == "malformed":
-                return 200, b'{"malformed": [1, 2', {"Content-Type": "application/json"}, op, "malformed"
+                try:
+                    status = int(rest.split()[0]) if rest.strip() else 200
+                except ValueError:
+                    status = 200
+                return status, b'{"malformed": [1, 2', {"Content-Type": "application/json"}, op, "malformed"
         try:
             if req.body_error is not None and req.method in ("POST", "PATCH", "PUT"):
                 raise ApiError(400, self.error_body(400, "invalid JSON in request body: %s" % req.body_error, "json"))
