@@ -363,7 +363,7 @@ rescan_under_lease(struct run_ctx *c, struct perr *err)
      * rescan and no reason to queue for a lease behind the copies that do. */
     switch (device_look(c, err)) {
     case 1:
-        log_debug(RUN_COMP, "device already visible, no rescan needed", "naa", c->mapped.naa, NULL);
+        log_info(RUN_COMP, "device already visible, no rescan needed", "naa", c->mapped.naa, NULL);
         return 0;
     case 0:
         break;
