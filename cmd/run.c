@@ -21,6 +21,7 @@
 #include "esxi/wrapper.h"
 #include "lib/buf.h"
 #include "lib/deadline.h"
+#include "lib/jsonx.h"
 #include "lib/kube.h"
 #include "lib/lease.h"
 #include "lib/log.h"
@@ -305,6 +306,35 @@ device_usable(const char *status)
     return strcmp(status, "off") != 0 && strcmp(status, "dead timeout") != 0;
 }
 
+/* One look at the device: 1 when the host shows it usable (device_seen
+ * set), 0 when it does not (a stale off/dead entry is dropped), -1 when the
+ * host or session fails. */
+static int
+device_look(struct run_ctx *c, struct perr *err)
+{
+    struct perr tmp = {0};
+    char *status = NULL;
+    const char *naa = c->mapped.naa;
+
+    if (esxi_device_status(c->esx, naa, &status, &tmp) == 0) {
+        bool ok = device_usable(status);
+
+        free(status);
+        if (ok) {
+            c->device_seen = true;
+            return 1;
+        }
+        perr_clear(&tmp);
+        if (esxi_detached_remove(c->esx, naa, &tmp) < 0)
+            log_debug(RUN_COMP, "detached remove failed", "error", tmp.msg, NULL);
+    } else if (tmp.code != PERR_NOT_FOUND && strcmp(tmp.remote_code, "CLIFault") != 0) {
+        /* Not "no such device" but a failing host or session: stop here. */
+        *err = err->code == PERR_OK ? tmp : *err;
+        return -1;
+    }
+    return 0;
+}
+
 /* Rescan until the host shows the device; a stale off/dead entry is dropped first. */
 static int
 wait_device(struct run_ctx *c, struct perr *err)
@@ -316,24 +346,10 @@ wait_device(struct run_ctx *c, struct perr *err)
     backoff_init(&b, 50, 1000, 2.0, 0.1, 0);
     for (;;) {
         struct perr tmp = {0};
-        char *status = NULL;
+        int seen = device_look(c, err);
 
-        if (esxi_device_status(c->esx, naa, &status, &tmp) == 0) {
-            bool ok = device_usable(status);
-
-            free(status);
-            if (ok) {
-                c->device_seen = true;
-                return 0;
-            }
-            perr_clear(&tmp);
-            if (esxi_detached_remove(c->esx, naa, &tmp) < 0)
-                log_debug(RUN_COMP, "detached remove failed", "error", tmp.msg, NULL);
-        } else if (tmp.code != PERR_NOT_FOUND && strcmp(tmp.remote_code, "CLIFault") != 0) {
-            /* Not "no such device" but a failing host or session: stop here. */
-            *err = err->code == PERR_OK ? tmp : *err;
-            return -1;
-        }
+        if (seen != 0)
+            return seen < 0 ? -1 : 0;
         /* A lost lease means another populator may be rescanning: stop cleanly. */
         if (c->lease_ref != NULL && lease_check(c->lease_ref, err) < 0)
             return -1;
@@ -363,6 +379,18 @@ rescan_under_lease(struct run_ctx *c, struct perr *err)
 
     if (c->kube == NULL)
         return wait_device(c, err);
+    /* Another populator's rescan may have brought the device in already (one
+     * rescan finds every LUN mapped so far): then there is nothing to
+     * rescan and no reason to queue for a lease behind the copies that do. */
+    switch (device_look(c, err)) {
+    case 1:
+        log_info(RUN_COMP, "device already visible, no rescan needed", "naa", c->mapped.naa, NULL);
+        return 0;
+    case 0:
+        break;
+    default:
+        return -1;
+    }
     d = deadline_in_ms(c->cfg->rescan_timeout_seconds * 1000 * 5);
     if (lease_acquire(c->kube, c->cfg->host_lease_namespace, c->hostid,
                       c->cfg->host_lease_duration_seconds, NULL, &d, &l, err) < 0)
@@ -799,7 +827,7 @@ print_json_result(struct run_ctx *c, bool ok, const struct perr *err)
     char *s;
 
     for (size_t i = 0; i < c->nphases; i++)
-        json_object_set_new(ph, c->phases[i].name, json_real(c->phases[i].ms / 1000.0));
+        json_object_set_new(ph, c->phases[i].name, jsonx_seconds(c->phases[i].ms));
     for (size_t i = 0; i < c->res->leftovers.n; i++)
         json_array_append_new(left, json_string(c->res->leftovers.v[i]));
     json_object_set_new(o, "result", json_string(ok ? "success" : "failure"));
@@ -811,15 +839,15 @@ print_json_result(struct run_ctx *c, bool ok, const struct perr *err)
     json_object_set_new(o, "provisioned_bytes",
                         json_integer((json_int_t)c->disk.provisioned_bytes));
     json_object_set_new(o, "allocated_bytes", json_integer((json_int_t)c->disk.allocated_bytes));
-    json_object_set_new(o, "seconds", json_real((double)(mono_now_ms() - c->t0) / 1000.0));
-    json_object_set_new(o, "clone_seconds", json_real((double)c->clone_ms / 1000.0));
+    json_object_set_new(o, "seconds", jsonx_seconds(mono_now_ms() - c->t0));
+    json_object_set_new(o, "clone_seconds", jsonx_seconds(c->clone_ms));
     json_object_set_new(o, "phases", ph);
     json_object_set_new(o, "left_behind", left);
     if (!ok) {
         json_object_set_new(o, "phase", json_string(c->res->phase != NULL ? c->res->phase : ""));
         json_object_set_new(o, "error", json_string(err->msg));
     }
-    s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSONX_REAL_MS);
     if (s != NULL) {
         fputs(s, stdout);
         fputc('\n', stdout);

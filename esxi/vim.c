@@ -376,6 +376,10 @@ vim_close(struct vim *v)
     }
     if (v->http.free != NULL)
         http_transport_free(&v->http);
+    free(v->vm_ref);
+    free(v->vm_host);
+    free(v->sd_host);
+    vim_resp_free(v->sd_resp);
     free(v->url);
     free(v->base);
     free(v->user);

@@ -64,6 +64,15 @@ struct vim {
     size_t max_reply;
     unsigned long calls; /* SOAP requests sent, for the bench and tests */
     bool logged_in;
+    /* Facts read once per run and reused by vim_calls.c (owned, freed by
+     * vim_close): the runtime.host of the VM vim_find_vm() found by MoRef
+     * (read in the same request as its existence check), and the host whose
+     * whole config.storageDevice vim_datastore_adapters() read last, which
+     * vim_host_hbas() answers from. */
+    char *vm_ref;
+    char *vm_host;
+    char *sd_host;
+    struct vim_resp *sd_resp;
 };
 
 /* A parsed reply: the document and the method's <...Response> element. */

@@ -204,13 +204,28 @@ out:
 int
 vim_find_vm(struct vim *v, const char *id, char **moref, struct perr *err)
 {
+    static const char *const paths[] = {"name", "runtime.host", NULL};
+    struct vim_resp *r = NULL;
     struct perr first = {0};
-    char *name = NULL;
+    char *host = NULL;
 
     *moref = NULL;
-    /* A MoRef value is tried as such first; a VM name is the fallback, as before. */
-    if (props_text(v, "VirtualMachine", id, "name", &name, &first) == 0) {
-        free(name);
+    /* A MoRef value is tried as such first; a VM name is the fallback, as
+     * before.  The same request reads runtime.host, which the flow asks next. */
+    if (vim_props_get(v, "VirtualMachine", id, paths, &r, &first) == 0) {
+        xmlNode *hv = vim_props_val(r, "runtime.host");
+
+        if (hv != NULL && vim_xml_text_dup(hv, &host, &first) == 0) {
+            free(v->vm_ref);
+            free(v->vm_host);
+            v->vm_ref = strdup(id);
+            v->vm_host = host;
+            if (v->vm_ref == NULL) {
+                free(v->vm_host);
+                v->vm_host = NULL;
+            }
+        }
+        vim_resp_free(r);
         *moref = strdup(id);
         return *moref != NULL ? 0 : perr_set(err, PERR_NOMEM, "out of memory");
     }
@@ -227,6 +242,10 @@ vim_find_vm(struct vim *v, const char *id, char **moref, struct perr *err)
 int
 vim_vm_host(struct vim *v, const char *vm, char **host, struct perr *err)
 {
+    if (v->vm_host != NULL && strcmp(v->vm_ref, vm) == 0) {
+        *host = strdup(v->vm_host);
+        return *host != NULL ? 0 : perr_set(err, PERR_NOMEM, "out of memory");
+    }
     return props_text(v, "VirtualMachine", vm, "runtime.host", host, err);
 }
 
@@ -654,6 +673,13 @@ vim_datastore_adapters(struct vim *v, const char *host, const char *ds_name,
         goto out;
     if (vim_props_get(v, "HostSystem", host, paths, &r, err) < 0)
         goto out;
+    /* Kept for vim_host_hbas(): the adapters and targets are in this reply. */
+    free(v->sd_host);
+    vim_resp_free(v->sd_resp);
+    v->sd_resp = NULL;
+    v->sd_host = strdup(host);
+    if (v->sd_host != NULL)
+        v->sd_resp = r;
     sd = vim_props_val(r, "config.storageDevice");
     for (xmlNode *l = vim_xml_child(sd, "scsiLun"); l != NULL && lunkey == NULL;
          l = vim_xml_next_same(l)) {
@@ -728,7 +754,8 @@ out:
     if (rc < 0)
         vim_adapters_clear(out);
     free(lunkey);
-    vim_resp_free(r);
+    if (r != v->sd_resp)
+        vim_resp_free(r);
     return rc;
 }
 
@@ -885,6 +912,14 @@ vim_host_hbas(struct vim *v, const char *host, struct vim_hbas *out, struct perr
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
+    if (v->sd_resp != NULL && strcmp(v->sd_host, host) == 0) {
+        if (vim_hbas_from_reply(v->sd_resp, out, err) < 0) {
+            perr_prefix(err, "adapters and SCSI topology of host '%s': ", host);
+            goto out;
+        }
+        rc = 0;
+        goto out;
+    }
     if (vim_props_get(v, "HostSystem", host, paths, &r, err) < 0 ||
         vim_hbas_from_reply(r, out, err) < 0) {
         perr_prefix(err, "adapters and SCSI topology of host '%s': ", host);

@@ -34,9 +34,11 @@ int vim_cluster_hosts(struct vim *v, const char *cluster, struct strv *hosts, st
 /* A HostSystem by its inventory name; PERR_NOT_FOUND when there is none. */
 int vim_find_host(struct vim *v, const char *name, char **moref, struct perr *err);
 
-/* A VM by MoRef value ("vm-42"), or else by name; *moref is owned. */
+/* A VM by MoRef value ("vm-42"), or else by name; *moref is owned.  Found
+ * by MoRef, its runtime.host comes in the same request and is kept in v for
+ * vim_vm_host(). */
 int vim_find_vm(struct vim *v, const char *id, char **moref, struct perr *err);
-/* The VM's runtime.host value. */
+/* The VM's runtime.host value (the one vim_find_vm() read, when it read it). */
 int vim_vm_host(struct vim *v, const char *vm, char **host, struct perr *err);
 /* Checks that a HostSystem exists; PERR_NOT_FOUND "didn't find any host with id X" otherwise. */
 int vim_host_check(struct vim *v, const char *host, struct perr *err);
@@ -103,7 +105,9 @@ struct vim_hbas {
 /* The host's adapters (config.storageDevice.hostBusAdapter) with the targets
  * of config.storageDevice.scsiTopology: FC targets by their port WWN (a signed
  * xsd:long on the wire, given as 16 hex digits), iSCSI ones by their name.
- * One RetrievePropertiesEx.  A host without adapters gives n == 0. */
+ * One RetrievePropertiesEx, or none when vim_datastore_adapters() already
+ * read this host's config.storageDevice on v.  A host without adapters gives
+ * n == 0. */
 int vim_host_hbas(struct vim *v, const char *host, struct vim_hbas *out, struct perr *err);
 /* The parsing half of vim_host_hbas(), on a RetrievePropertiesEx reply that
  * holds either the two sub-properties or the whole config.storageDevice. */

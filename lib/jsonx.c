@@ -53,6 +53,14 @@ jsonx_string_or(json_t *obj, const char *key, const char *def)
     return json_is_string(v) ? json_string_value(v) : def;
 }
 
+json_t *
+jsonx_seconds(int64_t ms)
+{
+    /* ms / 1000.0 is the double nearest to the 3-decimal value, which 15
+     * significant digits print back exactly. */
+    return json_real((double)ms / 1000.0);
+}
+
 int
 jsonx_dump(json_t *v, struct buf *out, struct perr *err)
 {

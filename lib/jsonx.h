@@ -13,6 +13,7 @@
 #define POP_JSONX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -30,6 +31,18 @@ int jsonx_strdup(json_t *obj, const char *key, char **out, struct perr *err);
 
 /* Borrowed root[key] when it is a string, otherwise def. */
 const char *jsonx_string_or(json_t *obj, const char *key, const char *def);
+
+/*
+ * Durations in results: whole milliseconds as a JSON number of seconds.
+ * jsonx_seconds(2170) is the real 2.17 (NULL only when out of memory, which
+ * json_object_set_new() tolerates).  A document holding such reals is dumped
+ * with JSONX_REAL_MS among the json_dumps() flags: 15 significant digits print
+ * every whole-millisecond count below 10^12 s as its shortest decimal ("2.17",
+ * "0.004", "3600.0") instead of jansson's default 17 digits, which show the
+ * binary rounding ("2.1699999999999999").
+ */
+json_t *jsonx_seconds(int64_t ms);
+#define JSONX_REAL_MS JSON_REAL_PRECISION(15)
 
 /* Appends the compact serialisation of v to out. */
 int jsonx_dump(json_t *v, struct buf *out, struct perr *err);

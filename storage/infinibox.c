@@ -434,16 +434,11 @@ static int
 ibox_map(struct storage *st, const char *group, const struct storage_lun *lun,
          struct storage_lun *mapped, struct perr *err)
 {
-    json_t *reply = NULL;
-    json_t *rows;
-    json_t *row;
     json_int_t hid;
     json_int_t vid;
-    json_int_t have;
     bool found;
-    bool already = false;
     char hbuf[32];
-    size_t i;
+    int made;
     int rc = -1;
 
     memset(mapped, 0, sizeof(*mapped));
@@ -454,31 +449,24 @@ ibox_map(struct storage *st, const char *group, const struct storage_lun *lun,
         perr_set(err, PERR_NOT_FOUND, "host '%s' not found", group);
         goto out;
     }
-    if (ibox_volume_luns(st, lun->id, &reply, &rows, err) < 0)
+    /* No listing of the volume's LUNs first: MAPPING_ALREADY_EXISTS is the
+     * contract's "already mapped" success. */
+    snprintf(hbuf, sizeof(hbuf), "%lld", (long long)hid);
+    made =
+        rest_call(storage_rest(st), &ibox_ep_map, (struct rest_var[]){{"host", hbuf}, {NULL, NULL}},
+                  json_pack("{s:I}", "volume_id", vid), NULL, err);
+    if (made < 0) {
+        storage_auth_hint(st, err);
         goto out;
-    json_array_foreach(rows, i, row)
-    {
-        if (ibox_int(row, "host_id", &have) == 0 && have == hid)
-            already = true;
     }
-    if (already) {
+    if (made == 1)
         log_debug(IBOX_COMP, "volume already mapped", "host", group, "volume", lun->name, NULL);
-    } else {
-        snprintf(hbuf, sizeof(hbuf), "%lld", (long long)hid);
-        if (rest_call(storage_rest(st), &ibox_ep_map,
-                      (struct rest_var[]){{"host", hbuf}, {NULL, NULL}},
-                      json_pack("{s:I}", "volume_id", vid), NULL, err) < 0) {
-            storage_auth_hint(st, err);
-            goto out;
-        }
-    }
     if (storage_lun_copy(lun, mapped, err) < 0)
         goto out;
     rc = 0;
 out:
     if (rc < 0)
         perr_prefix(err, "volume '%s' to host '%s': ", lun->name, group);
-    json_decref(reply);
     return rc;
 }
 

@@ -19,6 +19,11 @@
 struct ontap {
     char *svm_name;
     char *svm_uuid;
+    /* The lun-map this run created (from the create reply), so unmap can
+     * delete it by its two uuids without listing the maps again. */
+    char *made_lun_uuid;
+    char *made_igroup;
+    char *made_igroup_uuid;
 };
 
 /* ---- dialect ---- */
@@ -181,6 +186,17 @@ out:
     return rc;
 }
 
+static void
+ontap_made_forget(struct ontap *o)
+{
+    free(o->made_lun_uuid);
+    free(o->made_igroup);
+    free(o->made_igroup_uuid);
+    o->made_lun_uuid = NULL;
+    o->made_igroup = NULL;
+    o->made_igroup_uuid = NULL;
+}
+
 static int
 ontap_open(struct storage *st, struct perr *err)
 {
@@ -196,6 +212,7 @@ ontap_close(struct storage *st)
     free(o->svm_uuid);
     o->svm_name = NULL;
     o->svm_uuid = NULL;
+    ontap_made_forget(o);
 }
 
 /*
@@ -481,29 +498,42 @@ ontap_map(struct storage *st, const char *group, const struct storage_lun *lun,
     struct ontap *o = ontap_of(st);
     json_t *reply = NULL;
     json_t *lrec = NULL;
-    json_t *records;
+    json_t *rec;
     json_t *body;
     const char *uuid = lun->id;
+    const char *ig_uuid;
+    int made;
     int rc = -1;
 
-    if (ontap_maps(st, lun->name, group, &reply, &records, err) < 0)
+    /* No listing first: the create answers 409 when the map exists, which
+     * is the "already mapped" success of the contract. */
+    if (uuid == NULL) {
+        if (ontap_lun_get(st, lun->name, &lrec, err) < 0)
+            goto out;
+        uuid = jsonx_string_or(lrec, "uuid", NULL);
+    }
+    body = json_pack("{s:{s:s}, s:{s:s, s:s}, s:{s:s}}", "igroup", "name", group, "lun", "name",
+                     lun->name, "uuid", uuid, "svm", "uuid", o->svm_uuid);
+    if (body == NULL) {
+        perr_set(err, PERR_PROTOCOL, "cannot build the lun-map body (LUN without a uuid)");
         goto out;
-    if (json_array_size(records) > 0) {
+    }
+    made = rest_call(storage_rest(st), &ontap_ep_lun_map_create, NULL, body, &reply, err);
+    if (made < 0)
+        goto out;
+    if (made == 1) {
         log_debug(ONTAP_COMP, "lun already mapped", "igroup", group, "lun", lun->name, NULL);
     } else {
-        if (uuid == NULL) {
-            if (ontap_lun_get(st, lun->name, &lrec, err) < 0)
-                goto out;
-            uuid = jsonx_string_or(lrec, "uuid", NULL);
+        ontap_made_forget(o);
+        rec = json_array_get(json_object_get(reply, "records"), 0);
+        ig_uuid = jsonx_string_or(json_object_get(rec, "igroup"), "uuid", NULL);
+        if (ig_uuid != NULL && uuid != NULL) {
+            o->made_lun_uuid = strdup(uuid);
+            o->made_igroup = strdup(group);
+            o->made_igroup_uuid = strdup(ig_uuid);
+            if (o->made_lun_uuid == NULL || o->made_igroup == NULL || o->made_igroup_uuid == NULL)
+                ontap_made_forget(o); /* unmap lists the maps instead */
         }
-        body = json_pack("{s:{s:s}, s:{s:s, s:s}, s:{s:s}}", "igroup", "name", group, "lun", "name",
-                         lun->name, "uuid", uuid, "svm", "uuid", o->svm_uuid);
-        if (body == NULL) {
-            perr_set(err, PERR_PROTOCOL, "cannot build the lun-map body (LUN without a uuid)");
-            goto out;
-        }
-        if (rest_call(storage_rest(st), &ontap_ep_lun_map_create, NULL, body, NULL, err) < 0)
-            goto out;
     }
     if (storage_lun_copy(lun, mapped, err) < 0)
         goto out;
@@ -519,6 +549,7 @@ out:
 static int
 ontap_unmap(struct storage *st, const char *group, const struct storage_lun *lun, struct perr *err)
 {
+    struct ontap *o = ontap_of(st);
     json_t *reply = NULL;
     json_t *records;
     json_t *rec;
@@ -526,6 +557,18 @@ ontap_unmap(struct storage *st, const char *group, const struct storage_lun *lun
     const char *lun_uuid;
     int rc = -1;
 
+    /* The map this run made: delete it by its uuids (404 = already gone). */
+    if (o->made_lun_uuid != NULL && lun->id != NULL && strcmp(o->made_lun_uuid, lun->id) == 0 &&
+        strcmp(o->made_igroup, group) == 0) {
+        if (rest_call(storage_rest(st), &ontap_ep_lun_map_delete,
+                      (struct rest_var[]){
+                          {"lun", o->made_lun_uuid}, {"igroup", o->made_igroup_uuid}, {NULL, NULL}},
+                      NULL, NULL, err) < 0)
+            goto out;
+        ontap_made_forget(o);
+        rc = 0;
+        goto out;
+    }
     if (ontap_maps(st, lun->name, group, &reply, &records, err) < 0)
         goto out;
     if (json_array_size(records) == 0) {

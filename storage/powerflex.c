@@ -37,6 +37,10 @@ struct powerflex {
     char *version;   /* API version "4.5", negotiated at the first login */
     char *release;   /* the system's systemVersionName, for the metrics */
     bool bearer;     /* API >= 4.0 */
+    /* The volume record resolve_pv read (owned), answered once to the
+     * mapped_groups that follows it instead of a second GET of the volume. */
+    json_t *resolved;
+    char *resolved_id;
 };
 
 /* ---- dialect ---- */
@@ -342,6 +346,8 @@ pflex_close(struct storage *st)
     free(pf->system_id);
     free(pf->version);
     free(pf->release);
+    json_decref(pf->resolved);
+    free(pf->resolved_id);
     memset(pf, 0, sizeof(*pf));
 }
 
@@ -384,6 +390,7 @@ static int
 pflex_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage_lun *out,
                  struct perr *err)
 {
+    struct powerflex *pf = pflex_of(st);
     const char *name = storage_pv_attr(pv, "Name");
     json_t *idv = NULL;
     json_t *rec = NULL;
@@ -417,11 +424,17 @@ pflex_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage
         goto out;
     }
     if ((out->name = strdup(name)) == NULL || (out->id = pflex_lower_dup(id)) == NULL ||
-        pflex_eui(pflex_of(st), out->id, &out->naa, err) < 0) {
+        pflex_eui(pf, out->id, &out->naa, err) < 0) {
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }
     log_debug(PFLEX_COMP, "volume resolved", "volume", out->name, "id", out->id, NULL);
+    json_decref(pf->resolved);
+    free(pf->resolved_id);
+    pf->resolved = NULL;
+    pf->resolved_id = strdup(out->id);
+    if (pf->resolved_id != NULL)
+        pf->resolved = json_incref(rec);
     rc = 0;
 out:
     if (rc < 0) {
@@ -565,13 +578,19 @@ static int
 pflex_mapped_groups(struct storage *st, const struct storage_lun *lun, struct strv *out,
                     struct perr *err)
 {
+    struct powerflex *pf = pflex_of(st);
     json_t *rec = NULL;
     json_t *m;
     size_t i;
     int rc = -1;
 
-    if (pflex_volume(st, lun->id, &rec, err) < 0)
+    if (pf->resolved != NULL && strcmp(pf->resolved_id, lun->id) == 0) {
+        /* Just read by resolve_pv: its mappings, once. */
+        rec = pf->resolved;
+        pf->resolved = NULL;
+    } else if (pflex_volume(st, lun->id, &rec, err) < 0) {
         goto out;
+    }
     json_array_foreach(json_object_get(rec, "mappedSdcInfo"), i, m)
     {
         const char *id = jsonx_string_or(m, "sdcId", NULL);

@@ -53,7 +53,21 @@ struct powermax {
     json_t *pg;          /* the port group record (its ports) */
     char *model;
     char *ucode;
+    /* The volume record resolve_pv read (owned), reused by the lookups of
+     * the hosts that see the volume until this run changes its storage
+     * groups (map, unmap): one GET of the volume per populate, not three. */
+    json_t *vol;
+    char *vol_dev;
 };
+
+static void
+pmax_forget_vol(struct powermax *pm)
+{
+    json_decref(pm->vol);
+    free(pm->vol_dev);
+    pm->vol = NULL;
+    pm->vol_dev = NULL;
+}
 
 static struct powermax *
 pmax_of(struct storage *st)
@@ -344,6 +358,7 @@ pmax_close(struct storage *st)
     json_decref(pm->pg);
     free(pm->model);
     free(pm->ucode);
+    pmax_forget_vol(pm);
     memset(pm, 0, sizeof(*pm));
 }
 
@@ -381,6 +396,10 @@ pmax_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage_
         lun_from_json(&storage_powermax, vol, &pmax_lun_fields, out, err) < 0)
         goto out;
     log_debug(PMAX_COMP, "volume resolved", "device", out->id, "naa", out->naa, NULL);
+    pmax_forget_vol(pm);
+    pm->vol_dev = strdup(dev);
+    if (pm->vol_dev != NULL)
+        pm->vol = json_incref(vol);
     rc = 0;
 out:
     if (rc < 0) {
@@ -712,10 +731,13 @@ pmax_hosts_seeing(struct storage *st, const char *dev, struct strv *out, struct 
     size_t j;
     int rc = -1;
 
-    if (rest_call(r, &pmax_ep_volume,
-                  (struct rest_var[]){{"sym", pm->sym_ref}, {"dev", dev}, {NULL, NULL}}, NULL, &vol,
-                  err) < 0)
+    if (pm->vol != NULL && strcmp(pm->vol_dev, dev) == 0) {
+        vol = json_incref(pm->vol);
+    } else if (rest_call(r, &pmax_ep_volume,
+                         (struct rest_var[]){{"sym", pm->sym_ref}, {"dev", dev}, {NULL, NULL}},
+                         NULL, &vol, err) < 0) {
         goto out;
+    }
     json_array_foreach(json_object_get(vol, "storageGroupId"), i, sg)
     {
         int found;
@@ -863,6 +885,8 @@ out:
             pmax_map_undo(st, sg, lun->id, added, created);
         perr_prefix(err, "device '%s' to host '%s': ", lun->id != NULL ? lun->id : "", group);
     }
+    /* The volume's storage groups may have changed: read them afresh next time. */
+    pmax_forget_vol(pm);
     json_decref(mvrec);
     strv_free(&vols);
     return rc;
@@ -910,6 +934,7 @@ pmax_unmap(struct storage *st, const char *group, const struct storage_lun *lun,
 out:
     if (rc < 0)
         perr_prefix(err, "device '%s' from host '%s': ", lun->id != NULL ? lun->id : "", group);
+    pmax_forget_vol(pm);
     strv_free(&vols);
     return rc;
 }

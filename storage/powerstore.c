@@ -622,31 +622,6 @@ out:
     return rc;
 }
 
-/* True when one of the volume's mappings is through t. */
-static int
-ps_mapped_to(struct storage *st, const struct storage_lun *lun, const struct ps_target *t,
-             bool *mapped, struct perr *err)
-{
-    const char *key = strcmp(t->kind, "host") == 0 ? "host_id" : "host_group_id";
-    json_t *reply = NULL;
-    json_t *m;
-    size_t i;
-
-    *mapped = false;
-    if (ps_call(st, &ps_ep_mappings, (struct rest_var[]){{"vol", lun->id}, {NULL, NULL}}, NULL,
-                &reply, err) < 0)
-        return -1;
-    json_array_foreach(reply, i, m)
-    {
-        const char *have = ps_str(m, key);
-
-        if (have != NULL && strcmp(have, t->id) == 0)
-            *mapped = true;
-    }
-    json_decref(reply);
-    return 0;
-}
-
 static int
 ps_check_lun(const struct storage_lun *lun, struct perr *err)
 {
@@ -661,7 +636,7 @@ ps_map(struct storage *st, const char *group, const struct storage_lun *lun,
        struct storage_lun *mapped, struct perr *err)
 {
     struct ps_target t = {0};
-    bool already = false;
+    int made;
     int rc = -1;
 
     memset(mapped, 0, sizeof(*mapped));
@@ -672,15 +647,14 @@ ps_map(struct storage *st, const char *group, const struct storage_lun *lun,
                  strcmp(t.kind, "host") == 0 ? "host" : "host group", group);
         goto out;
     }
-    if (ps_mapped_to(st, lun, &t, &already, err) < 0)
+    /* No listing first: "already attached" is the contract's success. */
+    made = ps_call(st, &ps_ep_attach,
+                   (struct rest_var[]){{"kind", t.kind}, {"id", t.id}, {NULL, NULL}},
+                   json_pack("{s:s}", "volume_id", lun->id), NULL, err);
+    if (made < 0)
         goto out;
-    if (already) {
+    if (made == 1)
         log_debug(PS_COMP, "volume already attached", "group", group, "through", t.kind, NULL);
-    } else if (ps_call(st, &ps_ep_attach,
-                       (struct rest_var[]){{"kind", t.kind}, {"id", t.id}, {NULL, NULL}},
-                       json_pack("{s:s}", "volume_id", lun->id), NULL, err) < 0) {
-        goto out;
-    }
     if (storage_lun_copy(lun, mapped, err) < 0)
         goto out;
     rc = 0;
@@ -695,21 +669,25 @@ static int
 ps_unmap(struct storage *st, const char *group, const struct storage_lun *lun, struct perr *err)
 {
     struct ps_target t = {0};
-    bool mapped = false;
+    int done;
     int rc = -1;
 
     if (ps_check_lun(lun, err) < 0 || ps_target(st, group, &t, err) < 0)
         goto out;
-    /* The array refuses to detach what is not attached: look first. */
-    if (t.found && ps_mapped_to(st, lun, &t, &mapped, err) < 0)
-        goto out;
-    if (!mapped) {
+    /* No listing first: the array's "is not attached" refusal is the
+     * contract's "not mapped" success (ps_rules). */
+    if (!t.found) {
         log_debug(PS_COMP, "nothing to detach", "group", group, NULL);
-    } else if (ps_call(st, &ps_ep_detach,
-                       (struct rest_var[]){{"kind", t.kind}, {"id", t.id}, {NULL, NULL}},
-                       json_pack("{s:s}", "volume_id", lun->id), NULL, err) < 0) {
+        rc = 0;
         goto out;
     }
+    done = ps_call(st, &ps_ep_detach,
+                   (struct rest_var[]){{"kind", t.kind}, {"id", t.id}, {NULL, NULL}},
+                   json_pack("{s:s}", "volume_id", lun->id), NULL, err);
+    if (done < 0)
+        goto out;
+    if (done == 1)
+        log_debug(PS_COMP, "nothing to detach", "group", group, NULL);
     rc = 0;
 out:
     if (rc < 0)

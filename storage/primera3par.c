@@ -49,6 +49,12 @@
 
 struct p3 {
     long build; /* WSAPI build from GET /api; 0 until read */
+    /* The VLUN this run created (0 = none), so unmap deletes it by its id
+     * without listing every VLUN of the array again.  3PAR names are short:
+     * a longer one is simply not remembered. */
+    int made_lun;
+    char made_vol[128];
+    char made_group[128];
 };
 
 static struct p3 *
@@ -708,11 +714,13 @@ static int
 p3_map(struct storage *st, const char *group, const struct storage_lun *lun,
        struct storage_lun *mapped, struct perr *err)
 {
+    struct p3 *p3 = p3_of(st);
     bool used[256] = {false};
     json_t *list = NULL;
     size_t i;
     json_t *v;
     int id = 0;
+    int made;
     int rc = -1;
 
     if (p3_vluns(st, &list, err) < 0)
@@ -735,11 +743,19 @@ p3_map(struct storage *st, const char *group, const struct storage_lun *lun,
         perr_set(err, PERR_CONFLICT, "no free LUN id left in 1..255");
         goto out;
     }
-    if (rest_call(storage_rest(st), &p3_ep_vlun_create, NULL,
-                  json_pack("{s:s, s:i, s:s, s:b}", "volumeName", lun->name, "lun", id, "hostname",
-                            group, "autoLun", 1),
-                  NULL, err) < 0)
+    made = rest_call(storage_rest(st), &p3_ep_vlun_create, NULL,
+                     json_pack("{s:s, s:i, s:s, s:b}", "volumeName", lun->name, "lun", id,
+                               "hostname", group, "autoLun", 1),
+                     NULL, err);
+    if (made < 0)
         goto out;
+    p3->made_lun = 0;
+    if (made == 0 &&
+        (size_t)snprintf(p3->made_vol, sizeof(p3->made_vol), "%s", lun->name) <
+            sizeof(p3->made_vol) &&
+        (size_t)snprintf(p3->made_group, sizeof(p3->made_group), "%s", group) <
+            sizeof(p3->made_group))
+        p3->made_lun = id;
     rc = storage_lun_copy(lun, mapped, err);
 out:
     if (rc < 0)
@@ -751,20 +767,28 @@ out:
 static int
 p3_unmap(struct storage *st, const char *group, const struct storage_lun *lun, struct perr *err)
 {
+    struct p3 *p3 = p3_of(st);
     json_t *list = NULL;
     json_t *v;
     char id[24];
     int rc = -1;
 
-    if (p3_vluns(st, &list, err) < 0)
-        goto out;
-    v = p3_vlun_find(list, lun->name, group);
-    if (v == NULL) {
-        log_debug(P3_COMP, "no vlun to remove", "group", group, "volume", lun->name, NULL);
-        rc = 0;
-        goto out;
+    if (p3->made_lun > 0 && strcmp(p3->made_vol, lun->name) == 0 &&
+        strcmp(p3->made_group, group) == 0) {
+        /* The VLUN this run made: its id is known (404 = already gone). */
+        snprintf(id, sizeof(id), "%d", p3->made_lun);
+        p3->made_lun = 0;
+    } else {
+        if (p3_vluns(st, &list, err) < 0)
+            goto out;
+        v = p3_vlun_find(list, lun->name, group);
+        if (v == NULL) {
+            log_debug(P3_COMP, "no vlun to remove", "group", group, "volume", lun->name, NULL);
+            rc = 0;
+            goto out;
+        }
+        snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(v, "lun")));
     }
-    snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(v, "lun")));
     if (rest_call(
             storage_rest(st), p3_is_set(group) ? &p3_ep_vlun_delete_set : &p3_ep_vlun_delete_host,
             (struct rest_var[]){{"vol", lun->name},

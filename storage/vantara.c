@@ -45,7 +45,21 @@
 struct vantara {
     char *api_version; /* "1.9.0" */
     char *group;       /* the last group ensure_igroup() gave, "PORT,HG[:PORT,HG]" */
+    /* The LDEV record resolve_pv read (owned), reused by mapped_groups and
+     * map until map adds a path; unmap always reads afresh (it needs the
+     * LUN numbers of the paths as they are). */
+    json_t *ldev;
+    char *ldev_id;
 };
+
+static void
+vsp_forget_ldev(struct vantara *v)
+{
+    json_decref(v->ldev);
+    free(v->ldev_id);
+    v->ldev = NULL;
+    v->ldev_id = NULL;
+}
 
 static struct vantara *
 vsp_of(struct storage *st)
@@ -365,6 +379,7 @@ vsp_close(struct storage *st)
         rest_logout(storage_rest(st));
     free(v->api_version);
     free(v->group);
+    vsp_forget_ldev(v);
     memset(v, 0, sizeof(*v));
 }
 
@@ -582,6 +597,19 @@ vsp_ldev_get(struct storage *st, const char *id, json_t **ldev, struct perr *err
     return 0;
 }
 
+/* The LDEV record resolve_pv kept, when it is id's, else a fresh GET. */
+static int
+vsp_ldev_known(struct storage *st, const char *id, json_t **ldev, struct perr *err)
+{
+    struct vantara *v = vsp_of(st);
+
+    if (v->ldev != NULL && strcmp(v->ldev_id, id) == 0) {
+        *ldev = json_incref(v->ldev);
+        return 0;
+    }
+    return vsp_ldev_get(st, id, ldev, err);
+}
+
 static int
 vsp_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage_lun *out,
                struct perr *err)
@@ -612,6 +640,10 @@ vsp_resolve_pv(struct storage *st, const struct storage_pv *pv, struct storage_l
     /* naaId comes upper-case; ESXi device names are lower-case. */
     if (storage_naa(&storage_vantara, naa_id, &out->naa, err) < 0)
         goto out;
+    vsp_forget_ldev(vsp_of(st));
+    vsp_of(st)->ldev_id = strdup(ldev_id);
+    if (vsp_of(st)->ldev_id != NULL)
+        vsp_of(st)->ldev = json_incref(ldev);
     rc = 0;
 out:
     if (rc < 0)
@@ -649,7 +681,7 @@ vsp_map(struct storage *st, const char *group, const struct storage_lun *lun,
     json_t *ldev = NULL;
     int rc = -1;
 
-    if (vsp_pairs_split(group, &pairs, err) < 0 || vsp_ldev_get(st, lun->id, &ldev, err) < 0)
+    if (vsp_pairs_split(group, &pairs, err) < 0 || vsp_ldev_known(st, lun->id, &ldev, err) < 0)
         goto out;
     for (size_t i = 0; i < pairs.n; i++) {
         char port[32];
@@ -669,6 +701,8 @@ vsp_map(struct storage *st, const char *group, const struct storage_lun *lun,
             perr_set(err, PERR_NOMEM, "out of memory");
             goto out;
         }
+        /* A path is added: the kept record no longer tells the LDEV's paths. */
+        vsp_forget_ldev(vsp_of(st));
         r = vsp_async(st, &vsp_ep_lun_add, NULL, body, vsp_path_exists, NULL, NULL, NULL, err);
         if (r < 0) {
             perr_prefix(err, "LU path of LDEV %s through '%s': ", lun->id, pairs.v[i]);
@@ -692,6 +726,7 @@ vsp_unmap(struct storage *st, const char *group, const struct storage_lun *lun, 
 
     if (vsp_pairs_split(group, &pairs, err) < 0)
         goto out;
+    vsp_forget_ldev(vsp_of(st));
     if (vsp_ldev_get(st, lun->id, &ldev, &tmp) < 0) {
         /* An LDEV that is gone has no paths left to delete. */
         if (tmp.code == PERR_NOT_FOUND) {
@@ -749,7 +784,7 @@ vsp_mapped_groups(struct storage *st, const struct storage_lun *lun, struct strv
     int rc = -1;
 
     if ((ours != NULL && vsp_pairs_split(ours, &mine, err) < 0) ||
-        vsp_ldev_get(st, lun->id, &ldev, err) < 0)
+        vsp_ldev_known(st, lun->id, &ldev, err) < 0)
         goto out;
     json_array_foreach(json_object_get(ldev, "ports"), i, p)
     {

@@ -333,6 +333,50 @@ test_jsonx(void **state)
     json_decref(root);
 }
 
+/* --output=json durations: whole milliseconds print as their shortest decimal. */
+static void
+test_jsonx_seconds(void **state)
+{
+    static const struct {
+        int64_t ms;
+        const char *want;
+    } cases[] = {
+        {2170, "[2.17]"},    {0, "[0.0]"},          {4, "[0.004]"},
+        {1, "[0.001]"},      {3600000, "[3600.0]"}, {86399999, "[86399.999]"},
+        {12345, "[12.345]"}, {100, "[0.1]"},        {999999999999, "[999999999.999]"},
+    };
+    char *s = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *a = json_array();
+
+        json_array_append_new(a, jsonx_seconds(cases[i].ms));
+        s = json_dumps(a, JSON_COMPACT | JSONX_REAL_MS);
+        assert_non_null(s);
+        assert_string_equal(s, cases[i].want);
+        free(s);
+        json_decref(a);
+    }
+    /* Every millisecond of the first 100 s: the text is the exact decimal,
+     * trailing zeros dropped, never a binary-rounding tail. */
+    for (int64_t ms = 0; ms < 100000; ms++) {
+        json_t *v = jsonx_seconds(ms);
+        char want[32];
+        size_t n;
+
+        snprintf(want, sizeof(want), "%lld.%03lld", (long long)(ms / 1000), (long long)(ms % 1000));
+        n = strlen(want);
+        while (want[n - 1] == '0' && want[n - 2] != '.')
+            want[--n] = '\0';
+        s = json_dumps(v, JSON_ENCODE_ANY | JSONX_REAL_MS);
+        assert_non_null(s);
+        assert_string_equal(s, want);
+        free(s);
+        json_decref(v);
+    }
+}
+
 static void
 test_failure_line_and_termination_log(void **state)
 {
@@ -410,6 +454,7 @@ main(void)
         cmocka_unit_test(test_exit_status_and_leftover_line),
         cmocka_unit_test(test_vib_status),
         cmocka_unit_test(test_jsonx),
+        cmocka_unit_test(test_jsonx_seconds),
         cmocka_unit_test(test_failure_line_and_termination_log),
         cmocka_unit_test(test_embedded_wrapper),
     };

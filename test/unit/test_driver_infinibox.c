@@ -129,16 +129,12 @@ test_full_sequence(void **state)
          NULL, 0},
         {"GET", HOSTSQ, NULL, NULL, 200, HOSTS_P1, NULL, 0},
         {"GET", API "/hosts?page_size=1000&page=2", NULL, NULL, 200, HOSTS_P2, NULL, 0},
-        /* map: not mapped to esx01 yet (host id known from ensure) */
-        {"GET", LUNSQ, NULL, NULL, 200,
-         OK("[{\"id\":1,\"lun\":1,\"clustered\":false,\"host_id\":11,\"volume_id\":3723}]"), NULL,
-         0},
+        /* map: posted at once, no listing first (host id known from ensure) */
         {"POST", API "/hosts/12/luns?approved=true", "{\"volume_id\":3723}", BASIC, 201,
          OK("{\"id\":3,\"lun\":2,\"host_id\":12,\"volume_id\":3723}"), NULL, 0},
-        /* map again: already there, nothing posted */
-        {"GET", LUNSQ, NULL, NULL, 200,
-         OK("[{\"id\":3,\"lun\":2,\"clustered\":false,\"host_id\":12,\"volume_id\":3723}]"), NULL,
-         0},
+        /* map again: MAPPING_ALREADY_EXISTS inside a 200 = success */
+        {"POST", API "/hosts/12/luns?approved=true", "{\"volume_id\":3723}", NULL, 200,
+         ERR("MAPPING_ALREADY_EXISTS", "Volume is already mapped to host 'esx01'"), NULL, 0},
         /* unmap, then unmap again (LUN_NOT_FOUND inside a 200 = success) */
         {"DELETE", API "/hosts/12/luns/volume_id/3723?approved=true", NULL, BASIC, 200,
          OK("{\"id\":3}"), NULL, 0},
@@ -147,9 +143,8 @@ test_full_sequence(void **state)
         /* re-map the original group: looked up by name, still mapped */
         {"GET", API "/hosts?name=ocp-worker-1", NULL, NULL, 200,
          OK("[{\"id\":11,\"name\":\"ocp-worker-1\",\"ports\":[]}]"), NULL, 0},
-        {"GET", LUNSQ, NULL, NULL, 200,
-         OK("[{\"id\":1,\"lun\":1,\"clustered\":false,\"host_id\":11,\"volume_id\":3723}]"), NULL,
-         0},
+        {"POST", API "/hosts/11/luns?approved=true", "{\"volume_id\":3723}", NULL, 200,
+         ERR("MAPPING_ALREADY_EXISTS", "Volume is already mapped to host 'ocp-worker-1'"), NULL, 0},
     };
     const char *inits[] = {FCID, IQN};
     struct fixture f = opened();
@@ -352,8 +347,7 @@ test_resolve_errors(void **state)
 }
 
 /* Map: a host that does not exist; a concurrent mapping ("already exists"
- * inside a 200) is success; a refusal keeps the array's code and text; a 5xx
- * on the GET is retried. */
+ * inside a 200) is success; a refusal keeps the array's code and text. */
 static void
 test_map_errors(void **state)
 {
@@ -361,13 +355,10 @@ test_map_errors(void **state)
         {"GET", API "/hosts?name=gone", NULL, NULL, 200, OK("[]"), NULL, 0},
         {"GET", API "/hosts?name=esx01", NULL, NULL, 200, OK("[{\"id\":12,\"name\":\"esx01\"}]"),
          NULL, 0},
-        {"GET", LUNSQ, NULL, NULL, 503, "busy", NULL, 0},
-        {"GET", LUNSQ, NULL, NULL, 200, OK("[]"), NULL, 0},
         {"POST", API "/hosts/12/luns?approved=true", "{\"volume_id\":3723}", NULL, 200,
          ERR("MAPPING_ALREADY_EXISTS", "Volume is already mapped to host 'esx01'"), NULL, 0},
         {"GET", API "/hosts?name=esx01", NULL, NULL, 200, OK("[{\"id\":12,\"name\":\"esx01\"}]"),
          NULL, 0},
-        {"GET", LUNSQ, NULL, NULL, 200, OK("[]"), NULL, 0},
         {"POST", API "/hosts/12/luns?approved=true", "{\"volume_id\":3723}", NULL, 200,
          ERR("LUN_IN_USE", "No free LUN on host 'esx01'"), NULL, 0},
     };

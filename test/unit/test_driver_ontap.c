@@ -145,21 +145,31 @@ test_full_sequence_iscsi(void **state)
         {"GET", LUN_Q, NULL, BASIC, 200, LUN_R, NULL, 0},
         /* mapped groups (Trident's node igroup) */
         {"GET", MAPS_ALL_Q, NULL, NULL, 200, MAP_REC("trident-node-1", "ig-node"), NULL, 0},
-        /* map: not mapped -> POST */
-        {"GET", MAPS_Q(IG), NULL, NULL, 200, EMPTY, NULL, 0},
+        /* map: POST at once (no listing first); the record names the igroup's uuid */
         {"POST", "/api/protocols/san/lun-maps?return_records=true",
          "{\"igroup\":{\"name\":\"" IG "\"},\"lun\":{\"name\":\"" LUN_PATH
          "\",\"uuid\":\"lun-uuid-1\"},\"svm\":{\"uuid\":\"svm-uuid-1\"}}",
-         BASIC, 201, "{\"records\":[{\"logical_unit_number\":3}],\"num_records\":1}", NULL, 0},
-        /* map again: already mapped -> no POST */
-        {"GET", MAPS_Q(IG), NULL, NULL, 200, MAP_REC(IG, "ig-1"), NULL, 0},
-        /* unmap */
-        {"GET", MAPS_Q(IG), NULL, NULL, 200, MAP_REC(IG, "ig-1"), NULL, 0},
+         BASIC, 201,
+         "{\"records\":[{\"igroup\":{\"name\":\"" IG "\",\"uuid\":\"ig-1\"},"
+         "\"logical_unit_number\":3}],\"num_records\":1}",
+         NULL, 0},
+        /* map again: already mapped -> 409 is success */
+        {"POST", "/api/protocols/san/lun-maps?return_records=true",
+         "{\"igroup\":{\"name\":\"" IG "\"},\"lun\":{\"name\":\"" LUN_PATH
+         "\",\"uuid\":\"lun-uuid-1\"},\"svm\":{\"uuid\":\"svm-uuid-1\"}}",
+         NULL, 409,
+         "{\"error\":{\"message\":\"LUN already mapped to this group\",\"code\":\"5374922\"}}",
+         NULL, 0},
+        /* unmap: the map this run made, deleted by its uuids without a listing */
         {"DELETE", "/api/protocols/san/lun-maps/lun-uuid-1/ig-1", NULL, BASIC, 200, NULL, NULL, 0},
-        /* unmap again: not mapped -> nothing */
+        /* unmap again: nothing made any more -> listed, not mapped -> nothing */
         {"GET", MAPS_Q(IG), NULL, NULL, 200, EMPTY, NULL, 0},
-        /* re-map the original group: still mapped -> nothing */
-        {"GET", MAPS_Q("trident-node-1"), NULL, NULL, 200, MAP_REC("trident-node-1", "ig-node"),
+        /* re-map the original group: still mapped -> 409 -> nothing */
+        {"POST", "/api/protocols/san/lun-maps?return_records=true",
+         "{\"igroup\":{\"name\":\"trident-node-1\"},\"lun\":{\"name\":\"" LUN_PATH
+         "\",\"uuid\":\"lun-uuid-1\"},\"svm\":{\"uuid\":\"svm-uuid-1\"}}",
+         NULL, 409,
+         "{\"error\":{\"message\":\"LUN already mapped to this group\",\"code\":\"5374922\"}}",
          NULL, 0},
         /* array info */
         {"GET", "/api/cluster?fields=version", NULL, BASIC, 200,
@@ -431,8 +441,7 @@ static void
 test_map_unmap_races(void **state)
 {
     static const struct fake_exchange ex[] = {
-        /* map: the check says no, the POST says it exists (a concurrent map) */
-        {"GET", MAPS_Q(IG), NULL, NULL, 200, EMPTY, NULL, 0},
+        /* map: the POST says it exists (a concurrent map) */
         {"POST", "/api/protocols/san/lun-maps?return_records=true",
          "{\"igroup\":{\"name\":\"" IG "\"},\"lun\":{\"name\":\"" LUN_PATH
          "\",\"uuid\":\"lun-uuid-1\"},\"svm\":{\"uuid\":\"svm-uuid-1\"}}",

@@ -120,14 +120,16 @@ test_full_sequence(void **state)
          SDCS, NULL, 0},
         {"POST", "/api/types/Volume/instances/action/queryIdByKey", "{\"name\":\"" VOL "\"}",
          BEARER1, 200, "\"" VOLID "\"", NULL, 0},
-        {"GET", "/api/instances/Volume::" VOLID, NULL, NULL, 200,
-         VOLREC("{\"sdcId\":\"" WORKER "\",\"accessMode\":\"ReadWrite\"}"), NULL, 0},
+        /* resolve; the mapped groups right after come from the same record */
         {"GET", "/api/instances/Volume::" VOLID, NULL, NULL, 200,
          VOLREC("{\"sdcId\":\"" WORKER "\",\"accessMode\":\"ReadWrite\"}"), NULL, 0},
         {"POST", "/api/instances/Volume::" VOLID "/action/addMappedSdc",
          "{\"sdcId\":\"" SDC "\",\"allowMultipleMappings\":\"true\"}", BEARER1, 200, NULL, NULL, 0},
         {"POST", "/api/instances/Volume::" VOLID "/action/removeMappedSdc",
          "{\"sdcId\":\"" SDC "\"}", NULL, 200, NULL, NULL, 0},
+        /* mapped groups again: the record was answered once, so read afresh */
+        {"GET", "/api/instances/Volume::" VOLID, NULL, NULL, 200,
+         VOLREC("{\"sdcId\":\"" WORKER "\",\"accessMode\":\"ReadWrite\"}"), NULL, 0},
     };
     const char *inits[] = {"5a8c7e4f-1b2d-4c3e-9f10-a1b2c3d4e5f6"};
     struct fixture f = opened();
@@ -153,6 +155,9 @@ test_full_sequence(void **state)
     assert_string_equal(mapped.naa, EUI);
     assert_string_equal(mapped.id, VOLID);
     assert_int_equal(storage_unmap(f.st, group, &got, &err), 0);
+    strv_free(&groups);
+    assert_int_equal(storage_mapped_groups(f.st, &got, &groups, &err), 0);
+    assert_int_equal(groups.n, 1);
     assert_int_equal(storage_array_info(f.st, &info, &err), 0);
     assert_string_equal(info.vendor, "Dell");
     assert_string_equal(info.version, "R4_5.0.0");

@@ -58,6 +58,18 @@
             "\"csi-prod-SG\"}",                                                                    \
             NULL, 0                                                                                \
     }
+/* The same when the volume record is still the one resolve_pv read: no GET of it. */
+#define CSI_SEES_KNOWN                                                                             \
+    {"GET", SLO "/storagegroup/csi-prod-SG",                                                       \
+     NULL,  NULL,                                                                                  \
+     200,   "{\"storageGroupId\":\"csi-prod-SG\",\"maskingview\":[\"csi-prod-MV\"]}",              \
+     NULL,  0},                                                                                    \
+    {                                                                                              \
+        "GET", SLO "/maskingview/csi-prod-MV", NULL, NULL, 200,                                    \
+            "{\"maskingViewId\":\"csi-prod-MV\",\"hostId\":\"worker-1\",\"storageGroupId\":"       \
+            "\"csi-prod-SG\"}",                                                                    \
+            NULL, 0                                                                                \
+    }
 #define NOT_FOUND(what)                                                                            \
     "{\"message\":\"Cannot find " what "\",\"httpStatusCode\":404,\"errorCode\":404}"
 
@@ -175,12 +187,13 @@ test_full_sequence(void **state)
          "{\"initiatorId\":\"FA-1D:4:" WWPN "\",\"host_id\":\"\",\"host\":\"" HOST "\"}", NULL, 0},
         /* resolve */
         {"GET", SLO "/volume/" DEV, NULL, NULL, 200, VOL_REC, NULL, 0},
-        /* mapped_groups: the volume's groups, their views, the views' hosts */
-        CSI_SEES,
+        /* mapped_groups: the volume's groups (from the record resolve read),
+         * their views, the views' hosts */
+        CSI_SEES_KNOWN,
         /* map: nothing of ours yet and the host sees nothing; a group made
          * now is empty, so no listing */
         {"GET", SLO "/storagegroup/" SG, NULL, NULL, 404, NOT_FOUND("Storage Group"), NULL, 0},
-        CSI_SEES,
+        CSI_SEES_KNOWN,
         {"POST", SLO "/storagegroup", SG_BODY, APPT, 201, "{\"storageGroupId\":\"" SG "\"}", NULL,
          0},
         {"PUT", SLO "/storagegroup/" SG, ADD_BODY, NULL, 200, "{}", NULL, 0},

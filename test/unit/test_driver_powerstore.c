@@ -139,24 +139,27 @@ test_full_sequence(void **state)
          "\"host_group\":{\"name\":\"hg-ocp\"}},"
          "{\"id\":\"m3\",\"host_id\":null,\"host_group_id\":null}]",
          NULL, 0},
-        /* map: not attached yet -> attach to the host */
-        {"GET", MAP_Q, NULL, NULL, 200, "[{\"id\":\"m1\",\"host_id\":\"w1\"}]", NULL, 0},
+        /* map: attach at once, no listing first */
         {"POST", API "/host/h-new/attach", "{\"volume_id\":\"vol-1\"}", TOK1, 204, NULL, NULL, 0},
-        /* map again: already attached -> nothing */
-        {"GET", MAP_Q, NULL, NULL, 200, "[{\"id\":\"m4\",\"host_id\":\"h-new\"}]", NULL, 0},
-        /* unmap, then unmap again */
-        {"GET", MAP_Q, NULL, NULL, 200, "[{\"id\":\"m4\",\"host_id\":\"h-new\"}]", NULL, 0},
+        /* map again: "already attached" is success */
+        {"POST", API "/host/h-new/attach", "{\"volume_id\":\"vol-1\"}", NULL, 422,
+         PS_ERR("0xE0A08001000D", "Volume csivol-1 is already attached to host " GROUP "."), NULL,
+         0},
+        /* unmap, then unmap again: "is not attached" is success */
         {"POST", API "/host/h-new/detach", "{\"volume_id\":\"vol-1\"}", TOK1, 204, NULL, NULL, 0},
-        {"GET", MAP_Q, NULL, NULL, 200, "[]", NULL, 0},
-        /* re-map the originals: both still mapped */
+        {"POST", API "/host/h-new/detach", "{\"volume_id\":\"vol-1\"}", NULL, 422,
+         PS_ERR("0xE0A08001000E", "Volume csivol-1 is not attached to host " GROUP "."), NULL, 0},
+        /* re-map the originals: both still attached */
         {"GET", HOST_Q("ocp-worker-1"), NULL, NULL, 200,
          "[{\"id\":\"w1\",\"name\":\"ocp-worker-1\",\"host_group_id\":null}]", NULL, 0},
-        {"GET", MAP_Q, NULL, NULL, 200,
-         "[{\"host_id\":\"w1\"},{\"host_id\":null,\"host_group_id\":\"hg-9\"}]", NULL, 0},
+        {"POST", API "/host/w1/attach", "{\"volume_id\":\"vol-1\"}", NULL, 422,
+         PS_ERR("0xE0A08001000D", "Volume csivol-1 is already attached to host ocp-worker-1."),
+         NULL, 0},
         {"GET", API "/host_group?select=id,name&name=eq.hg-ocp", NULL, NULL, 200,
          "[{\"id\":\"hg-9\",\"name\":\"hg-ocp\"}]", NULL, 0},
-        {"GET", MAP_Q, NULL, NULL, 200,
-         "[{\"host_id\":\"w1\"},{\"host_id\":null,\"host_group_id\":\"hg-9\"}]", NULL, 0},
+        {"POST", API "/host_group/hg-9/attach", "{\"volume_id\":\"vol-1\"}", NULL, 422,
+         PS_ERR("0xE0A08001000D", "Volume csivol-1 is already attached to host group hg-ocp."),
+         NULL, 0},
         /* array info */
         {"GET", SW_Q, NULL, NULL, 200,
          "[{\"id\":\"sw1\",\"is_cluster\":true,\"release_version\":\"3.6.0.0\"}]", NULL, 0},
@@ -219,20 +222,18 @@ test_host_in_host_group(void **state)
          NULL, NULL, 0},
         {"GET", HOST_Q("esxi-host-1"), NULL, NULL, 200,
          "[{\"id\":\"h-1\",\"name\":\"esxi-host-1\",\"host_group_id\":\"hg-1\"}]", NULL, 0},
-        /* another group's mapping does not count */
-        {"GET", MAP_Q, NULL, NULL, 200, "[{\"host_group_id\":\"hg-other\",\"host_id\":\"h-99\"}]",
-         NULL, 0},
+        /* the member host attaches through its group */
         {"POST", API "/host_group/hg-1/attach", "{\"volume_id\":\"vol-1\"}", TOK1, 204, NULL, NULL,
          0},
-        /* the group's mapping counts for its member */
-        {"GET", MAP_Q, NULL, NULL, 200, "[{\"host_group_id\":\"hg-1\",\"host_id\":null}]", NULL, 0},
-        {"GET", MAP_Q, NULL, NULL, 200, "[{\"host_group_id\":\"hg-1\",\"host_id\":null}]", NULL, 0},
+        /* the group's attachment counts for its member */
+        {"POST", API "/host_group/hg-1/attach", "{\"volume_id\":\"vol-1\"}", NULL, 422,
+         PS_ERR("0xE0A08001000D", "Volume csivol-1 is already attached to host group hg-1."), NULL,
+         0},
         {"POST", API "/host_group/hg-1/detach", "{\"volume_id\":\"vol-1\"}", TOK1, 204, NULL, NULL,
          0},
         /* a member host named by the cleanup is resolved to its group too */
         {"GET", HOST_Q("esxi-host-2"), NULL, NULL, 200,
          "[{\"id\":\"h-2\",\"name\":\"esxi-host-2\",\"host_group_id\":\"hg-2\"}]", NULL, 0},
-        {"GET", MAP_Q, NULL, NULL, 200, "[]", NULL, 0},
         {"POST", API "/host_group/hg-2/attach", "{\"volume_id\":\"vol-1\"}", NULL, 204, NULL, NULL,
          0},
     };
@@ -419,26 +420,22 @@ test_map_errors(void **state)
         {"GET", HOST_Q("nope"), NULL, NULL, 200, "[]", NULL, 0},
         /* the array refuses: its status, code and text come back */
         {"GET", HOST_Q("esx9"), NULL, NULL, 200, "[{\"id\":\"h9\",\"name\":\"esx9\"}]", NULL, 0},
-        {"GET", MAP_Q, NULL, NULL, 200, "[]", NULL, 0},
         {"POST", API "/host/h9/attach", NULL, NULL, 422,
          PS_ERR("0xE0A08001000F", "Host esx9 is a member of host group g; attach the volume to "
                                   "the host group."),
          NULL, 0},
         /* attached meanwhile by someone else: success */
         {"GET", HOST_Q("esx9"), NULL, NULL, 200, "[{\"id\":\"h9\",\"name\":\"esx9\"}]", NULL, 0},
-        {"GET", MAP_Q, NULL, NULL, 200, "[]", NULL, 0},
         {"POST", API "/host/h9/attach", NULL, NULL, 422,
          PS_ERR("0xE0A08001000D", "Volume csivol-1 is already attached to host esx9."), NULL, 0},
         /* detached meanwhile: success */
         {"GET", HOST_Q("esx9"), NULL, NULL, 200, "[{\"id\":\"h9\",\"name\":\"esx9\"}]", NULL, 0},
-        {"GET", MAP_Q, NULL, NULL, 200, "[{\"host_id\":\"h9\"}]", NULL, 0},
         {"POST", API "/host/h9/detach", NULL, NULL, 422,
          PS_ERR("0xE0A08001000E", "Volume csivol-1 is not attached to host esx9."), NULL, 0},
         /* unmap from a host that is gone: nothing to do */
         {"GET", HOST_Q("gone"), NULL, NULL, 200, "[]", NULL, 0},
         /* a detach that fails */
         {"GET", HOST_Q("esx9"), NULL, NULL, 200, "[{\"id\":\"h9\",\"name\":\"esx9\"}]", NULL, 0},
-        {"GET", MAP_Q, NULL, NULL, 200, "[{\"host_id\":\"h9\"}]", NULL, 0},
         {"POST", API "/host/h9/detach", NULL, NULL, 500,
          PS_ERR("0xE0101001000A", "Internal error."), NULL, 0},
         /* mapped groups: the listing fails */

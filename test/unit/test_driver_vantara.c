@@ -128,18 +128,17 @@ test_full_sequence(void **state)
          NULL, 0},
         /* resolve: the LDEV of the handle */
         {"GET", V1 "/ldevs/291", NULL, SESS1, 200, LDEV_WORKER, NULL, 0},
-        /* mapped groups: the worker node's path */
-        {"GET", V1 "/ldevs/291", NULL, NULL, 200, LDEV_WORKER, NULL, 0},
-        /* map: two paths; the first job completes at once, the second is
-         * polled */
-        {"GET", V1 "/ldevs/291", NULL, NULL, 200, LDEV_WORKER, NULL, 0},
+        /* mapped groups: the worker node's path, and map: two paths, both
+         * from the record resolve read; the first job completes at once, the
+         * second is polled */
         {"POST", V1 "/luns", "{\"ldevId\":291,\"portId\":\"CL1-A\",\"hostGroupNumber\":1}", JOBH,
          202, JOB_DONE(100), NULL, 0},
         {"POST", V1 "/luns", "{\"ldevId\":291,\"portId\":\"CL2-A\",\"hostGroupNumber\":1}", JOBH,
          202, JOB_RUNNING(101), NULL, 0},
         {"GET", V1 "/jobs/101", NULL, SESS1, 200, JOB_RUNNING(101), NULL, 0},
         {"GET", V1 "/jobs/101", NULL, NULL, 200, JOB_DONE(101), NULL, 0},
-        /* map again: both paths there, no job */
+        /* map again (paths were added, so the LDEV is read afresh): both
+         * paths there, no job */
         {"GET", V1 "/ldevs/291", NULL, NULL, 200,
          "{\"ldevId\":291,\"naaId\":\"60060E80123456005050123400000123\",\"ports\":["
          "{\"portId\":\"CL3-A\",\"hostGroupNumber\":7,\"lun\":4},"

@@ -14,8 +14,10 @@ changes with jobs, check_fields for strict request bodies, and a Descriptor
   * HTTPS on 127.0.0.1 with the certificate and key named on the command line;
     port 0 picks a free port, which is written as "PORT=NNNN" to --ready FILE;
   * a JSON-lines call log (--calls FILE): one line per request with the
-    operation name, method, path, query, body (secrets replaced by "***") and
-    the status answered;
+    operation name, method, path, query, body (secrets replaced by "***"),
+    the status answered and "service_s", the fake's own time for it;
+  * each answer in one write on a TCP_NODELAY socket, HTTP/1.1 keep-alive,
+    so a request costs the fake's work and nothing more;
   * fault injection from --faults FILE, re-read on every request; a line is
         <op-name|*> <kind> [args] [once]
     with kinds
@@ -25,7 +27,8 @@ changes with jobs, check_fields for strict request bodies, and a Descriptor
         slow <ms>                   wait, then answer normally
         slow-after <ms>             do the operation, then wait before answering
                                     (an answer that comes after the client gave up)
-        malformed                   answer 200 with a body that is not JSON
+        malformed [status]          answer that status (default 200) with a body
+                                    that is not JSON
         expire                      invalidate every session, then go on normally
     A fault marked "once" is removed from the file when it fires; a request
     takes at most one line of each kind (the first), so three "* http 429
@@ -911,7 +914,11 @@ class ArrayFake:
             doc["sessions"] = self.sessions.count()
             write_atomic(self.args.state, json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
-    def log_call(self, req, op, status, fault=None, user=None):
+    def log_call(self, req, op, status, fault=None, user=None, t0=None):
+        """One call-log line.  t0 (time.monotonic() when the request's
+        headers were read) adds "service_s": the fake's own time for the
+        request up to this line (body read, work, state file), so a bench can
+        tell the simulator's cost from the client's."""
         if not self.args.calls:
             return
         q = {}
@@ -931,6 +938,8 @@ class ArrayFake:
             rec["user"] = user
         if fault:
             rec["fault"] = fault
+        if t0 is not None:
+            rec["service_s"] = round(time.monotonic() - t0, 6)
         line = json.dumps(rec, sort_keys=True) + "\n"
         with self.calls_lock:
             with open(self.args.calls, "a") as f:
@@ -1012,7 +1021,11 @@ class ArrayFake:
                     body = json.dumps(self.error_body(status, "injected fault")).encode()
                 return status, body, {"Content-Type": "application/json"}, op, "http"
             if kind == "malformed":
-                return 200, b'{"malformed": [1, 2', {"Content-Type": "application/json"}, op, "malformed"
+                try:
+                    status = int(rest.split()[0]) if rest.strip() else 200
+                except ValueError:
+                    status = 200
+                return status, b'{"malformed": [1, 2', {"Content-Type": "application/json"}, op, "malformed"
         try:
             if req.body_error is not None and req.method in ("POST", "PATCH", "PUT"):
                 raise ApiError(400, self.error_body(400, "invalid JSON in request body: %s" % req.body_error, "json"))
@@ -1042,6 +1055,17 @@ class ArrayFake:
             protocol_version = "HTTP/1.1"
             server_version = "SimArray/1.0"
             sys_version = ""
+            # An answer leaves in one write: headers and body collect in a
+            # buffered wfile that _answer flushes.  With the default
+            # unbuffered writer the headers and the body went out as two
+            # small segments, and the second waited for the client's delayed
+            # ACK (Nagle): about 40 ms per request that no array costs.
+            wbufsize = 1 << 16
+
+            def setup(self):
+                super().setup()
+                # No Nagle either: a small answer is sent at once.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def log_message(self, fmt, *a):
                 sys.stderr.write("%s %s: %s\n" % (time.strftime("%H:%M:%S"), fake.array, fmt % a))
@@ -1054,8 +1078,10 @@ class ArrayFake:
                 self.end_headers()
                 if data and self.command != "HEAD":
                     self.wfile.write(data)
+                self.wfile.flush()
 
             def _do(self):
+                t0 = time.monotonic()
                 u = urllib.parse.urlsplit(self.path)
                 query = urllib.parse.parse_qs(u.query, keep_blank_values=True)
                 n = int(self.headers.get("Content-Length") or 0)
@@ -1072,7 +1098,7 @@ class ArrayFake:
                 try:
                     status, data, headers, op, fault = fake.handle(req)
                 except Dropped as d:
-                    fake.log_call(req, d.args[0], None, fault="drop")
+                    fake.log_call(req, d.args[0], None, fault="drop", t0=t0)
                     self.close_connection = True
                     try:
                         self.connection.shutdown(socket.SHUT_RDWR)
@@ -1085,7 +1111,7 @@ class ArrayFake:
                     status, op, fault = 500, "internal", None
                     data = json.dumps(fake.error_body(500, "simulator bug: %s" % e)).encode()
                     headers = {"Content-Type": "application/json"}
-                fake.log_call(req, op, status, fault=fault, user=req.user)
+                fake.log_call(req, op, status, fault=fault, user=req.user, t0=t0)
                 # Checked before it is sent, so a client that has the answer
                 # finds its violations in the log already.
                 fake.check_answer(req, op, status, data, headers, fault)

@@ -60,6 +60,7 @@ Credentials: --username/--password (default admin / netapp1!).
 
 import fnmatch
 import hashlib
+import os
 import re
 import sys
 import time
@@ -702,7 +703,10 @@ WORLD_SERIAL = "SimPvc1Lun00"
 def world_seed(w):
     """The world's ONTAP: SVM svm1 with the LUN of Trident ontap-san PV
     "pvc-1" (internalName trident_pvc_1), of the VM disk's size; its FC LIFs
-    and iSCSI target are the ports the hosts see (World.target_ports)."""
+    and iSCSI target are the ports the hosts see (World.target_ports).
+    WORLD_ONTAP_EXTRA_LUNS=N (at most 98) adds the LUNs of PVs pvc-2 ..
+    pvc-<N+1> (internalName trident_pvc_K, serial SimPvcKKLun0), so many
+    populates can run at once, each onto its own volume (make bench)."""
     fc, iqn = w.target_ports("ONTAP", ["2000d039ea00f001", "2000d039ea00f002"],
                              "iqn.1992-08.com.netapp:sn.f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0:vs.9")
     svm = {"name": "svm1", "uuid": WORLD_SVM_UUID, "fc_wwpns": fc}
@@ -711,6 +715,11 @@ def world_seed(w):
             "luns": [{"name": WORLD_LUN, "size": w.size, "serial": WORLD_SERIAL,
                       "uuid": "5a1e0002-0000-4000-8000-00000000b001"}],
             "fc_node_names": w.fc_node_names()}
+    extra = int(os.environ.get("WORLD_ONTAP_EXTRA_LUNS") or 0)
+    for k in range(2, min(extra, 98) + 2):
+        seed["luns"].append({"name": "/vol/trident_pvc_%d/lun0" % k, "size": w.size,
+                             "serial": "SimPvc%02dLun0" % k,
+                             "uuid": "5a1e0002-0000-4000-8000-00000000b%03x" % k})
     return seed, [("VOLUME_HANDLE", "pvc-1"), ("ATTRS", "internalName=trident_pvc_1"),
                   ("LUN", WORLD_LUN), ("VOLUME", WORLD_LUN), ("NAA", naa_for(WORLD_SERIAL))]
 

@@ -35,6 +35,9 @@ def pipe(client, upstream_port):
         return
     up.settimeout(None)
     client.settimeout(None)
+    # Bytes are passed on as they come, so no Nagle wait on either side.
+    for s in (client, up):
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     socks = [client, up]
     try:
         while True:

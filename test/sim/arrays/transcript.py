@@ -28,7 +28,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-DROP_KEYS = {"ts", "created", "create_time", "_as_of"}
+DROP_KEYS = {"ts", "service_s", "created", "create_time", "_as_of"}
 
 
 class Norm:
