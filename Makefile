@@ -108,9 +108,9 @@ TMPDIR_DEPS := $(or $(TMPDIR),/tmp)/pop-deps-$(shell id -u)
 # another fails.
 CHECK_JOBS ?= 3
 # Longest first, so that the last ones to finish are short.
-SUITES := check-image $(filter %/test_populate %/test_conformance,$(TEST_BINS:%=suite-bin/%)) \
+SUITES := check-image $(filter %/test_populate %/test_conformance %/test_secrets,$(TEST_BINS:%=suite-bin/%)) \
           $(SCRIPT_TESTS:%=suite-script/%) \
-          $(filter-out %/test_populate %/test_conformance,$(TEST_BINS:%=suite-bin/%))
+          $(filter-out %/test_populate %/test_conformance %/test_secrets,$(TEST_BINS:%=suite-bin/%))
 
 check: deps
 	$(MAKE) WERROR=1 all tests

@@ -29,7 +29,9 @@ char *main_leftover_line(const struct run_result *res) ATTR_MALLOC(free);
 char *main_failure_line(const struct perr *err, const struct run_result *res) ATTR_MALLOC(free);
 
 /* Writes line + "\n" to path only if the file already exists (Kubernetes
- * creates /dev/termination-log); silently does nothing otherwise. */
+ * creates /dev/termination-log); silently does nothing otherwise.  Registered
+ * secrets are scrubbed from line first (the pod status shows it to anyone who
+ * can read pods); when that cannot be done, a fixed text is written instead. */
 void main_write_termination_log(const char *path, const char *line);
 
 /* Prints the version lines (program, embedded wrapper/VIB version). */

@@ -9,6 +9,7 @@
 #include "cmd/config_check.h"
 #include "esxi/wrapper.h"
 #include "lib/buf.h"
+#include "lib/log.h"
 
 #ifndef POP_VERSION
 #define POP_VERSION "0.0.0"
@@ -52,6 +53,8 @@ main_leftover_line(const struct run_result *res)
 void
 main_write_termination_log(const char *path, const char *line)
 {
+    char *safe = NULL;
+    const char *text;
     int fd;
     ssize_t ignored;
 
@@ -61,10 +64,16 @@ main_write_termination_log(const char *path, const char *line)
     fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return;
-    ignored = write(fd, line, strlen(line));
+    /* A peer may echo a credential into an error message; the log scrubs it,
+     * and so must this file, which is read outside the log. */
+    safe = log_scrub_dup(line);
+    text =
+        safe != NULL ? safe : "failed (the message could not be cleaned of secrets; see the log)";
+    ignored = write(fd, text, strlen(text));
     ignored = write(fd, "\n", 1);
     (void)ignored;
     close(fd);
+    free(safe);
 }
 
 void

@@ -818,6 +818,18 @@ run_array_copy(struct run_ctx *c, struct storage_pv *pv, bool vvol, struct perr 
     return rc;
 }
 
+/* A JSON string of text with registered secrets replaced; a fixed text when
+ * that cannot be done (never the text as is). */
+static json_t *
+run_json_scrubbed(const char *text)
+{
+    char *safe = log_scrub_dup(text);
+    json_t *j = json_string(safe != NULL ? safe : "(not shown: could not be cleaned of secrets)");
+
+    free(safe);
+    return j;
+}
+
 static void
 print_json_result(struct run_ctx *c, bool ok, const struct perr *err)
 {
@@ -828,8 +840,9 @@ print_json_result(struct run_ctx *c, bool ok, const struct perr *err)
 
     for (size_t i = 0; i < c->nphases; i++)
         json_object_set_new(ph, c->phases[i].name, jsonx_seconds(c->phases[i].ms));
+    /* Stdout is read outside the log: registered secrets are scrubbed here too. */
     for (size_t i = 0; i < c->res->leftovers.n; i++)
-        json_array_append_new(left, json_string(c->res->leftovers.v[i]));
+        json_array_append_new(left, run_json_scrubbed(c->res->leftovers.v[i]));
     json_object_set_new(o, "result", json_string(ok ? "success" : "failure"));
     json_object_set_new(o, "method", json_string(c->method != NULL ? c->method : "n/a"));
     json_object_set_new(o, "vendor", json_string(c->cfg->vendor));
@@ -845,7 +858,7 @@ print_json_result(struct run_ctx *c, bool ok, const struct perr *err)
     json_object_set_new(o, "left_behind", left);
     if (!ok) {
         json_object_set_new(o, "phase", json_string(c->res->phase != NULL ? c->res->phase : ""));
-        json_object_set_new(o, "error", json_string(err->msg));
+        json_object_set_new(o, "error", run_json_scrubbed(err->msg));
     }
     s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSONX_REAL_MS);
     if (s != NULL) {

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -657,6 +658,40 @@ http_log_exchange(const struct http_curl *hc, const char *method, const char *ur
                   ms, "bytes", nb, NULL);
 }
 
+/* A cookie a peer sets is a session credential: its value (with and without
+ * the quotes some servers put around it) is registered with the logger, so a
+ * body or a message that repeats it is scrubbed like a password. */
+static void
+http_curl_register_cookies(struct http_curl *hc)
+{
+    struct curl_slist *list = NULL;
+
+    if (curl_easy_getinfo(hc->curl, CURLINFO_COOKIELIST, &list) != CURLE_OK)
+        return;
+    /* Netscape format: domain, subdomains, path, secure, expiry, name, value (tabs) */
+    for (struct curl_slist *l = list; l != NULL; l = l->next) {
+        char *f = l->data;
+        size_t n;
+
+        for (int i = 0; i < 6 && f != NULL; i++) {
+            f = strchr(f, '\t');
+            if (f != NULL)
+                f++;
+        }
+        if (f == NULL)
+            continue;
+        log_add_secret(f);
+        n = strlen(f);
+        if (n > 2 && f[0] == '"' && f[n - 1] == '"') {
+            f[n - 1] = '\0';
+            log_add_secret(f + 1);
+        }
+    }
+    for (struct curl_slist *l = list; l != NULL; l = l->next)
+        OPENSSL_cleanse(l->data, strlen(l->data));
+    curl_slist_free_all(list);
+}
+
 static int
 http_curl_perform(void *impl, const struct http_req *req, struct http_resp *resp, struct perr *err)
 {
@@ -710,6 +745,7 @@ http_curl_perform(void *impl, const struct http_req *req, struct http_resp *resp
         perr_set(&local, PERR_NOMEM, "out of memory");
         goto out;
     }
+    http_curl_register_cookies(hc);
     if (trace)
         http_trace_body(hc->component, "http < body", resp->body.data, resp->body.len);
     rc = 0;

@@ -48,6 +48,9 @@
  *   http_redact_body(); libcurl's own info lines about cookies are replaced
  *   by a placeholder.  Binary bodies print as a byte count only, and traced
  *   bodies are cut at 64 KiB.
+ * - Every cookie value a peer sets (a session credential) is registered with
+ *   log_add_secret() after each exchange, so it is scrubbed wherever else it
+ *   shows up (a login reply body, a message).
  * - The insecure warning (warn) at construction; nothing at info or above
  *   otherwise: callers decide what an exchange means.
  */

@@ -13,8 +13,8 @@
 
 #include "lib/buf.h"
 
-/* Each credential is registered in about a dozen spellings (see log_add_secret). */
-#define LOG_MAX_SECRETS 512
+/* Each credential is registered in up to about twenty spellings (see log_add_secret). */
+#define LOG_MAX_SECRETS 2048
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static enum log_level log_min = LOGL_INFO;
@@ -83,15 +83,141 @@ log_add_secret_form(const char *value, int (*add)(struct buf *, const char *, st
     buf_free_secret(&b);
 }
 
+enum log_json_style {
+    LOG_JSON_ASCII_LOWER, /* non-ASCII as \u00e4: Python's json.dumps */
+    LOG_JSON_ASCII_UPPER, /* non-ASCII as \u00E4: jansson's JSON_ENSURE_ASCII */
+    LOG_JSON_HTML_SAFE,   /* <, > and & as \u003c...: Go's encoding/json */
+};
+
+/* The content of a JSON string as other encoders write it: the servers we
+ * talk to may echo a credential back in an error body, and our own JSON
+ * result escapes non-ASCII. */
+static int
+log_json_u(struct buf *b, unsigned cp, enum log_json_style style, struct perr *err)
+{
+    return style == LOG_JSON_ASCII_UPPER ? buf_addf(b, err, "\\u%04X", cp)
+                                         : buf_addf(b, err, "\\u%04x", cp);
+}
+
+static int
+log_json_styled(struct buf *b, const char *value, enum log_json_style style, struct perr *err)
+{
+    const unsigned char *p = (const unsigned char *)value;
+
+    while (*p != '\0') {
+        unsigned cp = *p;
+        size_t n = 1;
+        int rc;
+
+        if (*p == '"' || *p == '\\') {
+            rc = buf_addf(b, err, "\\%c", *p);
+        } else if (*p < 0x20 || *p == 0x7f ||
+                   (style == LOG_JSON_HTML_SAFE && (*p == '<' || *p == '>' || *p == '&'))) {
+            rc = log_json_u(b, cp, style, err);
+        } else if (*p < 0x80 || style == LOG_JSON_HTML_SAFE) {
+            rc = buf_add(b, p, 1, err);
+        } else {
+            /* One UTF-8 sequence; a malformed one is written byte by byte. */
+            n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 1;
+            cp = n == 1 ? *p : *p & (0x7fu >> n);
+            for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80) {
+                    n = 1;
+                    cp = *p;
+                    break;
+                }
+                cp = (cp << 6) | (p[i] & 0x3fu);
+            }
+            if (cp >= 0x10000)
+                rc = log_json_u(b, 0xd800 + ((cp - 0x10000) >> 10), style, err) < 0
+                         ? -1
+                         : log_json_u(b, 0xdc00 + ((cp - 0x10000) & 0x3ff), style, err);
+            else
+                rc = log_json_u(b, cp, style, err);
+        }
+        if (rc < 0)
+            return -1;
+        p += n;
+    }
+    return 0;
+}
+
+/* XML with numeric character references for the quotes, as Go's encoding/xml writes them. */
+static int
+log_xml_numeric(struct buf *b, const char *value, struct perr *err)
+{
+    for (const char *p = value; *p != '\0'; p++) {
+        int rc;
+
+        if (*p == '"')
+            rc = buf_adds(b, "&#34;", err);
+        else if (*p == '\'')
+            rc = buf_adds(b, "&#39;", err);
+        else if (*p == '&')
+            rc = buf_adds(b, "&amp;", err);
+        else if (*p == '<')
+            rc = buf_adds(b, "&lt;", err);
+        else if (*p == '>')
+            rc = buf_adds(b, "&gt;", err);
+        else
+            rc = buf_add(b, p, 1, err);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A URL component with lower-case hex digits, as some clients and proxies write it. */
+static int
+log_url_lower(struct buf *b, const char *value, struct perr *err)
+{
+    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
+        int rc;
+
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            rc = buf_add(b, p, 1, err);
+        else
+            rc = buf_addf(b, err, "%%%02x", *p);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+log_json_ascii_lower(struct buf *b, const char *value, struct perr *err)
+{
+    return log_json_styled(b, value, LOG_JSON_ASCII_LOWER, err);
+}
+
+static int
+log_json_ascii_upper(struct buf *b, const char *value, struct perr *err)
+{
+    return log_json_styled(b, value, LOG_JSON_ASCII_UPPER, err);
+}
+
+static int
+log_json_html_safe(struct buf *b, const char *value, struct perr *err)
+{
+    return log_json_styled(b, value, LOG_JSON_HTML_SAFE, err);
+}
+
 void
 log_add_secret(const char *value)
 {
     if (value == NULL || *value == '\0')
         return;
-    /* Every spelling the value travels in: as is, in JSON, XML and URLs. */
+    /* Every spelling the value travels in: as is, in JSON, XML and URLs,
+     * and as peers echo it back (other JSON and XML encoders). */
     log_add_secret_json(value);
     log_add_secret_form(value, buf_add_xml);
+    log_add_secret_form(value, log_xml_numeric);
     log_add_secret_form(value, buf_add_url);
+    log_add_secret_form(value, log_url_lower);
+    log_add_secret_form(value, log_json_ascii_lower);
+    log_add_secret_form(value, log_json_ascii_upper);
+    log_add_secret_form(value, log_json_html_safe);
 }
 
 void
@@ -277,6 +403,22 @@ log_scrub(struct buf *line)
             line->len -= n - 3;
         }
     }
+}
+
+char *
+log_scrub_dup(const char *text)
+{
+    struct buf b = {0};
+    struct perr err = {0};
+
+    if (text == NULL || buf_adds(&b, text, &err) < 0 || b.data == NULL) {
+        buf_free(&b);
+        return NULL;
+    }
+    pthread_mutex_lock(&log_lock);
+    log_scrub(&b);
+    pthread_mutex_unlock(&log_lock);
+    return buf_steal(&b);
 }
 
 static bool

@@ -35,13 +35,19 @@ void log_init(enum log_level min, enum log_format format, const char *trace_comp
 /* Where lines go (default stderr).  NULL restores stderr.  Not owned. */
 void log_set_stream(FILE *stream);
 /* Registers a secret value to scrub from all output, in every spelling it is
- * sent or logged in: as is, JSON-escaped (once and twice), XML-escaped and
- * URL-encoded (copied; spellings < 4 bytes are ignored). */
+ * sent, logged or echoed back by a peer in: as is, JSON-escaped (ours, with
+ * non-ASCII as \u escapes in either hex case, and with <>& escaped as Go
+ * writes it; each once and twice), XML-escaped (named or numeric quotes) and
+ * URL-encoded (either hex case).  Copied; spellings < 4 bytes are ignored. */
 void log_add_secret(const char *value);
 /* The one call for a credential: log_add_secret(secret) and, when user is not
  * NULL, the HTTP Basic spelling base64("user:secret") (user "" gives ":secret",
  * as a token sent in Basic). */
 void log_add_secret_encodings(const char *user, const char *secret);
+/* A copy of text with every registered secret replaced by "***" (NULL when
+ * text is NULL or memory runs out): for what leaves the process outside the
+ * log, such as the termination message and the JSON result.  Free with free(). */
+char *log_scrub_dup(const char *text) ATTR_MALLOC(free);
 /* Forgets registered secrets (zeroed) and resets to defaults: for tests and exit. */
 void log_reset(void);
 

@@ -129,6 +129,16 @@ handler(void *arg, const struct tls_request *req, struct tls_reply *reply)
                          0);
         reply->content_type = "application/json";
         reply->body = "{\"token\":\"S3CRETRESP\",\"ok\":true}";
+    } else if (path_is(req, "/session-login")) {
+        /* As a vCenter simulator answers Login: the session key in the body is the cookie. */
+        assert_int_equal(strv_add(&reply->headers,
+                                  "Set-Cookie: vmware_soap_session=\"C00K1E-5E55-KEY-42\"; "
+                                  "Path=/; HttpOnly",
+                                  NULL),
+                         0);
+        reply->content_type = "text/xml";
+        reply->body = "<LoginResponse><returnval><key>C00K1E-5E55-KEY-42</key>"
+                      "<userName>bob</userName></returnval></LoginResponse>";
     } else if (path_is(req, "/headers")) {
         assert_int_equal(strv_add(&reply->headers, "X-Auth-Token: t0k3n", NULL), 0);
         reply->status = 201;
@@ -734,6 +744,41 @@ test_trace_has_no_secrets(void **state)
     free(sdk);
 }
 
+/* A cookie the peer sets is a credential wherever it shows up again. */
+static void
+test_session_cookie_is_a_secret(void **state)
+{
+    struct tls_server *s = start(handler, NULL);
+    struct http_opts o = {.component = "http.test", .ca_file = tls_server_pki(s)->ca_file};
+    struct http_transport t;
+    struct http_resp resp;
+    struct perr err = {0};
+    struct capture cap;
+    char *login = url_of(s, "/session-login");
+    char *msg;
+    const char *text;
+
+    (void)state;
+    capture_start(&cap, LOGL_TRACE, "http");
+    make_transport(&o, &t);
+    assert_int_equal(get(&t, login, &resp, &err), 0);
+    /* The caller gets the body as sent; only what is logged or reported is scrubbed. */
+    assert_non_null(strstr(buf_cstr(&resp.body), "C00K1E-5E55-KEY-42"));
+    http_resp_free(&resp);
+    http_transport_free(&t);
+    text = capture_text(&cap);
+    if (strstr(text, "C00K1E-5E55-KEY-42") != NULL)
+        fail_msg("session cookie in trace:\n%s", text);
+    assert_non_null(strstr(text, "<key>***</key>"));
+    assert_non_null(strstr(text, "<userName>bob</userName>"));
+    msg = log_scrub_dup("fault on session C00K1E-5E55-KEY-42");
+    assert_string_equal(msg, "fault on session ***");
+    free(msg);
+    capture_end(&cap);
+    tls_server_stop(s);
+    free(login);
+}
+
 static void
 test_debug_line(void **state)
 {
@@ -793,6 +838,7 @@ main(void)
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_cookies),
+        cmocka_unit_test(test_session_cookie_is_a_secret),
         cmocka_unit_test(test_methods_and_no_expect),
         cmocka_unit_test(test_trace_has_no_secrets),
         cmocka_unit_test(test_debug_line),

@@ -17,6 +17,7 @@
 #include "esxi/wrapper.h"
 #include "lib/deadline.h"
 #include "lib/jsonx.h"
+#include "lib/log.h"
 
 static void
 test_first_error_wins(void **state)
@@ -412,6 +413,22 @@ test_failure_line_and_termination_log(void **state)
     assert_int_equal(access(path, F_OK), -1);
     free(line);
     run_result_free(&res);
+
+    /* A registered secret a peer echoed into the message never reaches the file. */
+    log_add_secret_encodings("admin", "S3cr\"et-\xc3\xa9");
+    memcpy(path, "/tmp/pop-termlog-XXXXXX", sizeof(path));
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    main_write_termination_log(
+        path, "map: HTTP 500: bad password S3cr\"et-\xc3\xa9 (S3cr\\\"et-\\u00e9)");
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(got, sizeof(got), f));
+    fclose(f);
+    unlink(path);
+    assert_string_equal(got, "map: HTTP 500: bad password *** (***)\n");
+    log_reset();
 }
 
 static void

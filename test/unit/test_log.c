@@ -263,6 +263,58 @@ test_secret_text_spellings(void **state)
     free(c.text);
 }
 
+/* How peers echo a credential back: JSON with non-ASCII as \u escapes
+ * (Python, jansson), Go's <>& escapes, Go's numeric XML quotes, lower-case
+ * URL hex; and what leaves outside the log (log_scrub_dup). */
+static void
+test_secret_echoed_spellings(void **state)
+{
+    static const char *const echoed[] = {
+        "p\\\"a\\\\ss%&<>:\\u00e9 x'",                    /* Python json.dumps */
+        "p\\\"a\\\\ss%&<>:\\u00E9 x'",                    /* jansson JSON_ENSURE_ASCII */
+        "p\\\"a\\\\ss%\\u0026\\u003c\\u003e:\xc3\xa9 x'", /* Go encoding/json */
+        "p&#34;a\\ss%&amp;&lt;&gt;:\xc3\xa9 x&#39;",      /* Go encoding/xml */
+        "p%22a%5css%25%26%3c%3e%3a%c3%a9%20x%27",         /* URL, lower-case hex */
+    };
+    struct capture c;
+    char *line;
+    char *safe;
+    char *mixed;
+
+    (void)state;
+    capture_start(&c, LOGL_TRACE, LOG_FORMAT_TEXT, "all");
+    log_add_secret(ODD_PW);
+    for (size_t i = 0; i < sizeof(echoed) / sizeof(echoed[0]); i++) {
+        /* As a body field, and as that body quoted once more in a JSON line. */
+        assert_int_equal(asprintf(&line, "{\"error\":\"bad %s here\"}", echoed[i]) > 0, 1);
+        log_info("test", "array said", "body", line, NULL);
+        free(line);
+    }
+    fflush(c.f);
+    for (size_t i = 0; i < sizeof(echoed) / sizeof(echoed[0]); i++) {
+        if (strstr(c.text, echoed[i]) != NULL || strstr(c.text, "ss%") != NULL ||
+            strstr(c.text, "5css") != NULL)
+            fail_msg("echoed form %zu leaked in:\n%s", i, c.text);
+    }
+    assert_non_null(strstr(c.text, "bad *** here"));
+
+    /* The same scrub for text that leaves outside the log. */
+    assert_int_equal(asprintf(&mixed, "map: HTTP 500: denied for %s and %s", ODD_PW, echoed[0]) > 0,
+                     1);
+    safe = log_scrub_dup(mixed);
+    assert_non_null(safe);
+    assert_string_equal(safe, "map: HTTP 500: denied for *** and ***");
+    free(safe);
+    free(mixed);
+    assert_null(log_scrub_dup(NULL));
+    capture_end(&c);
+    free(c.text);
+    /* Nothing registered: text comes back unchanged. */
+    safe = log_scrub_dup("nothing " ODD_PW);
+    assert_string_equal(safe, "nothing " ODD_PW);
+    free(safe);
+}
+
 int
 main(void)
 {
@@ -273,6 +325,7 @@ main(void)
         cmocka_unit_test(test_parse_helpers),
         cmocka_unit_test(test_secret_encodings_any_shape),
         cmocka_unit_test(test_secret_text_spellings),
+        cmocka_unit_test(test_secret_echoed_spellings),
     };
 
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);

@@ -26,6 +26,11 @@ the fakes, so adding a vendor is adding its module.
                                      prints its WORLD_<ENV>_* facts (KEY=value)
   fakes.py default-storage           the fake whose array STORAGE_* names
 
+Knob: WORLD_<ENV>_PASS in the environment replaces the password a fake
+accepts (its --password argument and its WORLD_<ENV>_PASSWORD fact), so a
+test can give an array a hostile password (quotes, &<>%\\:, non-ASCII); it
+must not contain a newline or end with '='.
+
 Standard library only.
 """
 
@@ -54,8 +59,23 @@ def registry():
                 continue
         mod = importlib.import_module(f[:-3])
         if isinstance(getattr(mod, "FAKE", None), common.Descriptor):
-            out.append(mod.FAKE)
+            out.append(with_knobs(mod.FAKE))
     return sorted(out, key=lambda d: (d.order, d.name))
+
+
+def with_knobs(d):
+    """d with the password WORLD_<ENV>_PASS names, when set (see the knob above)."""
+    pw = os.environ.get("WORLD_%s_PASS" % d.env)
+    if not pw:
+        return d
+    if "\n" in pw or pw.endswith("="):
+        raise SystemExit("fakes.py: WORLD_%s_PASS must not hold a newline or end with '='" % d.env)
+    if "--password" not in d.args:
+        raise SystemExit("fakes.py: the %s fake takes no --password" % d.name)
+    i = d.args.index("--password")
+    d.args[i + 1] = pw
+    d.env_facts = [(k, pw if k == "PASSWORD" else v) for k, v in d.env_facts]
+    return d
 
 
 def get(name):
