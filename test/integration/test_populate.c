@@ -617,7 +617,7 @@ test_metrics_scraped_like_the_controller(void **state)
     expect_regex(buf_cstr(&body), re);
     snprintf(re, sizeof(re),
              "vsphere_xcopy_volume_populator_vib_version\\{[^}]*owner_uid=\"%s\"[^}]*"
-             "version=\"0.5.0\"[^}]*\\} 1",
+             "version=\"0.5.1\"[^}]*\\} 1",
              uid);
     expect_regex(buf_cstr(&body), re);
     snprintf(re, sizeof(re),

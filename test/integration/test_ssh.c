@@ -744,7 +744,7 @@ test_old_key_format(void **state)
     assert_int_equal(ssh_carrier_open(&o, &c, &err), -1);
     restore_authorized_keys(&plain);
     assert_int_equal(err.code, PERR_SSH);
-    if (strstr(err.msg, "version mismatch: uploaded 0.5.0, but SSH returned 0.3.3 - old SSH key "
+    if (strstr(err.msg, "version mismatch: uploaded 0.5.1, but SSH returned 0.3.3 - old SSH key "
                         "format detected") == NULL ||
         strstr(err.msg, "delete the lines ending in " SSH_WRAPPER_NAME ".py") == NULL ||
         strstr(err.msg, go_line) == NULL)

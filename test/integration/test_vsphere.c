@@ -438,8 +438,8 @@ test_vib_version_and_missing_plugin(void **state)
 
     (void)state;
     assert_int_equal(esxcli_new(v, world_get(&plain, "WORLD_VC_VM_HOST"), &e, &err), 0);
-    assert_int_equal(vib_check_version(e, "0.5.0", &installed, &err), 0);
-    assert_string_equal(installed, "0.5.0");
+    assert_int_equal(vib_check_version(e, "0.5.1", &installed, &err), 0);
+    assert_string_equal(installed, "0.5.1");
     free(installed);
     assert_int_equal(version_compare("1.0", "1.0.0", &cmp), 0);
     assert_int_equal(cmp, 0);
@@ -459,7 +459,7 @@ test_vib_version_and_missing_plugin(void **state)
     assert_non_null(strstr(err.msg, "restart hostd on that host"));
     /* The advisory check logs and goes on with an empty version. */
     perr_clear(&err);
-    assert_int_equal(vib_check_version(e, "0.5.0", &installed, &err), 0);
+    assert_int_equal(vib_check_version(e, "0.5.1", &installed, &err), 0);
     assert_string_equal(installed, "");
     free(installed);
     assert_int_equal(world_sh(&plain, "mv \"$WORLD_ROOT/opt/redhat/wrapper.away\" "
