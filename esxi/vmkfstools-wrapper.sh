@@ -608,7 +608,11 @@ do_task_find() {
         tf_src=$NORM
     fi
     tf_list=
-    for tf_dir in "$TASK_BASE/$TASK_PREFIX"*; do
+    # The one glob of the script (set -f elsewhere): a constant prefix.
+    set +f
+    set -- "$TASK_BASE/$TASK_PREFIX"*
+    set -f
+    for tf_dir in "$@"; do
         [ -d "$tf_dir" ] || continue
         tf_id=${tf_dir#"$TASK_BASE/$TASK_PREFIX"}
         valid_task_id "$tf_id" || continue
