@@ -367,6 +367,9 @@ rerun_reattaches(const char *method)
     cmd_default(&c, method);
     pid = spawn_logged(&c, log2);
     if (!wait_for_line(log2, "re-attaching to the clone of an earlier run", pid)) {
+        /* Stop the rerun first: left running, it would cut into the next case. */
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
         world_sh(&w, "rm -f \"$WORLD_ROOT/tmp/hold-clone\"; cat %s >&2", log2);
         fail_msg("%s: the rerun did not re-attach", method);
     }
