@@ -527,13 +527,18 @@ trap "rc=\$?; printf %s \"\$rc\" >\"\$4/.exitcode.tmp\"; mv -f \"\$4/.exitcode.t
     while [ ! -s "$dc_dir/pid" ] && [ ! -f "$dc_dir/exitcode" ]; do
         dc_n=$((dc_n + 1))
         # (setsid may fork, so the background job ending proves nothing at first.)
-        if [ "$dc_n" -gt 100 ] || { [ "$dc_n" -gt 10 ] && ! is_running "$dc_bg"; }; then
+        if [ "$dc_n" -gt 1000 ] || { [ "$dc_n" -gt 150 ] && ! is_running "$dc_bg"; }; then
             [ -s "$dc_dir/pid" ] || [ -f "$dc_dir/exitcode" ] && break
             signal_group KILL "$dc_bg"
             remove_task_dir "$dc_dir" || true
             finish 1 "Failed to start vmkfstools process"
         fi
-        pause_briefly
+        # The shell writes it at once: look again soon, the reply waits on this.
+        # (Ticks of 20 ms; a sleep without fractions counts as 50 of them.)
+        if ! sleep 0.02 2>/dev/null; then
+            sleep 1
+            dc_n=$((dc_n + 49))
+        fi
     done
     dc_pid=$(cat "$dc_dir/pid" 2>/dev/null || true)
     if ! is_number "$dc_pid"; then
