@@ -247,12 +247,224 @@ out:
     return rc;
 }
 
+void
+clone_found_clear(struct clone_found *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        free(f->tasks[i].task_id);
+        free(f->tasks[i].exit_code);
+    }
+    free(f->tasks);
+    memset(f, 0, sizeof(*f));
+}
+
+int
+clone_found_parse(const char *message, struct clone_found *f, struct perr *err)
+{
+    json_t *o = NULL;
+    json_t *list;
+    int rc = -1;
+
+    clone_found_clear(f);
+    o = json_loads(message, 0, NULL);
+    list = json_object_get(o, "tasks");
+    if (!json_is_array(list)) {
+        perr_set(err, PERR_PROTOCOL, "wrapper --task-find: unexpected reply '%s'", message);
+        goto out;
+    }
+    f->tasks = calloc(json_array_size(list) + 1, sizeof(*f->tasks));
+    if (f->tasks == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *e = json_array_get(list, i);
+        struct clone_found_task *t = &f->tasks[f->n];
+        json_t *same = json_object_get(e, "sameSource");
+
+        if (!json_is_string(json_object_get(e, "taskId")))
+            continue;
+        f->n++;
+        if (dup_opt(e, "taskId", &t->task_id, err) < 0 ||
+            dup_opt(e, "exitCode", &t->exit_code, err) < 0)
+            goto out;
+        t->running = json_is_true(json_object_get(e, "running"));
+        t->same_source = json_is_true(same) ? 1 : json_is_false(same) ? 0 : -1;
+    }
+    rc = 0;
+out:
+    if (rc < 0)
+        clone_found_clear(f);
+    json_decref(o);
+    return rc;
+}
+
+static int
+find_tasks(struct wrapper_carrier *c, const char *src, const char *dst, struct clone_found *f,
+           struct perr *err)
+{
+    const char *args[] = {"--task-find", "-s", src, "-t", dst, NULL};
+    struct wrapper_reply r = {0};
+    int rc = -1;
+
+    if (c->call(c->impl, args, &r, err) < 0)
+        goto out;
+    if (r.status != 0) {
+        perr_set_remote(err, PERR_REMOTE, 0, "", "wrapper --task-find failed with status %d: %s",
+                        r.status, r.message != NULL ? r.message : "");
+        goto out;
+    }
+    if (clone_found_parse(r.message != NULL ? r.message : "", f, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    wrapper_reply_clear(&r);
+    return rc;
+}
+
+/* Before a clone: what an earlier run left on this LUN.  A clone of the same source that
+ * still runs is adopted (*adopted); anything else is stopped and removed, since it writes
+ * to the LUN we are about to fill or holds a descriptor next to the source.  A lookup the
+ * wrapper cannot answer (older than 0.5.1.1) is a warning: the run goes on as before. */
+static int
+clear_earlier(struct wrapper_carrier *c, const char *src, const char *dst, char **adopted,
+              struct perr *err)
+{
+    struct clone_found f = {0};
+    struct perr tmp = {0};
+    int rc = -1;
+
+    *adopted = NULL;
+    if (find_tasks(c, src, dst, &f, &tmp) < 0) {
+        log_warn(CLONE_COMP, "cannot look for an earlier run's clone on the target", "method",
+                 c->name, "target", dst, "error", tmp.msg, NULL);
+        rc = 0;
+        goto out;
+    }
+    for (size_t i = 0; i < f.n; i++) {
+        const struct clone_found_task *t = &f.tasks[i];
+        const char *clean[] = {"--task-clean", "-i", t->task_id, NULL};
+
+        if (*adopted == NULL && t->running && t->same_source == 1) {
+            *adopted = strdup(t->task_id);
+            if (*adopted == NULL) {
+                perr_set(err, PERR_NOMEM, "out of memory");
+                goto out;
+            }
+            log_info(CLONE_COMP, "re-attaching to the clone of an earlier run", "method", c->name,
+                     "task", t->task_id, "source", src, "target", dst, NULL);
+            continue;
+        }
+        log_warn(CLONE_COMP, "removing a clone task an earlier run left on the target", "task",
+                 t->task_id, "running", t->running ? "true" : "false", "same_source",
+                 t->same_source == 1 ? "true" : "false", "target", dst, NULL);
+        if (wrapper_call(c, clean, NULL, err) < 0) {
+            perr_prefix(err, "earlier clone task '%s' on '%s' could not be removed: ", t->task_id,
+                        dst);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    clone_found_clear(&f);
+    return rc;
+}
+
+/* The answer to --clone did not arrive (or said no): read back whether a clone of src onto
+ * dst exists now.  Sets *id to the task to follow, or leaves it NULL when none exists. */
+static int
+recover_start(struct wrapper_carrier *c, const char *src, const char *dst, char **id,
+              struct perr *err)
+{
+    struct clone_found f = {0};
+    int rc = -1;
+
+    *id = NULL;
+    if (find_tasks(c, src, dst, &f, err) < 0)
+        goto out;
+    for (size_t i = 0; i < f.n && *id == NULL; i++) {
+        if (f.tasks[i].same_source != 1)
+            continue;
+        *id = strdup(f.tasks[i].task_id);
+        if (*id == NULL) {
+            perr_set(err, PERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    clone_found_clear(&f);
+    return rc;
+}
+
+static bool
+answer_lost(const struct perr *e)
+{
+    /* The wrapper's own refusal (PERR_REMOTE) and a cancellation are answers. */
+    return e->code == PERR_NETWORK || e->code == PERR_TIMEOUT || e->code == PERR_SSH ||
+           e->code == PERR_PROTOCOL;
+}
+
+/* Starts the clone; when the answer is lost, finds out whether it started and goes on from
+ * there, so that a create is never sent twice blindly. */
+static int
+start_clone(struct wrapper_carrier *c, const char *src, const char *dst, char **id,
+            struct perr *err)
+{
+    const char *start[] = {"--clone", "-s", src, "-t", dst, NULL};
+    struct clone_task t = {0};
+    struct perr first = {0};
+    int rc = -1;
+
+    *id = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct perr look = {0};
+
+        memset(&first, 0, sizeof(first));
+        if (wrapper_call(c, start, &t, &first) == 0)
+            break;
+        if (!answer_lost(&first))
+            goto fail;
+        log_warn(CLONE_COMP, "the answer to the clone start was lost; looking for the task",
+                 "method", c->name, "source", src, "target", dst, "error", first.msg, NULL);
+        if (recover_start(c, src, dst, id, &look) < 0) {
+            perr_set(err, look.code, "%s; and the host could not say whether it started: %s",
+                     first.msg, look.msg);
+            goto fail;
+        }
+        if (*id != NULL) {
+            log_info(CLONE_COMP, "the clone had started; following it", "task", *id, NULL);
+            rc = 0;
+            goto out;
+        }
+        if (attempt == 1)
+            goto fail;
+        log_info(CLONE_COMP, "no clone task on the host; starting it again", "target", dst, NULL);
+    }
+    if (t.task_id == NULL || *t.task_id == '\0') {
+        perr_set(err, PERR_PROTOCOL, "clone over %s: the wrapper returned no task id", c->name);
+        goto out;
+    }
+    *id = strdup(t.task_id);
+    if (*id == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = 0;
+    goto out;
+fail:
+    if (!perr_failed(err))
+        *err = first;
+    perr_prefix(err, "failed to start clone task over %s: ", c->name);
+out:
+    clone_task_clear(&t);
+    return rc;
+}
+
 int
 clone_run(struct wrapper_carrier *c, const char *src, const char *dst, long stall_ms,
           const struct clone_callbacks *cb, struct clone_result *res, struct perr *err)
 {
-    const char *start[] = {"--clone", "-s", src, "-t", dst, NULL};
-    struct clone_task t = {0};
     char *id = NULL;
     int rc = -1;
 
@@ -260,21 +472,16 @@ clone_run(struct wrapper_carrier *c, const char *src, const char *dst, long stal
     res->xcopy_used = -1;
     res->percent = -1;
     res->started_ms = mono_now_ms();
-    if (wrapper_call(c, start, &t, err) < 0) {
-        perr_prefix(err, "failed to start clone task over %s: ", c->name);
+    if (clear_earlier(c, src, dst, &id, err) < 0)
         goto out;
+    if (id != NULL) {
+        res->reattached = true;
+    } else {
+        if (start_clone(c, src, dst, &id, err) < 0)
+            goto out;
+        log_info(CLONE_COMP, "clone started", "method", c->name, "task", id, "source", src,
+                 "target", dst, NULL);
     }
-    if (t.task_id == NULL || *t.task_id == '\0') {
-        perr_set(err, PERR_PROTOCOL, "clone over %s: the wrapper returned no task id", c->name);
-        goto out;
-    }
-    id = strdup(t.task_id);
-    if (id == NULL) {
-        perr_set(err, PERR_NOMEM, "out of memory");
-        goto out;
-    }
-    log_info(CLONE_COMP, "clone started", "method", c->name, "task", id, "source", src, "target",
-             dst, NULL);
     if (poll_until_done(c, id, stall_ms, cb, res, err) < 0)
         goto out;
     rc = 0;
@@ -294,6 +501,5 @@ out:
         cancel_shield_end();
     }
     free(id);
-    clone_task_clear(&t);
     return rc;
 }

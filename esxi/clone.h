@@ -20,6 +20,16 @@
  * - --task-clean always runs once a task id is known, on every path, with a
  *   scratch error (its failure is logged and listed in res->cleanup_failed).
  * - A failed clone is PERR_REMOTE "clone task failed with exit code C: <stderr>".
+ * - Before starting, --task-find lists the tasks an earlier run left on the
+ *   target: a clone of the same source that still runs is re-attached to
+ *   (followed to its end with progress, res->reattached set, no new clone);
+ *   every other task on the target is task-cleaned (stopped, descriptor and
+ *   directory removed) and a failure to do so fails the run before anything
+ *   is written.  A wrapper without --task-find (before 0.5.1.1) is a warning.
+ * - --clone is never re-sent blindly: when its answer is lost (no reply,
+ *   timeout, SSH or malformed reply) --task-find says whether the clone
+ *   started; if it did, that task is followed; if not, the clone is started
+ *   once more; if the host cannot tell, the run fails.
  */
 #ifndef POP_CLONE_H
 #define POP_CLONE_H
@@ -72,7 +82,25 @@ struct clone_result {
     long long started_ms;  /* monotonic */
     long long finished_ms; /* monotonic, when the exit code was seen */
     unsigned polls;
+    bool reattached; /* followed an earlier run's clone instead of starting one */
 };
+
+/* One task of a --task-find reply. */
+struct clone_found_task {
+    char *task_id;
+    char *exit_code; /* "" while running */
+    bool running;
+    int same_source; /* 1, 0, or -1 when the wrapper could not tell */
+};
+
+struct clone_found {
+    struct clone_found_task *tasks;
+    size_t n;
+};
+
+/* Parses a --task-find message ({"tasks": [...]}); entries without a taskId are skipped. */
+int clone_found_parse(const char *message, struct clone_found *f, struct perr *err);
+void clone_found_clear(struct clone_found *f);
 
 /* Reads the wrapper's version through the carrier ("0.5.0"); owned. */
 int clone_wrapper_version(struct wrapper_carrier *c, char **version, struct perr *err);

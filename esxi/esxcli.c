@@ -1,5 +1,6 @@
 #include "esxi/esxcli.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,24 @@ esxcli_info_fetches(const struct esxcli *e)
     return e->fetches;
 }
 
+/* Whether an esxcli method only reads (vim.EsxCLI.storage.core.device.list,
+ * vim.EsxCLI.vmkfstools.taskGet, vim.CLIInfo.FetchCLIInfo): only those are tried again after
+ * a lost answer; a clone or a rescan that may have run is never re-sent blindly. */
+static bool
+esxcli_method_is_read(const char *method)
+{
+    static const char *const reads[] = {"list",    "get",      "FetchCLIInfo",
+                                        "taskGet", "taskFind", "version"};
+    const char *last = strrchr(method, '.');
+
+    last = last != NULL ? last + 1 : method;
+    for (size_t i = 0; i < ARRAY_LEN(reads); i++) {
+        if (strcmp(last, reads[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* ExecuteSoap with one optional argument list; returns the returnval node's doc. */
 static int
 esxcli_execute(struct esxcli *e, const char *moid, const char *method, const struct buf *args,
@@ -121,8 +140,8 @@ esxcli_execute(struct esxcli *e, const char *moid, const char *method, const str
         buf_add_xml(&params, method, err) < 0 || buf_adds(&params, "</method>", err) < 0 ||
         (args != NULL && buf_add(&params, args->data, args->len, err) < 0))
         goto out;
-    if (vim_call(e->vim_ref, "ExecuteSoap", "ReflectManagedMethodExecuter", e->mme, params.data,
-                 out, err) < 0)
+    if (vim_call_ex(e->vim_ref, "ExecuteSoap", "ReflectManagedMethodExecuter", e->mme, params.data,
+                    esxcli_method_is_read(method), out, err) < 0)
         goto out;
     rc = 0;
 out:

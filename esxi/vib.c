@@ -49,6 +49,14 @@ vib_call(void *impl, const char *const args[], struct wrapper_reply *out, struct
         argv[3] = args[2];
         argv[4] = "-t";
         argv[5] = args[4];
+    } else if (strcmp(args[0], "--task-find") == 0 && args[1] != NULL && args[2] != NULL &&
+               args[3] != NULL && args[4] != NULL) {
+        /* Same order as --clone: {"--task-find", "-s", src, "-t", dst}. */
+        argv[1] = "taskFind";
+        argv[2] = "-t";
+        argv[3] = args[4];
+        argv[4] = "-s";
+        argv[5] = args[2];
     } else if ((strcmp(args[0], "--task-get") == 0 || strcmp(args[0], "--task-clean") == 0) &&
                args[1] != NULL && args[2] != NULL) {
         argv[1] = strcmp(args[0], "--task-get") == 0 ? "taskGet" : "taskClean";

@@ -8,10 +8,14 @@
 
 #include "esxi/vim_xml.h"
 #include "lib/buf.h"
+#include "lib/deadline.h"
 #include "lib/log.h"
 
 #define VIM_COMP              "vsphere"
 #define VIM_DEFAULT_MAX_REPLY ((size_t)32 * 1024 * 1024)
+#define VIM_RETRY_ATTEMPTS    4
+#define VIM_RETRY_INITIAL_MS  250L
+#define VIM_RETRY_MAX_MS      4000L
 
 int
 vim_url_normalise(const char *host, char **url, char **base, struct perr *err)
@@ -165,7 +169,7 @@ out:
 
 static int
 vim_send(struct vim *v, const char *method, const char *this_type, const char *this_value,
-         const char *params, struct vim_resp **out, struct perr *err)
+         const char *params, bool idempotent, struct vim_resp **out, struct perr *err)
 {
     struct http_resp resp = {0};
     struct http_req req = {0};
@@ -198,6 +202,7 @@ vim_send(struct vim *v, const char *method, const char *this_type, const char *t
     req.headers = headers;
     req.body = env.data;
     req.body_len = env.len;
+    req.idempotent = idempotent;
     v->calls++;
     if (http_perform(&v->http, &req, &resp, err) < 0) {
         perr_prefix(err, "vSphere %s: ", method);
@@ -232,7 +237,8 @@ vim_login(struct vim *v, struct perr *err)
         buf_adds(&params, "</userName><password>", err) < 0 ||
         buf_add_xml(&params, v->password, err) < 0 || buf_adds(&params, "</password>", err) < 0)
         goto out;
-    if (vim_send(v, "Login", "SessionManager", v->sc.session_manager, params.data, &r, err) < 0) {
+    if (vim_send(v, "Login", "SessionManager", v->sc.session_manager, params.data, false, &r, err) <
+        0) {
         if (err->code == PERR_AUTH)
             perr_prefix(err, "login to '%s' as '%s' failed: ", v->base, v->user);
         goto out;
@@ -253,8 +259,8 @@ vim_service_content(struct vim *v, struct perr *err)
     xmlNode *rv;
     int rc = -1;
 
-    if (vim_send(v, "RetrieveServiceContent", "ServiceInstance", "ServiceInstance", NULL, &r, err) <
-        0)
+    if (vim_call_ex(v, "RetrieveServiceContent", "ServiceInstance", "ServiceInstance", NULL, true,
+                    &r, err) < 0)
         goto out;
     rv = vim_xml_child(r->response, "returnval");
     v->sc.root_folder = vim_xml_path_text(rv, "rootFolder");
@@ -321,29 +327,92 @@ out:
     return rc;
 }
 
+bool
+vim_method_is_read(const char *method)
+{
+    /* Calls that only read: sending one twice changes nothing on the server. */
+    static const char *const reads[] = {
+        "RetrieveServiceContent",
+        "RetrievePropertiesEx",
+        "ContinueRetrievePropertiesEx",
+        "RetrieveProperties",
+        "FindByUuid",
+        "FindByInventoryPath",
+        "FindByDnsName",
+        "FindByIp",
+        "RetrieveManagedMethodExecuter",
+        "RetrieveDynamicTypeManager",
+        "QueryConfiguredModuleOptionString",
+        "WaitForUpdatesEx",
+        "CurrentTime",
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(reads); i++) {
+        if (strcmp(method, reads[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A blip worth another try: no answer at all, or an HTTP answer without a SOAP body from a
+ * proxy or a service that is restarting.  A SOAP fault is the server's verdict and is not. */
+static bool
+vim_transient(const struct perr *e)
+{
+    if (e->code == PERR_TIMEOUT || e->code == PERR_NETWORK)
+        return true;
+    return e->code == PERR_HTTP && (e->http_status == 429 || e->http_status == 502 ||
+                                    e->http_status == 503 || e->http_status == 504);
+}
+
+int
+vim_call_ex(struct vim *v, const char *method, const char *this_type, const char *this_value,
+            const char *params, bool idempotent, struct vim_resp **out, struct perr *err)
+{
+    struct backoff bo;
+    bool relogged = false;
+
+    *out = NULL;
+    backoff_init(&bo, v->retry_initial_ms > 0 ? v->retry_initial_ms : VIM_RETRY_INITIAL_MS,
+                 VIM_RETRY_MAX_MS, 2.0, 0.2, VIM_RETRY_ATTEMPTS);
+    for (;;) {
+        struct perr attempt = {0};
+        long delay;
+
+        if (vim_send(v, method, this_type, this_value, params, idempotent, out, &attempt) == 0)
+            return 0;
+        /* vCenter drops idle sessions; log in again once, as the Go client's keep-alive would. */
+        if (strcmp(attempt.remote_code, "NotAuthenticated") == 0 && v->logged_in && !relogged) {
+            log_info(VIM_COMP, "session expired, logging in again", "url", v->url, NULL);
+            relogged = true;
+            /* The old cookie names a dead session; a Login that sends it is refused. */
+            if (http_cookie_clear(&v->http, err) < 0 || vim_login(v, err) < 0)
+                return -1;
+            continue;
+        }
+        /* Only a read is tried again: a call that may have acted is left to the caller, who
+         * reads the state back before deciding (a replay could start a second task). */
+        delay = idempotent && vim_transient(&attempt) ? backoff_next_ms(&bo) : -1;
+        if (delay < 0) {
+            *err = err->code == PERR_OK ? attempt : *err;
+            return -1;
+        }
+        v->retries++;
+        log_warn(VIM_COMP, "vSphere call failed, trying again", "method", method, "error",
+                 attempt.msg, NULL);
+        if (wait_ms(delay, NULL, err) < 0) {
+            perr_prefix(err, "vSphere %s: ", method);
+            return -1;
+        }
+    }
+}
+
 int
 vim_call(struct vim *v, const char *method, const char *this_type, const char *this_value,
          const char *params, struct vim_resp **out, struct perr *err)
 {
-    struct perr first = {0};
-
-    if (vim_send(v, method, this_type, this_value, params, out, &first) == 0)
-        return 0;
-    /* vCenter drops idle sessions; log in again once, as the Go client's keep-alive would. */
-    if (strcmp(first.remote_code, "NotAuthenticated") == 0 && v->logged_in) {
-        struct perr relogin = {0};
-
-        log_info(VIM_COMP, "session expired, logging in again", "url", v->url, NULL);
-        /* The old cookie names a dead session; a Login that sends it is refused. */
-        if (http_cookie_clear(&v->http, &relogin) < 0 || vim_login(v, &relogin) < 0) {
-            *err = err->code == PERR_OK ? relogin : *err;
-            return -1;
-        }
-        return vim_send(v, method, this_type, this_value, params, out, err);
-    }
-    if (err->code == PERR_OK)
-        *err = first;
-    return -1;
+    return vim_call_ex(v, method, this_type, this_value, params, vim_method_is_read(method), out,
+                       err);
 }
 
 void
@@ -370,7 +439,8 @@ vim_close(struct vim *v)
         struct vim_resp *r = NULL;
         struct perr tmp = {0};
 
-        if (vim_send(v, "Logout", "SessionManager", v->sc.session_manager, NULL, &r, &tmp) < 0)
+        if (vim_send(v, "Logout", "SessionManager", v->sc.session_manager, NULL, false, &r, &tmp) <
+            0)
             log_warn(VIM_COMP, "logout failed", "error", tmp.msg, NULL);
         vim_resp_free(r);
     }

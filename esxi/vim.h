@@ -15,6 +15,15 @@
  *   message.  NotAuthenticated makes vim_call() log in again once and retry.
  *   InvalidLogin/NoPermission are PERR_AUTH; a missing object is
  *   PERR_NOT_FOUND; other faults PERR_REMOTE.
+ * - Retries: a call that only reads (vim_method_is_read(), or vim_call_ex()
+ *   with idempotent) is tried again after a transient failure (no answer,
+ *   timeout, HTTP 429/502/503/504 without a SOAP fault), at most
+ *   VIM_RETRY_ATTEMPTS more times, 250 ms doubling to 4 s with 20 % jitter,
+ *   each retry logged at warn; a cancellation stops the wait.  Any other
+ *   call is sent once, on a connection of its own so that the transport never
+ *   replays it (lib/http.h): when its answer is lost the caller gets
+ *   PERR_NETWORK/PERR_TIMEOUT and must read the state back before sending
+ *   it again.  A SOAP fault is never retried (except NotAuthenticated).
  * - Replies are size-capped and parsed by vim_xml_parse() (no network, no
  *   entities, no DOCTYPE).
  * - The password is kept only as long as the session (for the re-login) and
@@ -62,7 +71,9 @@ struct vim {
     char *password; /* secret, zeroed on close */
     struct vim_service sc;
     size_t max_reply;
-    unsigned long calls; /* SOAP requests sent, for the bench and tests */
+    unsigned long calls;   /* SOAP requests sent, for the bench and tests */
+    unsigned long retries; /* reads sent again after a transient failure */
+    long retry_initial_ms; /* first retry delay; 0 = 250 ms (tests may shorten it) */
     bool logged_in;
     /* Facts read once per run and reused by vim_calls.c (owned, freed by
      * vim_close): the runtime.host of the VM vim_find_vm() found by MoRef
@@ -88,9 +99,16 @@ int vim_open(const struct vim_opts *opts, struct vim **out, struct perr *err);
 /* Logs out (best effort, errors logged) and frees; NULL is fine. */
 void vim_close(struct vim *v);
 
-/* Calls method on the object (this_type, this_value).  *out owns the reply. */
+/* Calls method on the object (this_type, this_value).  *out owns the reply.
+ * Idempotent when vim_method_is_read(method). */
 int vim_call(struct vim *v, const char *method, const char *this_type, const char *this_value,
              const char *params, struct vim_resp **out, struct perr *err);
+/* The same, the caller saying whether the call only reads (ExecuteSoap carries
+ * esxcli commands of both kinds). */
+int vim_call_ex(struct vim *v, const char *method, const char *this_type, const char *this_value,
+                const char *params, bool idempotent, struct vim_resp **out, struct perr *err);
+/* True for the SOAP methods that only read (retried, replay-safe). */
+bool vim_method_is_read(const char *method);
 void vim_resp_free(struct vim_resp *r);
 
 /* The <returnval> elements of a reply, one after the other (NULL-safe). */

@@ -1129,6 +1129,8 @@ vim_datastore_upload(struct vim *v, const char *dc_name, const char *ds_name, co
         goto out;
     req.method = "PUT";
     req.url = buf_cstr(&url);
+    /* The same bytes to the same (temporary) name: a replay does no harm. */
+    req.idempotent = true;
     req.content_type = "application/octet-stream";
     req.body = data;
     req.body_len = len;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # vmkfstools-wrapper: the ESXi-side helper of vsphere-copy-offload-populator.
-SCRIPT_VERSION="0.5.0.1"
+SCRIPT_VERSION="0.5.1.1"
 #
 # Version scheme (the only place this product's wrapper version is written):
 # X.Y.Z.N, four numbers, N >= 1.  Upstream wrapper releases have three parts
@@ -31,6 +31,10 @@ SCRIPT_VERSION="0.5.0.1"
 #       (never a file: a clone onto another VM's disk must not start)
 #   --task-get -i|--task-id ID
 #   --task-clean -i|--task-id ID
+#   --task-find -t|--target-lun DEV [-s|--source-vmdk SRC]
+#       read-only: the tasks whose target is DEV (same rules as --clone, but
+#       the device need not exist), so that a populator whose answer to
+#       --clone was lost, or that was killed, finds what runs on its LUN
 #   -v|--version            [--output simple|xml]   (default xml)
 #
 # Every reply is the esxcli XML document below, with the message XML-escaped.
@@ -39,14 +43,20 @@ SCRIPT_VERSION="0.5.0.1"
 #   clone:    {"taskId": "<id>", "pid": <n>, "xcopyUsed": false}
 #   task-get: {"taskId": "<id>", "pid": <n>, "exitCode": "<code or empty>",
 #              "lastLine": "<...>", "xcopyUsed": true|false|null, "stdErr": "<...>"}
+#   task-find: {"tasks": [{"taskId": "<id>", "pid": <n>, "source": "<path or empty>",
+#              "targetLun": "<naa>", "exitCode": "<code or empty>", "running": true|false,
+#              "sameSource": true|false|null}, ...]}   (sameSource null without -s)
 #   version:  {"version": "X.Y.Z"}   (or bare X.Y.Z with --output simple)
 # The exit status is the reply's status (0 on success).
 #
 # A task id is the wrapper's own: 8-4-4-4-12 lower-case hex; nothing else is
 # accepted by task-get and task-clean.
 # Task state lives in /tmp/vmkfstools-wrapper-<id>/: out, err, exitcode, pid,
-# rdmfile, targetLun.  Task directories older than 5 days are removed when a
-# new clone starts.
+# rdmfile, targetLun, source.  Everything but pid, out, err and exitcode is
+# written before the clone starts, and the clone's own shell writes pid before
+# it runs vmkfstools, so a task directory that a reply names always says what
+# to stop and what to remove.  Task directories older than 5 days are removed
+# when a new clone starts.
 
 set -e
 set -f
@@ -377,25 +387,46 @@ remove_rdm_files() {
     return 0
 }
 
+group_alive() {
+    # group_alive PGID: a process of the clone's process group still exists.
+    kill -0 "-$1" 2>/dev/null || kill -0 -- "-$1" 2>/dev/null
+}
+
+signal_group() {
+    # signal_group SIG PGID: the whole group (vmkfstools and its helpers).
+    kill -s "$1" "-$2" 2>/dev/null || kill -s "$1" -- "-$2" 2>/dev/null ||
+        kill -s "$1" "$2" 2>/dev/null || true
+}
+
+pause_briefly() {
+    sleep 0.2 2>/dev/null || sleep 1
+}
+
 stop_task() {
     # stop_task TASKDIR: if the task's clone still runs, stop its process
-    # group (the clone runs in its own session) and wait for it a little.
+    # group (the clone runs in its own session, its shell is the leader) and
+    # wait until the group is gone: only then can nothing create a descriptor
+    # behind our back.  Returns 1 if the group outlived TERM, KILL and the wait.
     st_pid=$(cat "$1/pid" 2>/dev/null || true)
-    st_ec=$(cat "$1/exitcode" 2>/dev/null || true)
-    [ -z "$st_ec" ] || return 0
-    is_running "$st_pid" || return 0
-    log_msg warning "stopping clone process group $st_pid of $1"
-    kill -s TERM "-$st_pid" 2>/dev/null || kill -s TERM -- "-$st_pid" 2>/dev/null ||
-        kill -s TERM "$st_pid" 2>/dev/null || true
+    is_number "$st_pid" || return 0
+    if group_alive "$st_pid" || is_running "$st_pid"; then
+        log_msg warning "stopping clone process group $st_pid of $1"
+        signal_group TERM "$st_pid"
+    fi
+    # The group's shell writes exitcode only once vmkfstools has ended; helpers
+    # of vmkfstools may live a moment longer, so the group itself is waited for.
     st_n=0
-    while is_running "$st_pid" && [ -z "$(cat "$1/exitcode" 2>/dev/null || true)" ]; do
+    while group_alive "$st_pid"; do
         st_n=$((st_n + 1))
-        if [ "$st_n" -gt 10 ]; then
-            kill -s KILL "-$st_pid" 2>/dev/null || kill -s KILL -- "-$st_pid" 2>/dev/null ||
-                kill -s KILL "$st_pid" 2>/dev/null || true
-            break
+        if [ "$st_n" = 50 ]; then
+            log_msg warning "clone process group $st_pid ignores TERM; killing it"
+            signal_group KILL "$st_pid"
         fi
-        sleep 1
+        if [ "$st_n" -gt 150 ]; then
+            log_msg err "clone process group $st_pid of $1 is still there"
+            return 1
+        fi
+        pause_briefly
     done
     return 0
 }
@@ -404,8 +435,8 @@ remove_task_dir() {
     # remove_task_dir TASKDIR: returns 1 if the directory is still there.
     rm -rf -- "$1" 2>/dev/null || true
     if [ -e "$1" ]; then
-        for rt_f in out err exitcode pid rdmfile targetLun \
-            .exitcode.tmp .pid.tmp .rdmfile.tmp .targetLun.tmp exitcode.tmp; do
+        for rt_f in out err exitcode pid rdmfile targetLun source \
+            .exitcode.tmp .pid.tmp .rdmfile.tmp .targetLun.tmp .source.tmp exitcode.tmp; do
             rm -f -- "$1/$rt_f" 2>/dev/null || true
         done
         rmdir -- "$1" 2>/dev/null || true
@@ -476,11 +507,25 @@ do_clone() {
     dc_rdm="$src-rdmdisk-$$"
     dc_naa=${dst##*/}
 
-    # The clone runs in its own session with its own shell, which records
+    # What to remove is on record before anything can create it.
+    if ! dc_err=$({ write_file "$dc_dir" rdmfile "$dc_rdm" &&
+                    write_file "$dc_dir" targetLun "$dc_naa" &&
+                    write_file "$dc_dir" source "$src"; } 2>&1); then
+        remove_task_dir "$dc_dir" || true
+        case $dc_err in
+            *"No space left"*)
+                finish 28 "Error running subprocess: free space is low: check /var/log/vmkernel.log for more details" ;;
+        esac
+        finish 1 "Failed to record the state of task $dc_id: $dc_err"
+    fi
+
+    # The clone runs in its own session with its own shell, which records its
+    # own pid (the process group to stop) before it runs vmkfstools, and
     # vmkfstools' exit status when it ends.  The paths reach it only as
     # positional parameters, never as shell text.
     # shellcheck disable=SC2016
     setsid /bin/sh -c '
+printf %s "$$" >"$4/.pid.tmp" && mv -f "$4/.pid.tmp" "$4/pid" || exit 126
 trap "exit 129" HUP
 trap "exit 130" INT
 trap "exit 143" TERM
@@ -488,20 +533,32 @@ trap "rc=\$?; printf %s \"\$rc\" >\"\$4/.exitcode.tmp\"; mv -f \"\$4/.exitcode.t
 "$5" -i "$1" -d "rdm:$2" "$3"
 ' vmkfstools-clone "$src" "$dst" "$dc_rdm" "$dc_dir" "$VMKFSTOOLS" \
         </dev/null >"$dc_dir/out" 2>"$dc_dir/err" &
-    dc_pid=$!
+    dc_bg=$!
 
-    if ! is_running "$dc_pid" && [ ! -f "$dc_dir/exitcode" ]; then
-        finish 1 "Failed to start vmkfstools process"
-    fi
-
-    if ! dc_err=$({ write_file "$dc_dir" pid "$dc_pid" &&
-                    write_file "$dc_dir" rdmfile "$dc_rdm" &&
-                    write_file "$dc_dir" targetLun "$dc_naa"; } 2>&1); then
-        case $dc_err in
-            *"No space left"*)
-                finish 28 "Error running subprocess: free space is low: check /var/log/vmkernel.log for more details" ;;
-        esac
-        finish 1 "Failed to record the state of task $dc_id: $dc_err"
+    # Answer only once the pid is on record, so that a task-clean right after
+    # this reply always knows what to stop.
+    dc_n=0
+    while [ ! -s "$dc_dir/pid" ] && [ ! -f "$dc_dir/exitcode" ]; do
+        dc_n=$((dc_n + 1))
+        # (setsid may fork, so the background job ending proves nothing at first.)
+        if [ "$dc_n" -gt 1000 ] || { [ "$dc_n" -gt 150 ] && ! is_running "$dc_bg"; }; then
+            [ -s "$dc_dir/pid" ] || [ -f "$dc_dir/exitcode" ] && break
+            signal_group KILL "$dc_bg"
+            remove_task_dir "$dc_dir" || true
+            finish 1 "Failed to start vmkfstools process"
+        fi
+        # The shell writes it at once: look again soon, the reply waits on this.
+        # (Ticks of 20 ms; a sleep without fractions counts as 50 of them.)
+        if ! sleep 0.02 2>/dev/null; then
+            sleep 1
+            dc_n=$((dc_n + 49))
+        fi
+    done
+    dc_pid=$(cat "$dc_dir/pid" 2>/dev/null || true)
+    if ! is_number "$dc_pid"; then
+        # The shell ended before it could write its pid (exit 126): nothing runs.
+        dc_pid=$dc_bg
+        write_file "$dc_dir" pid "$dc_pid" 2>/dev/null || true
     fi
 
     log_msg info "task $dc_id: clone started, pid $dc_pid, source $src, target $dst, rdm $dc_rdm"
@@ -545,11 +602,56 @@ do_task_clean() {
     tc_dir=$(task_dir_of "$task_id")
     [ -d "$tc_dir" ] || fail_json 1 "Task directory $tc_dir not found" "$task_id"
 
-    stop_task "$tc_dir"
+    # Never remove the record of a clone that may still write: a later
+    # task-clean (or the stale cleanup) can finish the job.
+    stop_task "$tc_dir" ||
+        fail_json 1 "The clone of task $task_id is still running after TERM and KILL; its files are kept" "$task_id"
     remove_rdm_files "$tc_dir"
     remove_task_dir "$tc_dir" || finish 1 "failed to remove task directory $tc_dir after cleanup"
     log_msg info "task $task_id: cleaned up"
     finish 0 ""
+}
+
+do_task_find() {
+    [ -n "$dst" ] || fail_json 1 "-t (target-lun) is required for task-find"
+    normalize_path "$dst" || fail_json 1 "Path validation error: $NORM_ERR"
+    tf_naa=${NORM#/vmfs/devices/disks/}
+    case $tf_naa in
+        "$NORM" | */* | '') fail_json 1 "target must be a disk device /vmfs/devices/disks/naa.*, eui.* or t10.*: $dst" ;;
+        naa.?* | eui.?* | t10.?*) ;;
+        *) fail_json 1 "target must be a disk device /vmfs/devices/disks/naa.*, eui.* or t10.*: $dst" ;;
+    esac
+    tf_src=
+    if [ -n "$src" ]; then
+        normalize_path "$src" || fail_json 1 "Path validation error: $NORM_ERR"
+        tf_src=$NORM
+    fi
+    tf_list=
+    # The one glob of the script (set -f elsewhere): a constant prefix.
+    set +f
+    set -- "$TASK_BASE/$TASK_PREFIX"*
+    set -f
+    for tf_dir in "$@"; do
+        [ -d "$tf_dir" ] || continue
+        tf_id=${tf_dir#"$TASK_BASE/$TASK_PREFIX"}
+        valid_task_id "$tf_id" || continue
+        [ "$(cat "$tf_dir/targetLun" 2>/dev/null || true)" = "$tf_naa" ] || continue
+        tf_pid=$(cat "$tf_dir/pid" 2>/dev/null || true)
+        is_number "$tf_pid" || tf_pid=0
+        tf_ec=$(cat "$tf_dir/exitcode" 2>/dev/null || true)
+        is_number "$tf_ec" || [ -z "$tf_ec" ] || tf_ec=1
+        tf_run=false
+        if [ -z "$tf_ec" ] && [ "$tf_pid" != 0 ] && is_running "$tf_pid"; then
+            tf_run=true
+        fi
+        tf_tsrc=$(cat "$tf_dir/source" 2>/dev/null || true)
+        tf_same=null
+        if [ -n "$tf_src" ]; then
+            if [ -n "$tf_tsrc" ] && [ "$tf_tsrc" = "$tf_src" ]; then tf_same=true; else tf_same=false; fi
+        fi
+        tf_list="$tf_list${tf_list:+, }{\"taskId\": $(json_str "$tf_id"), \"pid\": $tf_pid, \"source\": $(json_str "$tf_tsrc"), \"targetLun\": $(json_str "$tf_naa"), \"exitCode\": $(json_str "$tf_ec"), \"running\": $tf_run, \"sameSource\": $tf_same}"
+    done
+    finish 0 "{\"tasks\": [$tf_list]}"
 }
 
 # ------------------------------------------------------------------ main --
@@ -637,9 +739,9 @@ dst=
 task_id=
 while [ "$#" -gt 0 ]; do
     case $1 in
-        --clone | --task-get | --task-clean)
+        --clone | --task-get | --task-clean | --task-find)
             if [ -n "$op" ] && [ "$op" != "$1" ]; then
-                finish 1 "Only one of --clone, --task-get and --task-clean may be given"
+                finish 1 "Only one of --clone, --task-get, --task-clean and --task-find may be given"
             fi
             op=$1
             ;;
@@ -677,8 +779,9 @@ case $op in
         ;;
     --task-get) do_task_get ;;
     --task-clean) do_task_clean ;;
+    --task-find) do_task_find ;;
     *)
-        [ "$want_version" = 1 ] || finish 1 "No operation given: use --clone, --task-get, --task-clean or --version"
+        [ "$want_version" = 1 ] || finish 1 "No operation given: use --clone, --task-get, --task-clean, --task-find or --version"
         ;;
 esac
 exit 0

@@ -692,6 +692,12 @@ http_curl_register_cookies(struct http_curl *hc)
     curl_slist_free_all(list);
 }
 
+static bool
+http_replay_safe(const struct http_req *req)
+{
+    return req->idempotent || strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+}
+
 static int
 http_curl_perform(void *impl, const struct http_req *req, struct http_resp *resp, struct perr *err)
 {
@@ -722,6 +728,10 @@ http_curl_perform(void *impl, const struct http_req *req, struct http_resp *resp
                               req->timeout_ms > 0 ? req->timeout_ms : hc->timeout_ms);
     if (cc == CURLE_OK)
         cc = curl_easy_setopt(hc->curl, CURLOPT_VERBOSE, trace ? 1L : 0L);
+    /* libcurl replays a request whose reused connection died before an answer; only a new
+     * connection is never replayed (there is no option to turn the replay off). */
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(hc->curl, CURLOPT_FRESH_CONNECT, http_replay_safe(req) ? 0L : 1L);
     if (cc == CURLE_OK)
         cc = http_curl_set_method(hc->curl, req);
     if (cc != CURLE_OK) {

@@ -22,6 +22,13 @@
  *   drops them all (before a re-login).
  * - No `Expect: 100-continue` is ever sent, so large POST/PUT bodies do not
  *   stall for a second waiting for a 100 response.
+ * - Never a silent replay: libcurl re-sends a request by itself when a reused
+ *   connection turns out dead before any answer byte, which is harmless for
+ *   a read but, when the server had acted before the connection died, runs a
+ *   create twice.  A request that is not marked idempotent (and is not GET or
+ *   HEAD) therefore always goes out on a new connection, where libcurl never
+ *   replays it; a lost answer is then a PERR_NETWORK/PERR_TIMEOUT error and
+ *   the caller reads the state back before deciding anything.
  *
  * Errors (struct perr, first error wins; the message names the method and the
  * URL as printed by http_url_for_log(): never userinfo, never a query string):
@@ -97,6 +104,9 @@ struct http_req {
     const char *body;           /* NULL = no body (GET, HEAD, DELETE) */
     size_t body_len;            /* bytes of body */
     long timeout_ms;            /* 0 = the transport's deadline */
+    bool idempotent;            /* sending it twice does no harm (a read, a PUT of a state);
+                                   false = a new connection, never replayed (see above).
+                                   GET and HEAD are always taken as idempotent. */
 };
 
 /* One response.  Owns all of its memory; release with http_resp_free(). */

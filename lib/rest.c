@@ -890,6 +890,7 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
         hreq.timeout_ms = deadline_remaining_ms(&dl);
         if (hreq.timeout_ms <= 0)
             hreq.timeout_ms = 1;
+        hreq.idempotent = idempotent;
         sent = rest_send_locked(r, req, &hreq, &auth, hv, &resp, &attempt, err);
         if (sent < 0)
             goto out;

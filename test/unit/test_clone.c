@@ -18,6 +18,11 @@
 struct script {
     const char *polls[8]; /* taskGet messages in order; the last repeats */
     int start_status;
+    const char *found_before; /* --task-find message before any --clone; NULL = unknown option */
+    const char *found_after;  /* ... after one */
+    int lose_clones;          /* the first N --clone answers are lost (PERR_NETWORK) */
+    int clones;
+    int finds;
     int gets;
     int cleans;
     char last_clean_id[64];
@@ -30,9 +35,17 @@ fake_call(void *impl, const char *const args[], struct wrapper_reply *out, struc
     struct script *s = impl;
     const char *msg = "";
 
-    (void)err;
     out->status = 0;
-    if (strcmp(args[0], "--clone") == 0) {
+    if (strcmp(args[0], "--task-find") == 0) {
+        s->finds++;
+        msg = s->clones > 0 ? s->found_after : s->found_before;
+        if (msg == NULL) {
+            out->status = 1;
+            msg = "Unknown option: --task-find";
+        }
+    } else if (strcmp(args[0], "--clone") == 0) {
+        if (++s->clones <= s->lose_clones)
+            return perr_set(err, PERR_NETWORK, "POST 'https://vc/sdk': Empty reply from server");
         snprintf(s->clone_args, sizeof(s->clone_args), "%s %s %s %s %s", args[0], args[1], args[2],
                  args[3], args[4]);
         out->status = s->start_status;
@@ -209,6 +222,133 @@ test_parse_helpers(void **state)
     free(v);
 }
 
+#define DONE_T1 "{\"taskId\":\"t-1\",\"exitCode\":\"0\",\"lastLine\":\"Clone: 100% done.\"}"
+
+static void
+test_reattach_to_earlier_clone(void **state)
+{
+    struct script s = {
+        .found_before = "{\"tasks\": [{\"taskId\": \"t-old\", \"running\": true, "
+                        "\"sameSource\": true, \"exitCode\": \"\"}]}",
+        .polls = {"{\"taskId\":\"t-old\",\"exitCode\":\"\",\"lastLine\":\"Clone: 70% done.\"}",
+                  "{\"taskId\":\"t-old\",\"exitCode\":\"0\",\"lastLine\":\"Clone: 100% "
+                  "done.\"}"}};
+    struct wrapper_carrier c = {"test", fake_call, &s};
+    struct seen seen = {.xcopy = -1};
+    struct clone_callbacks cb = {on_progress, NULL, &seen};
+    struct clone_result res;
+    struct perr err = {0};
+
+    (void)state;
+    assert_int_equal(clone_run(&c, "/s.vmdk", "/d", 60000, &cb, &res, &err), 0);
+    assert_int_equal(s.clones, 0);
+    assert_true(res.reattached);
+    assert_int_equal(seen.npct, 2);
+    assert_int_equal(seen.pct[1], 100);
+    assert_int_equal(s.cleans, 1);
+    assert_string_equal(s.last_clean_id, "t-old");
+}
+
+static void
+test_earlier_tasks_removed_first(void **state)
+{
+    struct script s = {.found_before =
+                           "{\"tasks\": [{\"taskId\": \"t-x\", \"running\": true, "
+                           "\"sameSource\": false, \"exitCode\": \"\"}, {\"taskId\": \"t-y\", "
+                           "\"running\": false, \"sameSource\": true, \"exitCode\": \"0\"}]}",
+                       .polls = {DONE_T1}};
+    struct wrapper_carrier c = {"test", fake_call, &s};
+    struct clone_result res;
+    struct perr err = {0};
+
+    (void)state;
+    assert_int_equal(clone_run(&c, "/s.vmdk", "/d", 60000, NULL, &res, &err), 0);
+    assert_false(res.reattached);
+    assert_int_equal(s.clones, 1);
+    assert_int_equal(s.cleans, 3); /* t-x, t-y, then our own t-1 */
+    assert_string_equal(s.last_clean_id, "t-1");
+}
+
+static void
+test_lost_answer_clone_had_started(void **state)
+{
+    struct script s = {.found_before = "{\"tasks\": []}",
+                       .found_after = "{\"tasks\": [{\"taskId\": \"t-1\", \"running\": true, "
+                                      "\"sameSource\": true, \"exitCode\": \"\"}]}",
+                       .lose_clones = 1,
+                       .polls = {DONE_T1}};
+    struct wrapper_carrier c = {"test", fake_call, &s};
+    struct clone_result res;
+    struct perr err = {0};
+
+    (void)state;
+    assert_int_equal(clone_run(&c, "/s.vmdk", "/d", 60000, NULL, &res, &err), 0);
+    assert_int_equal(s.clones, 1); /* never sent again */
+    assert_int_equal(s.finds, 2);
+    assert_int_equal(s.cleans, 1);
+    assert_string_equal(s.last_clean_id, "t-1");
+}
+
+static void
+test_lost_answer_nothing_started(void **state)
+{
+    struct script s = {.found_before = "{\"tasks\": []}",
+                       .found_after = "{\"tasks\": []}",
+                       .lose_clones = 1,
+                       .polls = {DONE_T1}};
+    struct wrapper_carrier c = {"test", fake_call, &s};
+    struct clone_result res;
+    struct perr err = {0};
+
+    (void)state;
+    assert_int_equal(clone_run(&c, "/s.vmdk", "/d", 60000, NULL, &res, &err), 0);
+    assert_int_equal(s.clones, 2); /* sent again only once the host said no task exists */
+    assert_int_equal(s.cleans, 1);
+}
+
+static void
+test_lost_answer_state_unknown(void **state)
+{
+    struct script s = {.found_before = "{\"tasks\": []}", .lose_clones = 1};
+    struct wrapper_carrier c = {"vib", fake_call, &s};
+    struct clone_result res;
+    struct perr err = {0};
+
+    (void)state;
+    assert_int_equal(clone_run(&c, "/s.vmdk", "/d", 60000, NULL, &res, &err), -1);
+    assert_int_equal(s.clones, 1);
+    assert_int_equal(s.cleans, 0);
+    assert_string_equal(err.msg, "failed to start clone task over vib: POST 'https://vc/sdk': "
+                                 "Empty reply from server; and the host could not say whether it "
+                                 "started: wrapper --task-find failed with status 1: Unknown "
+                                 "option: --task-find");
+}
+
+static void
+test_found_parse(void **state)
+{
+    struct clone_found f = {0};
+    struct perr err = {0};
+
+    (void)state;
+    assert_int_equal(clone_found_parse("{\"tasks\": [{\"taskId\": \"a\", \"running\": true, "
+                                       "\"sameSource\": null}, {\"pid\": 3}, {\"taskId\": "
+                                       "\"b\", \"running\": false, \"sameSource\": false, "
+                                       "\"exitCode\": \"143\"}]}",
+                                       &f, &err),
+                     0);
+    assert_int_equal(f.n, 2);
+    assert_string_equal(f.tasks[0].task_id, "a");
+    assert_true(f.tasks[0].running);
+    assert_int_equal(f.tasks[0].same_source, -1);
+    assert_string_equal(f.tasks[1].exit_code, "143");
+    assert_int_equal(f.tasks[1].same_source, 0);
+    clone_found_clear(&f);
+    assert_int_equal(clone_found_parse("{\"version\": \"0.5.0\"}", &f, &err), -1);
+    assert_int_equal(err.code, PERR_PROTOCOL);
+    assert_int_equal(f.n, 0);
+}
+
 int
 main(void)
 {
@@ -219,6 +359,12 @@ main(void)
         cmocka_unit_test(test_cancel_cleans),
         cmocka_unit_test(test_stall_limit),
         cmocka_unit_test(test_parse_helpers),
+        cmocka_unit_test(test_reattach_to_earlier_clone),
+        cmocka_unit_test(test_earlier_tasks_removed_first),
+        cmocka_unit_test(test_lost_answer_clone_had_started),
+        cmocka_unit_test(test_lost_answer_nothing_started),
+        cmocka_unit_test(test_lost_answer_state_unknown),
+        cmocka_unit_test(test_found_parse),
     };
 
     return cmocka_run_group_tests_name("clone", tests, NULL, NULL);

@@ -92,6 +92,10 @@ var namespaces = []cliNamespace{
 		}, hints: [][2]string{{"formatter", "simple"}}},
 		{name: "taskGet", help: "Get a clone task status", params: []cliParam{pID}, hints: [][2]string{{"formatter", "simple"}}},
 		{name: "taskClean", help: "Clean task artifacts", params: []cliParam{pID}, hints: [][2]string{{"formatter", "simple"}}},
+		{name: "taskFind", help: "List the clone tasks whose target is a device", params: []cliParam{
+			{display: "target-lun", help: "Target RDM device", aliases: []string{"--target-lun", "-t"}, required: true},
+			{display: "source-vmdk", help: "Full path to the source VMDK", aliases: []string{"--source-vmdk", "-s"}, required: true},
+		}, hints: [][2]string{{"formatter", "simple"}}},
 		{name: "version", help: "Print the wrapper version", hints: [][2]string{{"formatter", "simple"}}},
 	}},
 }
@@ -558,6 +562,8 @@ func (w *world) runWrapper(h *host, cmd string, args map[string][]string) (cliRe
 		argv = append(argv, "--task-get", "-i", first(args["id"]))
 	case "taskClean":
 		argv = append(argv, "--task-clean", "-i", first(args["id"]))
+	case "taskFind":
+		argv = append(argv, "--task-find", "-t", first(args["targetlun"]), "-s", first(args["sourcevmdk"]))
 	case "version":
 		argv = append(argv, "--version")
 	}
