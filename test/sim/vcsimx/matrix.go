@@ -61,7 +61,7 @@ var matrixVMs = []mxVMSpec{
 	{"mx-thin", []mxDiskSpec{{"thin", 0, 3*mib + 192*kib}}},
 	{"mx-lazy", []mxDiskSpec{{"lazy", 0, 2*mib + 4*kib}}},
 	{"mx-eager", []mxDiskSpec{{"eager", 0, 2*mib + 512*kib}}},
-	{"mx-multi", []mxDiskSpec{{"thin", 0, 1*mib + 8*kib}, {"lazy", 0, 2 * mib}, {"eager", 0, 1*mib + 520*kib}}},
+	{"mx-multi", []mxDiskSpec{{"thin", 0, 2*mib + 8*kib}, {"lazy", 0, 2 * mib}, {"eager", 0, 1*mib + 520*kib}}},
 	{"mx-two-ds", []mxDiskSpec{{"lazy", 0, 1*mib + 64*kib}, {"thin", 1, 2*mib + 36*kib}}},
 	{"mx-rdm", []mxDiskSpec{{"rdmv", 0, 2*mib + 16*kib}, {"rdmp", 0, 1*mib + 96*kib}}},
 	{"mx-snap", []mxDiskSpec{{"snap", 0, 3*mib + 12*kib}}},
@@ -157,6 +157,12 @@ func writeSparse(p string, size int64, regions [][2]int64) error {
 		return err
 	}
 	for _, r := range regions {
+		if r[0] >= size {
+			continue
+		}
+		if r[0]+r[1] > size {
+			r[1] = size - r[0]
+		}
 		b := make([]byte, r[1])
 		if _, err := io.ReadFull(rand.Reader, b); err != nil {
 			f.Close()
@@ -252,8 +258,14 @@ func (w *world) makeDisk(d *mxDisk) (types.BaseVirtualDeviceBackingInfo, error) 
 	var err error
 	switch d.kind {
 	case "thin":
-		// Written: the first 256 KiB, 128 KiB past 1 MiB and the last 4 KiB.
-		err = writeSparse(d.flat, d.capacity, [][2]int64{{0, 256 * kib}, {mib + 64*kib, 128 * kib}, {d.capacity - 4*kib, 4 * kib}})
+		// Written: the first 256 KiB, the last 4 KiB and, on a disk above
+		// 3 MiB, 128 KiB past 1 MiB; the 1 MiB grain before the last one
+		// stays unallocated.
+		regions := [][2]int64{{0, 256 * kib}, {d.capacity - 4*kib, 4 * kib}}
+		if d.capacity > 3*mib {
+			regions = append(regions, [2]int64{mib + 64*kib, 128 * kib})
+		}
+		err = writeSparse(d.flat, d.capacity, regions)
 	case "lazy", "eager":
 		// Allocated in full; the second half holds explicit zeros.
 		half := d.capacity / 2
