@@ -55,7 +55,8 @@ FAKE_OBJS := $(FAKE_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard test/unit/test_*.c test/integration/test_*.c)
 TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
 # Script suites: each prints "N passed, M failed" and exits non-zero on failure.
-SCRIPT_TESTS := test/wrapper/run test/sim/test-vcsimx test/sim/arrays/run test/e2e/run test/fuzz/run
+SCRIPT_TESTS := test/wrapper/run test/sim/test-vcsimx test/sim/arrays/run test/e2e/run test/fuzz/run \
+                test/matrix/run
 
 # The wrapper script is embedded with .incbin: rebuild when it changes.
 $(BUILD)/esxi/wrapper_embed.o: esxi/vmkfstools-wrapper.sh
@@ -150,9 +151,19 @@ check-valgrind: deps
 
 # The main job on the built-in simulated world (README's first command).
 # VENDOR=<driver>|all (default ontap), METHOD=vib|ssh|both (default both).
+# CASE=<name>|all runs cases of the copy-offload test matrix instead (thin,
+# thick-lazy, thick-eager, multi-disk, two-datastores, rdm, snapshot,
+# vvol-snapshot; test/matrix/run), for VENDOR=ontap|pure (default both),
+# showing each populate's result and its main log lines.
 demo: deps
 	$(MAKE) all
+ifdef CASE
+	MATRIX_VERBOSE=1 MATRIX_VENDORS="$(or $(VENDOR),ontap pure)" \
+	MATRIX_METHODS="$(if $(filter-out both,$(METHOD)),$(METHOD),vib ssh)" \
+	POP_BIN=$(abspath $(BIN)) bash test/matrix/run $(CASE)
+else
 	VENDOR="$(VENDOR)" METHOD="$(METHOD)" bash test/demo/run
+endif
 
 # Figures about ourselves (medians over several runs); never a pass/fail on time.
 bench: deps

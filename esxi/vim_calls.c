@@ -315,36 +315,74 @@ text_ull(const xmlNode *n, const char *path)
     return v;
 }
 
-/* Sum of the diskExtent files of the disk's chain in layoutEx. */
+/* The layoutEx file whose key is the text of fk, or NULL. */
+static xmlNode *
+layout_file(const xmlNode *layout, const xmlNode *fk)
+{
+    char *k = NULL;
+    struct perr tmp = {0};
+    xmlNode *found = NULL;
+
+    if (vim_xml_text_dup(fk, &k, &tmp) < 0)
+        return NULL;
+    for (xmlNode *f = vim_xml_child(layout, "file"); f != NULL && found == NULL;
+         f = vim_xml_next_same(f)) {
+        char *fkey = vim_xml_path_text(f, "key");
+
+        if (fkey != NULL && strcmp(fkey, k) == 0)
+            found = f;
+        free(fkey);
+    }
+    free(k);
+    return found;
+}
+
+/* True when one of the chain unit's files is named file. */
+static bool
+unit_has_file(const xmlNode *layout, const xmlNode *unit, const char *file)
+{
+    for (xmlNode *fk = vim_xml_child(unit, "fileKey"); fk != NULL; fk = vim_xml_next_same(fk)) {
+        xmlNode *f = layout_file(layout, fk);
+        char *name = f != NULL ? vim_xml_path_text(f, "name") : NULL;
+        bool same = name != NULL && strcmp(name, file) == 0;
+
+        free(name);
+        if (same)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Sum of the diskExtent files of the disk's chain in layoutEx, from the base
+ * up to the unit holding file: a warm base copy (file = the parent of a
+ * snapshot delta) reads only the base's extents, so the deltas above it are
+ * not part of what is copied.  Without such a unit, the whole chain.
+ */
 static unsigned long long
-allocated_bytes(const xmlNode *layout, long key)
+allocated_bytes(const xmlNode *layout, long key, const char *file)
 {
     unsigned long long total = 0;
 
     for (xmlNode *d = vim_xml_child(layout, "disk"); d != NULL; d = vim_xml_next_same(d)) {
+        bool upto = false;
+
         if ((long)text_ull(d, "key") != key)
             continue;
+        for (xmlNode *c = vim_xml_child(d, "chain"); c != NULL && !upto; c = vim_xml_next_same(c))
+            upto = unit_has_file(layout, c, file);
         for (xmlNode *c = vim_xml_child(d, "chain"); c != NULL; c = vim_xml_next_same(c)) {
             for (xmlNode *fk = vim_xml_child(c, "fileKey"); fk != NULL;
                  fk = vim_xml_next_same(fk)) {
-                char *k = NULL;
-                struct perr tmp = {0};
+                xmlNode *f = layout_file(layout, fk);
+                char *ftype = f != NULL ? vim_xml_path_text(f, "type") : NULL;
 
-                if (vim_xml_text_dup(fk, &k, &tmp) < 0)
-                    continue;
-                for (xmlNode *f = vim_xml_child(layout, "file"); f != NULL;
-                     f = vim_xml_next_same(f)) {
-                    char *fkey = vim_xml_path_text(f, "key");
-                    char *ftype = vim_xml_path_text(f, "type");
-
-                    if (fkey != NULL && ftype != NULL && strcmp(fkey, k) == 0 &&
-                        strcmp(ftype, "diskExtent") == 0)
-                        total += text_ull(f, "size");
-                    free(fkey);
-                    free(ftype);
-                }
-                free(k);
+                if (ftype != NULL && strcmp(ftype, "diskExtent") == 0)
+                    total += text_ull(f, "size");
+                free(ftype);
             }
+            if (upto && unit_has_file(layout, c, file))
+                break;
         }
     }
     return total;
@@ -416,7 +454,10 @@ vim_vm_disk(struct vim *v, const char *vm, const char *vmdk, struct vim_disk *ou
 
                 if (file != NULL && vmdk_matches(file, vmdk)) {
                     free(file);
-                    if (disk_from_backing(d, vim_xml_child(d, "backing"), out, err) < 0) {
+                    /* The identity (file, VVol id, RDM device) of the backing
+                     * that matched: for a warm copy of a snapshotted disk,
+                     * the parent, never the delta on top of it. */
+                    if (disk_from_backing(d, b, out, err) < 0) {
                         free(dtype);
                         goto out;
                     }
@@ -433,7 +474,7 @@ vim_vm_disk(struct vim *v, const char *vm, const char *vmdk, struct vim_disk *ou
         goto out;
     }
     if (out->kind == VIM_DISK_FLAT) {
-        out->allocated_bytes = allocated_bytes(vim_props_val(r, "layoutEx"), out->key);
+        out->allocated_bytes = allocated_bytes(vim_props_val(r, "layoutEx"), out->key, out->file);
         if (out->allocated_bytes > out->provisioned_bytes)
             out->allocated_bytes = out->provisioned_bytes;
     }

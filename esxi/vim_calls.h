@@ -56,7 +56,13 @@ struct vim_disk {
     unsigned long long allocated_bytes; /* datastore allocation; 0 for RDM and VVol */
 };
 
-/* Finds the VM disk whose backing file (or a parent's) is vmdk; fills sizes. */
+/*
+ * Finds the VM disk whose backing file (or a parent's, for a disk with
+ * snapshots) is vmdk.  file, vvol_id and the RDM fields come from the backing
+ * that matched, not from the top of the chain; provisioned_bytes is the
+ * disk's capacity; allocated_bytes sums the chain's extents from the base up
+ * to the matched file (a warm base copy does not count the deltas).
+ */
 int vim_vm_disk(struct vim *v, const char *vm, const char *vmdk, struct vim_disk *out,
                 struct perr *err);
 void vim_disk_clear(struct vim_disk *d);

@@ -171,6 +171,69 @@ test_disks(void **state)
     vim_close(v);
 }
 
+/* A warm copy asks for the base of a snapshot chain: the disk's identity and
+ * allocation come from that base, never from the delta on top (issue 15, 11). */
+static void
+test_disks_with_snapshots(void **state)
+{
+    struct vim *v;
+    struct vim_disk d;
+    struct perr err = {0};
+
+    (void)state;
+    v = open_world(&plain);
+    /* VMFS: the base file, and only the base's extent counted as allocated. */
+    if (vim_vm_disk(v, world_get(&plain, "WORLD_VC_MX_SNAP_ID"),
+                    world_get(&plain, "WORLD_VC_MX_SNAP_0_VMDK"), &d, &err) < 0)
+        fail_msg("snapshot disk: %s", err.msg);
+    assert_int_equal(d.kind, VIM_DISK_FLAT);
+    assert_string_equal(d.file, world_get(&plain, "WORLD_VC_MX_SNAP_0_VMDK"));
+    assert_int_equal(d.provisioned_bytes,
+                     strtoull(world_get(&plain, "WORLD_VC_MX_SNAP_0_BYTES"), NULL, 10));
+    assert_int_equal(d.allocated_bytes,
+                     strtoull(world_get(&plain, "WORLD_VC_MX_SNAP_0_ALLOCATED"), NULL, 10));
+    vim_disk_clear(&d);
+    /* Asked for the top delta itself, it is the delta. */
+    assert_int_equal(vim_vm_disk(v, world_get(&plain, "WORLD_VC_MX_SNAP_ID"),
+                                 world_get(&plain, "WORLD_VC_MX_SNAP_0_TOP"), &d, &err),
+                     0);
+    assert_string_equal(d.file, world_get(&plain, "WORLD_VC_MX_SNAP_0_TOP"));
+    assert_true(d.allocated_bytes >
+                strtoull(world_get(&plain, "WORLD_VC_MX_SNAP_0_ALLOCATED"), NULL, 10));
+    vim_disk_clear(&d);
+
+    /* VVol: the base's VVol id, not the delta's. */
+    if (vim_vm_disk(v, world_get(&plain, "WORLD_VC_MX_VVOL_SNAP_ID"),
+                    world_get(&plain, "WORLD_VC_MX_VVOL_SNAP_0_VMDK"), &d, &err) < 0)
+        fail_msg("VVol snapshot disk: %s", err.msg);
+    assert_int_equal(d.kind, VIM_DISK_VVOL);
+    assert_string_equal(d.vvol_id, world_get(&plain, "WORLD_VC_MX_VVOL_SNAP_0_VVOL_ID"));
+    assert_string_equal(d.file, world_get(&plain, "WORLD_VC_MX_VVOL_SNAP_0_VMDK"));
+    vim_disk_clear(&d);
+    assert_int_equal(vim_vm_disk(v, world_get(&plain, "WORLD_VC_MX_VVOL_SNAP_ID"),
+                                 world_get(&plain, "WORLD_VC_MX_VVOL_SNAP_0_TOP"), &d, &err),
+                     0);
+    assert_string_equal(d.vvol_id, world_get(&plain, "WORLD_VC_MX_VVOL_SNAP_0_VVOL_TOP_ID"));
+    vim_disk_clear(&d);
+
+    /* RDMs of both compatibility modes, each with its own raw LUN. */
+    for (int i = 0; i < 2; i++) {
+        char key[64];
+
+        snprintf(key, sizeof(key), "WORLD_VC_MX_RDM_%d_VMDK", i);
+        if (vim_vm_disk(v, world_get(&plain, "WORLD_VC_MX_RDM_ID"), world_get(&plain, key), &d,
+                        &err) < 0)
+            fail_msg("RDM disk %d: %s", i, err.msg);
+        assert_int_equal(d.kind, VIM_DISK_RDM);
+        snprintf(key, sizeof(key), "WORLD_VC_MX_RDM_%d_NAA", i);
+        assert_non_null(d.rdm_lun_uuid);
+        assert_non_null(strstr(d.rdm_lun_uuid, world_get(&plain, key) + 4));
+        assert_int_equal(d.allocated_bytes, 0);
+        vim_disk_clear(&d);
+    }
+    vim_close(v);
+}
+
 static void
 test_adapters(void **state)
 {
@@ -503,13 +566,15 @@ setup(void **state)
 {
     static const char *const odd_env[] = {"WORLD_VM_NAME=VM 'q' \"x&y\" é",
                                           "WORLD_DS_NAME=DS \"a&b\" ü <1>", NULL};
+    static const char *const matrix_env[] = {"WORLD_MATRIX=1", NULL};
 
     (void)state;
     if (geteuid() != 0) {
         printf("SKIP: the simulated ESXi runs the wrapper under chroot, which needs root\n");
         return -1;
     }
-    if (world_start(&plain, NULL) < 0)
+    /* With the test matrix's VMs: the snapshot chains and RDMs of test_disks_with_snapshots. */
+    if (world_start(&plain, matrix_env) < 0)
         return -1;
     odd_started = world_start(&odd, odd_env) == 0;
     return 0;
@@ -534,6 +599,7 @@ main(void)
         cmocka_unit_test(test_bad_password),
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_disks),
+        cmocka_unit_test(test_disks_with_snapshots),
         cmocka_unit_test(test_adapters),
         cmocka_unit_test(test_upload),
         cmocka_unit_test(test_relogin_after_session_loss),

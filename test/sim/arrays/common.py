@@ -1160,6 +1160,8 @@ class World:
     def __init__(self, fabric, size, fc="", vvol="", rdm="", array_fc=(), array_iqn=""):
         self.fabric, self.size, self.fc, self.vvol, self.rdm = fabric, int(size), fc, vvol, rdm
         self.array_fc, self.array_iqn = list(array_fc), array_iqn
+        # The test matrix's VVols and raw LUNs: [(VVol id or NAA, bytes)].
+        self.mx_vvols, self.mx_rdms = [], []
 
     def target_ports(self, env, foreign_fc, foreign_iqn):
         """The ports fake <env> lists, by WORLD_<env>_PORTS: "all" (default)

@@ -22,6 +22,7 @@ the fakes, so adding a vendor is adding its module.
                                      with a response_spec gets SPEC_LOG: its
                                      violation log, empty when SPEC is 0
   fakes.py world-seed NAME FILE --fabric F --size N [--fc X] [--vvol X] [--rdm X]
+      [--mx-vvols "ID=BYTES ..."] [--mx-rdms "NAA=BYTES ..."]  (test matrix sources)
                                      writes the world's seed for it to FILE and
                                      prints its WORLD_<ENV>_* facts (KEY=value)
   fakes.py default-storage           the fake whose array STORAGE_* names
@@ -146,8 +147,12 @@ def main(argv):
         ap.add_argument("--rdm", default="")
         ap.add_argument("--array-fc", default="")
         ap.add_argument("--array-iqn", default="")
+        ap.add_argument("--mx-vvols", default="")
+        ap.add_argument("--mx-rdms", default="")
         a = ap.parse_args(rest[1:])
         world = common.World(a.fabric, a.size, a.fc, a.vvol, a.rdm, a.array_fc.split(), a.array_iqn)
+        world.mx_vvols = [(x.partition("=")[0], int(x.partition("=")[2])) for x in a.mx_vvols.split()]
+        world.mx_rdms = [(x.partition("=")[0], int(x.partition("=")[2])) for x in a.mx_rdms.split()]
         seed, facts = d.world_seed(world) if d.world_seed \
             else (d.default_seed, [])
         with open(a.file, "w") as f:

@@ -748,6 +748,16 @@ def world_seed(w):
     if w.rdm.startswith("naa.624a9370") and len(w.rdm) == 36:
         vols.append({"name": "rdm-src-1", "size": w.size, "serial": w.rdm[12:].upper(),
                      "id": "7a3c2e10-5d1b-4f0e-9c61-0d5e2a9b1f03"})
+    # The test matrix's sources (vcsimx -matrix): one volume per VVol id
+    # (mx-vvol-N) and per raw LUN (mx-raw-N, serial from the NAA).
+    for n, (vid, size) in enumerate(w.mx_vvols, 1):
+        vols.append({"name": "mx-vvol-%d" % n, "size": size,
+                     "serial": "5E1F0C0DE0000000000%05X" % (0x100 + n),
+                     "tags": [{"namespace": "vasa-integration.purestorage.com",
+                               "key": "PURE_VVOL_ID", "value": vid}]})
+    for n, (naa, size) in enumerate(w.mx_rdms, 1):
+        if naa.startswith("naa.624a9370") and len(naa) == 36:
+            vols.append({"name": "mx-raw-%d" % n, "size": size, "serial": naa[12:].upper()})
     facts = [("VOLUME_HANDLE", WORLD_VOLUME_ID), ("VOLUME", WORLD_PREFIX + "-pvc-1"),
              ("CLUSTER_PREFIX", WORLD_PREFIX), ("NAA", naa_for(WORLD_SERIAL))]
     if w.vvol:

@@ -60,6 +60,7 @@ type vmInfo struct {
 	vmdk     string // "[ds] dir/disk.vmdk"
 	dir      string // directory on disk
 	files    []string
+	mx       []*mxDisk // a matrix VM's disks (matrix.go)
 	flatPath string
 	capacity int64
 	diskKey  int32
@@ -85,8 +86,20 @@ type world struct {
 	vvolVM      *vmInfo
 	vms         map[string]*vmInfo
 	staticLuns  map[string]staticLun
+	staticSizes map[string]int64 // bytes of a static LUN with a node (matrix raw LUNs)
+	extraLuns   []extraLun       // static LUNs beyond the datastore's and the RDM's
+	ds2         *mxDatastore     // the matrix's second datastore
+	matrix      []*vmInfo
 
 	mu sync.Mutex // device state of every host, fabric reads and writes
+}
+
+// extraLun is one more static LUN in every host's SCSI topology, seen
+// through the target port of LUN port (0: the datastore's array, 1: the RDM's).
+type extraLun struct {
+	naa   string
+	lunNo int32
+	port  int32
 }
 
 type staticLun struct {
@@ -152,21 +165,25 @@ func buildWorld(model *simulator.Model, o *options) (*world, error) {
 		rdmNaa = strings.ToLower(o.rdmNaa)
 	}
 	w := &world{
-		o:          o,
-		root:       o.root,
-		fabric:     o.fabric,
-		dsName:     o.dsName,
-		dsNaa:      strings.ToLower(o.dsNaa),
-		rdmNaa:     rdmNaa,
-		vvolID:     "rfc4122." + stableUUID("vvol-disk"),
-		byRef:      map[string]*host{},
-		vms:        map[string]*vmInfo{},
-		staticLuns: map[string]staticLun{},
+		o:           o,
+		root:        o.root,
+		fabric:      o.fabric,
+		dsName:      o.dsName,
+		dsNaa:       strings.ToLower(o.dsNaa),
+		rdmNaa:      rdmNaa,
+		vvolID:      "rfc4122." + stableUUID("vvol-disk"),
+		byRef:       map[string]*host{},
+		vms:         map[string]*vmInfo{},
+		staticLuns:  map[string]staticLun{},
+		staticSizes: map[string]int64{},
 	}
 	w.dsUUID = stableHex("ds-uuid", 8) + "-" + stableHex("ds-uuid2", 8) + "-" + stableHex("ds-uuid3", 4) + "-" + stableHex("ds-uuid4", 12)
 	w.staticLuns[w.dsNaa] = staticLun{w.dsNaa, "NETAPP", "LUN C-Mode", 1024 * 1024}
 	rdmVendor, rdmModel := rdmInquiry(w.rdmNaa)
 	w.staticLuns[w.rdmNaa] = staticLun{w.rdmNaa, rdmVendor, rdmModel, 64}
+	if o.matrix {
+		w.matrixLuns()
+	}
 
 	for _, d := range []string{"vmfs/volumes", "vmfs/devices/disks", "opt/redhat", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(w.root, d), 0755); err != nil {
@@ -256,6 +273,11 @@ func buildWorld(model *simulator.Model, o *options) (*world, error) {
 		}
 		*s.target = vm
 		w.vms[vm.ref.Value] = vm
+	}
+	if o.matrix {
+		if err := w.buildMatrix(ctx, c, folders.VmFolder, pool, hostObj); err != nil {
+			return nil, err
+		}
 	}
 	return w, nil
 }
@@ -380,13 +402,23 @@ func (w *world) configureHostStorage(h *host) error {
 			fcDevice:    {Key: "key-vim.host.ScsiTopology.Interface-" + fcDevice, Adapter: fcKey},
 			iscsiDevice: {Key: "key-vim.host.ScsiTopology.Interface-" + iscsiDevice, Adapter: iscsiKey},
 		}
+		both := []pathSpec{{fcDevice, "active"}, {iscsiDevice, "active"}}
 		luns := []struct {
 			naa   string
 			lunNo int32
 			paths []pathSpec
+			port  int32
 		}{
-			{w.dsNaa, 0, paths},
-			{w.rdmNaa, 1, []pathSpec{{fcDevice, "active"}, {iscsiDevice, "active"}}},
+			{w.dsNaa, 0, paths, 0},
+			{w.rdmNaa, 1, both, 1},
+		}
+		for _, x := range w.extraLuns {
+			luns = append(luns, struct {
+				naa   string
+				lunNo int32
+				paths []pathSpec
+				port  int32
+			}{x.naa, x.lunNo, both, x.port})
 		}
 		for _, l := range luns {
 			sl := w.staticLuns[l.naa]
@@ -435,7 +467,7 @@ func (w *world) configureHostStorage(h *host) error {
 				name := fmt.Sprintf("%s:C0:T0:L%d", p.adapter, l.lunNo)
 				adapterKey := fcKey
 				var transport types.BaseHostTargetTransport = &types.HostFibreChannelTargetTransport{
-					PortWorldWideName: int64(arrayFCPort(l.lunNo)),
+					PortWorldWideName: int64(arrayFCPort(l.port)),
 					NodeWorldWideName: int64(0x2000d039ea000000),
 				}
 				if p.adapter == iscsiDevice {
@@ -480,49 +512,60 @@ func (w *world) configureHostStorage(h *host) error {
 // registers it with vcsim as a local datastore on the first host, mounts it on
 // every host and turns it into a VMFS datastore backed by the SAN LUN.
 func (w *world) createDatastore(ctx context.Context, c *vim25.Client) error {
-	w.dsDir = filepath.Join(w.root, "vmfs/volumes", w.dsUUID)
-	if err := os.MkdirAll(w.dsDir, 0755); err != nil {
+	ref, dir, err := w.makeDatastore(ctx, c, w.dsName, w.dsUUID, w.dsNaa)
+	if err != nil {
 		return err
 	}
-	link := filepath.Join(w.root, "vmfs/volumes", w.dsName)
-	if t, err := os.Readlink(link); err != nil || t != w.dsUUID {
+	w.dsRef, w.dsDir = ref, dir
+	return nil
+}
+
+// makeDatastore creates one SAN datastore name (directory uuid, LUN naa).
+func (w *world) makeDatastore(ctx context.Context, c *vim25.Client, dsName, dsUUID, dsNaa string) (types.ManagedObjectReference, string, error) {
+	var none types.ManagedObjectReference
+	dsDir := filepath.Join(w.root, "vmfs/volumes", dsUUID)
+	if err := os.MkdirAll(dsDir, 0755); err != nil {
+		return none, "", err
+	}
+	link := filepath.Join(w.root, "vmfs/volumes", dsName)
+	if t, err := os.Readlink(link); err != nil || t != dsUUID {
 		_ = os.Remove(link)
-		if err := os.Symlink(w.dsUUID, link); err != nil {
-			return err
+		if err := os.Symlink(dsUUID, link); err != nil {
+			return none, "", err
 		}
 	}
 
 	h0 := w.hosts[0]
 	dss, err := object.NewHostSystem(c, h0.ref).ConfigManager().DatastoreSystem(ctx)
 	if err != nil {
-		return err
+		return none, "", err
 	}
-	ds, err := dss.CreateLocalDatastore(ctx, w.dsName, w.dsDir)
+	ds, err := dss.CreateLocalDatastore(ctx, dsName, dsDir)
 	if err != nil {
-		return fmt.Errorf("CreateLocalDatastore: %v", err)
+		return none, "", fmt.Errorf("CreateLocalDatastore: %v", err)
 	}
-	w.dsRef = ds.Reference()
+	dsRef := ds.Reference()
 
-	sds := simulator.Map.Get(w.dsRef).(*simulator.Datastore)
+	sds := simulator.Map.Get(dsRef).(*simulator.Datastore)
 	const capacity = int64(1024) * 1024 * mib
 	simulator.Map.WithLock(sds, func() {
 		free := capacity - 100*1024*mib
 		now := time.Now()
 		sds.Info = &types.VmfsDatastoreInfo{
 			DatastoreInfo: types.DatastoreInfo{
-				Name:                   w.dsName,
-				Url:                    w.dsDir,
+				Name:                   dsName,
+				Url:                    dsDir,
 				FreeSpace:              free,
 				MaxFileSize:            62 * 1024 * 1024 * mib,
 				MaxVirtualDiskCapacity: 62 * 1024 * 1024 * mib,
 				MaxMemoryFileSize:      62 * 1024 * 1024 * mib,
 				Timestamp:              &now,
-				ContainerId:            w.dsUUID,
+				ContainerId:            dsUUID,
 			},
 			MaxPhysicalRDMFileSize: 64 * 1024 * 1024 * mib,
 			MaxVirtualRDMFileSize:  62 * 1024 * 1024 * mib,
 			Vmfs: &types.HostVmfsVolume{
-				HostFileSystemVolume: types.HostFileSystemVolume{Type: "VMFS", Name: w.dsName, Capacity: capacity},
+				HostFileSystemVolume: types.HostFileSystemVolume{Type: "VMFS", Name: dsName, Capacity: capacity},
 				BlockSizeMb:          1,
 				BlockSize:            1024,
 				UnmapGranularity:     1024,
@@ -530,8 +573,8 @@ func (w *world) createDatastore(ctx context.Context, c *vim25.Client) error {
 				MaxBlocks:            63963136,
 				MajorVersion:         6,
 				Version:              "6.82",
-				Uuid:                 w.dsUUID,
-				Extent:               []types.HostScsiDiskPartition{{DiskName: w.dsNaa, Partition: 1}},
+				Uuid:                 dsUUID,
+				Extent:               []types.HostScsiDiskPartition{{DiskName: dsNaa, Partition: 1}},
 				Ssd:                  types.NewBool(true),
 				Local:                types.NewBool(false),
 				ScsiDiskType:         "native512",
@@ -542,7 +585,7 @@ func (w *world) createDatastore(ctx context.Context, c *vim25.Client) error {
 		sds.Summary.FreeSpace = free
 		sds.Summary.MultipleHostAccess = types.NewBool(true)
 		for i := range sds.Host {
-			sds.Host[i].MountInfo.Path = "/vmfs/volumes/" + w.dsUUID
+			sds.Host[i].MountInfo.Path = "/vmfs/volumes/" + dsUUID
 		}
 	})
 
@@ -550,14 +593,14 @@ func (w *world) createDatastore(ctx context.Context, c *vim25.Client) error {
 		hs := simulator.Map.Get(h.ref).(*simulator.HostSystem)
 		hdss := simulator.Map.Get(*hs.ConfigManager.DatastoreSystem).(*simulator.HostDatastoreSystem)
 		simulator.Map.WithLock(hs, func() {
-			hdss.Datastore = append(hdss.Datastore, w.dsRef)
-			hs.Datastore = append(hs.Datastore, w.dsRef)
+			hdss.Datastore = append(hdss.Datastore, dsRef)
+			hs.Datastore = append(hs.Datastore, dsRef)
 		})
 		simulator.Map.WithLock(sds, func() {
 			sds.Host = append(sds.Host, types.DatastoreHostMount{
 				Key: h.ref,
 				MountInfo: types.HostMountInfo{
-					Path:       "/vmfs/volumes/" + w.dsUUID,
+					Path:       "/vmfs/volumes/" + dsUUID,
 					AccessMode: string(types.HostMountModeReadWrite),
 					Mounted:    types.NewBool(true),
 					Accessible: types.NewBool(true),
@@ -565,7 +608,7 @@ func (w *world) createDatastore(ctx context.Context, c *vim25.Client) error {
 			})
 		})
 	}
-	return nil
+	return dsRef, dsDir, nil
 }
 
 func writeRandom(p string, size int64) error {
@@ -659,6 +702,9 @@ func (w *world) createVM(ctx context.Context, folder *object.Folder, pool *objec
 	}
 	ref := info.Result.(types.ManagedObjectReference)
 	vm := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+	if kind == "matrix" {
+		return &vmInfo{ref: ref, name: name, kind: kind, dir: dir}, nil // disks: buildMatrix
+	}
 
 	v := &vmInfo{ref: ref, name: name, kind: kind, dir: dir, diskKey: 2000}
 	base := name
@@ -764,6 +810,10 @@ func findRef(refs []types.ManagedObjectReference, r types.ManagedObjectReference
 // refreshLayout rebuilds layoutEx, layout and storage of one of our VMs from
 // the real files in its directory. The caller holds the VM's lock.
 func (w *world) refreshLayout(vm *simulator.VirtualMachine, v *vmInfo) {
+	if v.kind == "matrix" {
+		w.refreshMatrixLayout(vm, v)
+		return
+	}
 	type file struct {
 		name, typ string
 		size      int64

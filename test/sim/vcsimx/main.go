@@ -51,6 +51,7 @@ type options struct {
 	tlsKey     string
 	esxVersion string
 	pluginForm string
+	matrix     bool
 }
 
 func main() {
@@ -75,6 +76,7 @@ func main() {
 	flag.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of -tls-cert")
 	flag.StringVar(&o.esxVersion, "esx-version", "8.0.2", "ESXi version reported by 'system version get'")
 	flag.StringVar(&o.pluginForm, "plugin-response", "single", "shape of vmkfstools plugin answers: single (one structure) or array (ArrayOfDataObject)")
+	flag.BoolVar(&o.matrix, "matrix", false, "add the copy-offload test matrix's VMs and second datastore (matrix.go)")
 	flag.Parse()
 
 	if flag.NArg() != 0 {
@@ -215,6 +217,9 @@ func writeReady(path, sdkURL string, w *world, o *options) error {
 		"USERNAME":        o.user,
 		"ESX_VERSION":     o.esxVersion,
 		"PLUGIN_ANSWER":   o.pluginForm,
+	}
+	if o.matrix {
+		w.matrixFacts(facts)
 	}
 	keys := make([]string, 0, len(facts))
 	for k := range facts {
