@@ -84,8 +84,10 @@ test_map_fails(void **state)
     expect_last_line("map: ", "injected fault", NULL);
     assert_int_equal(world_sh(&w, "grep -q '\"result\": *\"failure\"' " RESULT), 0);
     assert_int_equal(mappings(), 0);
+    /* A refused attach may still have happened (a lost answer looks the same),
+     * so cleanup detaches once; detaching what is not attached is harmless. */
     assert_int_equal(world_sh(&w, "grep -c '\"op\": \"host_detach\"' \"$WORLD_POWERSTORE_CALLS\" "
-                                  "| grep -qx 0"),
+                                  "| grep -qx 1"),
                      0);
 }
 
@@ -95,7 +97,7 @@ test_unmap_fails(void **state)
     (void)state;
     reset();
     assert_int_equal(world_sh(&w, "echo 'host_detach http 500' > \"$WORLD_POWERSTORE_FAULTS\""), 0);
-    assert_int_equal(populate("vib"), 3);
+    assert_int_equal(populate("vib"), 0);
     expect_last_line("left behind", "csivol-sim-0001", "still mapped", NULL);
     assert_int_equal(mappings(), 1);
     /* Once the array answers again, a new run copies and leaves nothing. */

@@ -390,7 +390,7 @@ test_failure_at_unmap(void **state)
     reset();
     assert_int_equal(world_sh(&w, "echo 'luns_delete http 500' > \"$WORLD_VANTARA_FAULTS\""), 0);
     prepare(&r, "WORLD_VC_VM_ID", "WORLD_VC_VM_VMDK", world_get(&w, "WORLD_VANTARA_VOLUME_HANDLE"));
-    execute(&r, 3, "left behind");
+    execute(&r, 0, "left behind");
     assert_non_null(strstr(buf_cstr(&r.err), "CL1-A,1"));
     run_free(&r);
     expect_xcopied("pvc-1");
