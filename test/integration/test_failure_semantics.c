@@ -31,131 +31,19 @@
 
 #include "lib/buf.h"
 #include "lib/deadline.h"
+#include "test/fake/popcmd.h"
 #include "test/fake/proc.h"
 #include "test/fake/world.h"
 
 static struct world w;
 
-#define MAX_ARGV 40
-#define MAX_ENV  64
-
-struct cmd {
-    const char *argv[MAX_ARGV];
-    char *envp[MAX_ENV];
-    size_t argc;
-    size_t envc;
-};
-
-static void
-cmd_arg(struct cmd *c, const char *fmt, ...)
-{
-    char tmp[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    assert_true(c->argc + 1 < MAX_ARGV);
-    c->argv[c->argc++] = strdup(tmp);
-    c->argv[c->argc] = NULL;
-}
-
-static void
-cmd_env(struct cmd *c, const char *key, const char *value)
-{
-    size_t n = strlen(key) + strlen(value) + 2;
-    char *kv = malloc(n);
-
-    assert_non_null(kv);
-    snprintf(kv, n, "%s=%s", key, value);
-    for (size_t i = 0; i < c->envc; i++) {
-        if (strncmp(c->envp[i], key, strlen(key)) == 0 && c->envp[i][strlen(key)] == '=') {
-            free(c->envp[i]);
-            c->envp[i] = kv;
-            return;
-        }
-    }
-    assert_true(c->envc + 1 < MAX_ENV);
-    c->envp[c->envc++] = kv;
-    c->envp[c->envc] = NULL;
-}
-
-static void
-cmd_free(struct cmd *c)
-{
-    for (size_t i = 0; i < c->argc; i++)
-        free((void *)(uintptr_t)c->argv[i]);
-    for (size_t i = 0; i < c->envc; i++)
-        free(c->envp[i]);
-    memset(c, 0, sizeof(*c));
-}
-
 /* A complete manual-mode copy from the world's VM to its ONTAP LUN. */
 static void
 cmd_default(struct cmd *c)
 {
-    memset(c, 0, sizeof(*c));
-    cmd_arg(c, "%s", proc_pop_bin());
-    cmd_arg(c, "--source-vm-id=%s", world_get(&w, "WORLD_VC_VM_ID"));
-    cmd_arg(c, "--source-vmdk=%s", world_get(&w, "WORLD_VC_VM_VMDK"));
-    cmd_arg(c, "--owner-uid=%s", "6f1c2a9e-0b7d-4d1e-9a55-2c3b4d5e6f70");
-    cmd_arg(c, "--metrics-listen=");
-    cmd_arg(c, "--output=json");
-    cmd_arg(c, "--storage-ca-file=%s", world_get(&w, "WORLD_ARRAY_CA"));
-    cmd_arg(c, "--storage-vendor-product=ontap");
-    cmd_arg(c, "--target-volume-handle=%s", world_get(&w, "WORLD_ONTAP_VOLUME_HANDLE"));
-    cmd_arg(c, "--target-volume-attribute=%s", world_get(&w, "WORLD_ONTAP_ATTRS"));
-    cmd_env(c, "STORAGE_HOSTNAME", world_get(&w, "WORLD_ONTAP_HOSTNAME"));
-    cmd_env(c, "STORAGE_USERNAME", world_get(&w, "WORLD_ONTAP_USERNAME"));
-    cmd_env(c, "STORAGE_PASSWORD", world_get(&w, "WORLD_ONTAP_PASSWORD"));
-    cmd_env(c, "GOVMOMI_HOSTNAME", world_get(&w, "GOVMOMI_HOSTNAME"));
-    cmd_env(c, "GOVMOMI_USERNAME", world_get(&w, "GOVMOMI_USERNAME"));
-    cmd_env(c, "GOVMOMI_PASSWORD", world_get(&w, "GOVMOMI_PASSWORD"));
-    cmd_env(c, "GOVMOMI_INSECURE", "true");
-    cmd_env(c, "PATH", "/usr/bin:/bin");
-}
-
-/* Replaces the flag "--name=..." given by cmd_default (or adds it). */
-static void
-cmd_set_flag(struct cmd *c, const char *name, const char *value)
-{
-    size_t n = strlen(name);
-
-    for (size_t i = 1; i < c->argc; i++) {
-        if (strncmp(c->argv[i], name, n) == 0 && c->argv[i][n] == '=') {
-            free((void *)(uintptr_t)c->argv[i]);
-            for (size_t j = i; j < c->argc; j++)
-                c->argv[j] = c->argv[j + 1];
-            c->argc--;
-            break;
-        }
-    }
-    cmd_arg(c, "%s=%s", name, value);
-}
-
-struct outcome {
-    int status;
-    struct buf out;
-    struct buf err;
-    json_t *result;
-};
-
-static void
-run_cmd(struct cmd *c, struct outcome *o)
-{
-    memset(o, 0, sizeof(*o));
-    assert_int_equal(
-        proc_run(c->argv[0], c->argv, (const char *const *)c->envp, &o->out, &o->err, &o->status),
-        0);
-    o->result = json_loads(buf_cstr(&o->out), 0, NULL);
-}
-
-static void
-outcome_free(struct outcome *o)
-{
-    buf_free(&o->out);
-    buf_free(&o->err);
-    json_decref(o->result);
+    cmd_manual_start(c, &w, "6f1c2a9e-0b7d-4d1e-9a55-2c3b4d5e6f70");
+    cmd_ontap_target(c, &w);
+    cmd_vcenter_env(c, &w);
 }
 
 static void
@@ -218,30 +106,6 @@ count_lines(const char *path, ...)
     return n;
 }
 
-static int
-count_dir(const char *dir, const char *needle)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    int n = 0;
-
-    if (d == NULL)
-        return 0;
-    while ((de = readdir(d)) != NULL)
-        n += de->d_name[0] != '.' && strstr(de->d_name, needle) != NULL;
-    closedir(d);
-    return n;
-}
-
-static void
-expect_none(const char *dir, const char *needle)
-{
-    int n = count_dir(dir, needle);
-
-    if (n != 0)
-        fail_msg("%d entries '*%s*' left in %s", n, needle, dir);
-}
-
 static size_t
 ontap_mappings(void)
 {
@@ -258,19 +122,9 @@ ontap_mappings(void)
 static void
 expect_clean(const char *what)
 {
-    char path[1024];
-
     if (ontap_mappings() != 0)
         fail_msg("%s: mappings left on the array", what);
-    snprintf(path, sizeof(path), "%s/luns", world_get(&w, "WORLD_FABRIC"));
-    expect_none(path, "naa.");
-    snprintf(path, sizeof(path), "%s/tmp", world_get(&w, "WORLD_ROOT"));
-    expect_none(path, "vmkfstools-wrapper-");
-    snprintf(path, sizeof(path), "%s", world_get(&w, "WORLD_VC_VM_FLAT"));
-    *strrchr(path, '/') = '\0';
-    expect_none(path, "-rdmdisk-");
-    snprintf(path, sizeof(path), "%s/vmfs/devices/disks", world_get(&w, "WORLD_ROOT"));
-    expect_none(path, "naa.");
+    expect_host_clean(&w);
 }
 
 /* No faults, a fast clone, and nothing an earlier case left behind (each

@@ -19,77 +19,11 @@
 #include <jansson.h>
 
 #include "lib/buf.h"
+#include "test/fake/popcmd.h"
 #include "test/fake/proc.h"
 #include "test/fake/world.h"
 
 static struct world w;
-
-#define MAX_ARGV 40
-
-struct cmd {
-    char *argv[MAX_ARGV];
-    char *envp[32];
-    size_t argc;
-    size_t envc;
-};
-
-struct outcome {
-    int status;
-    struct buf out;
-    struct buf err;
-    json_t *result;
-};
-
-static void
-cmd_arg(struct cmd *c, const char *fmt, ...)
-{
-    char tmp[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    assert_true(c->argc + 1 < MAX_ARGV);
-    c->argv[c->argc++] = strdup(tmp);
-}
-
-static void
-cmd_env(struct cmd *c, const char *key, const char *value)
-{
-    size_t n = strlen(key) + strlen(value) + 2;
-    char *kv = malloc(n);
-
-    assert_non_null(kv);
-    snprintf(kv, n, "%s=%s", key, value);
-    assert_true(c->envc + 1 < sizeof(c->envp) / sizeof(c->envp[0]));
-    c->envp[c->envc++] = kv;
-}
-
-/* Drops every argument starting with prefix. */
-static void
-cmd_drop(struct cmd *c, const char *prefix)
-{
-    size_t j = 0;
-
-    for (size_t i = 0; i < c->argc; i++) {
-        if (strncmp(c->argv[i], prefix, strlen(prefix)) == 0)
-            free(c->argv[i]);
-        else
-            c->argv[j++] = c->argv[i];
-    }
-    c->argc = j;
-    c->argv[j] = NULL;
-}
-
-static void
-cmd_free(struct cmd *c)
-{
-    for (size_t i = 0; i < c->argc; i++)
-        free(c->argv[i]);
-    for (size_t i = 0; i < c->envc; i++)
-        free(c->envp[i]);
-    memset(c, 0, sizeof(*c));
-}
 
 /* A manual-mode populate onto the seeded FlashSystem volume, configured
  * from the facts the fake exports (as test/sim/populate does). */
@@ -99,14 +33,7 @@ cmd_default(struct cmd *c)
     char *attrs = strdup(world_get(&w, "WORLD_FLASHSYSTEM_ATTRS"));
     char *save = NULL;
 
-    memset(c, 0, sizeof(*c));
-    cmd_arg(c, "%s", proc_pop_bin());
-    cmd_arg(c, "--source-vm-id=%s", world_get(&w, "WORLD_VC_VM_ID"));
-    cmd_arg(c, "--source-vmdk=%s", world_get(&w, "WORLD_VC_VM_VMDK"));
-    cmd_arg(c, "--owner-uid=%s", "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5");
-    cmd_arg(c, "--metrics-listen=");
-    cmd_arg(c, "--output=json");
-    cmd_arg(c, "--storage-ca-file=%s", world_get(&w, "WORLD_ARRAY_CA"));
+    cmd_manual_start(c, &w, "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5");
     cmd_arg(c, "--storage-vendor-product=flashsystem");
     cmd_arg(c, "--target-volume-handle=%s", world_get(&w, "WORLD_FLASHSYSTEM_VOLUME_HANDLE"));
     for (char *a = strtok_r(attrs, ";", &save); a != NULL; a = strtok_r(NULL, ";", &save))
@@ -115,11 +42,7 @@ cmd_default(struct cmd *c)
     cmd_env(c, "STORAGE_HOSTNAME", world_get(&w, "WORLD_FLASHSYSTEM_HOSTNAME"));
     cmd_env(c, "STORAGE_USERNAME", world_get(&w, "WORLD_FLASHSYSTEM_USERNAME"));
     cmd_env(c, "STORAGE_PASSWORD", world_get(&w, "WORLD_FLASHSYSTEM_PASSWORD"));
-    cmd_env(c, "GOVMOMI_HOSTNAME", world_get(&w, "GOVMOMI_HOSTNAME"));
-    cmd_env(c, "GOVMOMI_USERNAME", world_get(&w, "GOVMOMI_USERNAME"));
-    cmd_env(c, "GOVMOMI_PASSWORD", world_get(&w, "GOVMOMI_PASSWORD"));
-    cmd_env(c, "GOVMOMI_INSECURE", "true");
-    cmd_env(c, "PATH", "/usr/bin:/bin");
+    cmd_vcenter_env(c, &w);
 }
 
 /* Pod mode: the volume comes from PVC pvc-fs-1 through the kube-apiserver;
@@ -133,26 +56,6 @@ cmd_pod(struct cmd *c, const char *lease_ns)
     cmd_arg(c, "--owner-name=pvc-fs-1");
     cmd_arg(c, "--kubeconfig=%s", world_get(&w, "WORLD_KUBECONFIG"));
     cmd_env(c, "HOST_LEASE_NAMESPACE", lease_ns);
-}
-
-static void
-run_cmd(struct cmd *c, struct outcome *o)
-{
-    memset(o, 0, sizeof(*o));
-    c->argv[c->argc] = NULL;
-    c->envp[c->envc] = NULL;
-    assert_int_equal(proc_run(c->argv[0], (const char *const *)c->argv,
-                              (const char *const *)c->envp, &o->out, &o->err, &o->status),
-                     0);
-    o->result = json_loads(buf_cstr(&o->out), 0, NULL);
-}
-
-static void
-outcome_free(struct outcome *o)
-{
-    buf_free(&o->out);
-    buf_free(&o->err);
-    json_decref(o->result);
 }
 
 static void

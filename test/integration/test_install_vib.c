@@ -25,6 +25,7 @@
 #include "esxi/vim_calls.h"
 #include "esxi/wrapper.h"
 #include "lib/buf.h"
+#include "test/fake/popcmd.h"
 #include "test/fake/proc.h"
 #include "test/fake/world.h"
 
@@ -33,50 +34,6 @@ static char vib_path[600];
 static char host_ref[5][32];
 static char host_name[5][32];
 static char host_port[5][16];
-
-#define MAX_ARGV 32
-
-struct cmd {
-    const char *argv[MAX_ARGV];
-    char *envp[48];
-    size_t argc;
-    size_t envc;
-};
-
-static void
-cmd_arg(struct cmd *c, const char *fmt, ...)
-{
-    char tmp[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    assert_true(c->argc + 1 < MAX_ARGV);
-    c->argv[c->argc++] = strdup(tmp);
-    c->argv[c->argc] = NULL;
-}
-
-static void
-cmd_env(struct cmd *c, const char *key, const char *value)
-{
-    size_t n = strlen(key) + strlen(value) + 2;
-
-    assert_true(c->envc + 1 < 48);
-    c->envp[c->envc] = malloc(n);
-    snprintf(c->envp[c->envc], n, "%s=%s", key, value);
-    c->envp[++c->envc] = NULL;
-}
-
-static void
-cmd_free(struct cmd *c)
-{
-    for (size_t i = 0; i < c->argc; i++)
-        free((void *)(uintptr_t)c->argv[i]);
-    for (size_t i = 0; i < c->envc; i++)
-        free(c->envp[i]);
-    memset(c, 0, sizeof(*c));
-}
 
 static char *
 slurp(const char *path)
@@ -270,21 +227,6 @@ test_secure_boot_host_fails_alone(void **state)
     assert_string_equal(v, ver);
     free(v);
     buf_free(&out);
-}
-
-static pid_t
-spawn_logged(struct cmd *c, const char *log)
-{
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_int_equal(
-        posix_spawn(&pid, c->argv[0], &fa, NULL, (char *const *)(uintptr_t)c->argv, c->envp), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
 }
 
 /* Four populates at once on the VM's host, which has no plugin: one install. */

@@ -29,68 +29,11 @@
 #include "esxi/wrapper.h"
 #include "lib/buf.h"
 #include "lib/deadline.h"
+#include "test/fake/popcmd.h"
 #include "test/fake/proc.h"
 #include "test/fake/world.h"
 
 static struct world w;
-
-#define MAX_ARGV 40
-
-struct cmd {
-    const char *argv[MAX_ARGV];
-    char *envp[64];
-    size_t argc;
-    size_t envc;
-    struct buf store; /* unused, strings are strdup'd */
-};
-
-static void
-cmd_arg(struct cmd *c, const char *fmt, ...)
-{
-    char tmp[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    assert_true(c->argc + 1 < MAX_ARGV);
-    c->argv[c->argc++] = strdup(tmp);
-    c->argv[c->argc] = NULL;
-}
-
-static void
-cmd_env(struct cmd *c, const char *key, const char *value)
-{
-    size_t n = strlen(key) + strlen(value) + 2;
-    char *kv = malloc(n);
-
-    snprintf(kv, n, "%s=%s", key, value);
-    for (size_t i = 0; i < c->envc; i++) {
-        if (strncmp(c->envp[i], key, strlen(key)) == 0 && c->envp[i][strlen(key)] == '=') {
-            free(c->envp[i]);
-            c->envp[i] = kv;
-            return;
-        }
-    }
-    c->envp[c->envc++] = kv;
-    c->envp[c->envc] = NULL;
-}
-
-/* Removes every argument that starts with prefix. */
-static void
-cmd_drop(struct cmd *c, const char *prefix)
-{
-    size_t k = 1;
-
-    for (size_t i = 1; i < c->argc; i++) {
-        if (strncmp(c->argv[i], prefix, strlen(prefix)) == 0)
-            free((void *)(uintptr_t)c->argv[i]);
-        else
-            c->argv[k++] = c->argv[i];
-    }
-    c->argc = k;
-    c->argv[k] = NULL;
-}
 
 /* A TCP socket listening on 127.0.0.1 at a port the kernel picked; *port
  * receives it.  Closed by the caller, which frees the port for the binary
@@ -120,127 +63,28 @@ free_port(void)
     return port;
 }
 
-static void
-cmd_free(struct cmd *c)
-{
-    for (size_t i = 0; i < c->argc; i++)
-        free((void *)(uintptr_t)c->argv[i]);
-    for (size_t i = 0; i < c->envc; i++)
-        free(c->envp[i]);
-    memset(c, 0, sizeof(*c));
-}
-
 /* A complete manual-mode run for vendor "ontap" or "pure". */
 static void
 cmd_default(struct cmd *c, const char *vendor)
 {
     bool pure = strcmp(vendor, "pure") == 0;
 
-    memset(c, 0, sizeof(*c));
-    cmd_arg(c, "%s", proc_pop_bin());
-    cmd_arg(c, "--source-vm-id=%s", world_get(&w, "WORLD_VC_VM_ID"));
-    cmd_arg(c, "--source-vmdk=%s", world_get(&w, "WORLD_VC_VM_VMDK"));
-    cmd_arg(c, "--owner-uid=%s", "6f1c2a9e-0b7d-4d1e-9a55-2c3b4d5e6f70");
-    cmd_arg(c, "--metrics-listen=");
-    cmd_arg(c, "--output=json");
-    cmd_arg(c, "--storage-ca-file=%s", world_get(&w, "WORLD_ARRAY_CA"));
-    if (pure) {
-        cmd_arg(c, "--storage-vendor-product=pureFlashArray");
-        cmd_arg(c, "--target-volume-handle=%s", world_get(&w, "WORLD_PURE_VOLUME_HANDLE"));
-        cmd_env(c, "STORAGE_HOSTNAME", world_get(&w, "WORLD_PURE_HOSTNAME"));
-        cmd_env(c, "STORAGE_TOKEN", world_get(&w, "WORLD_PURE_TOKEN"));
-        cmd_env(c, "PURE_CLUSTER_PREFIX", world_get(&w, "WORLD_PURE_CLUSTER_PREFIX"));
-    } else {
-        cmd_arg(c, "--storage-vendor-product=ontap");
-        cmd_arg(c, "--target-volume-handle=%s", world_get(&w, "WORLD_ONTAP_VOLUME_HANDLE"));
-        cmd_arg(c, "--target-volume-attribute=%s", world_get(&w, "WORLD_ONTAP_ATTRS"));
-        cmd_env(c, "STORAGE_HOSTNAME", world_get(&w, "WORLD_ONTAP_HOSTNAME"));
-        cmd_env(c, "STORAGE_USERNAME", world_get(&w, "WORLD_ONTAP_USERNAME"));
-        cmd_env(c, "STORAGE_PASSWORD", world_get(&w, "WORLD_ONTAP_PASSWORD"));
-    }
-    cmd_env(c, "GOVMOMI_HOSTNAME", world_get(&w, "GOVMOMI_HOSTNAME"));
-    cmd_env(c, "GOVMOMI_USERNAME", world_get(&w, "GOVMOMI_USERNAME"));
-    cmd_env(c, "GOVMOMI_PASSWORD", world_get(&w, "GOVMOMI_PASSWORD"));
-    cmd_env(c, "GOVMOMI_INSECURE", "true");
-    cmd_env(c, "PATH", "/usr/bin:/bin");
-}
-
-struct outcome {
-    int status;
-    struct buf out;
-    struct buf err;
-    json_t *result;
-};
-
-static void
-run_cmd(struct cmd *c, struct outcome *o)
-{
-    memset(o, 0, sizeof(*o));
-    assert_int_equal(
-        proc_run(c->argv[0], c->argv, (const char *const *)c->envp, &o->out, &o->err, &o->status),
-        0);
-    o->result = json_loads(buf_cstr(&o->out), 0, NULL);
-}
-
-static void
-outcome_free(struct outcome *o)
-{
-    buf_free(&o->out);
-    buf_free(&o->err);
-    json_decref(o->result);
-}
-
-static void
-expect(struct outcome *o, int status, const char *msg)
-{
-    if (o->status != status || (msg != NULL && strstr(buf_cstr(&o->err), msg) == NULL))
-        fail_msg("exit %d (want %d), stderr:\n%s\nwant message: %s", o->status, status,
-                 buf_cstr(&o->err), msg != NULL ? msg : "-");
-}
-
-static int count_dir(const char *dir, const char *needle);
-
-static void
-expect_none(const char *dir, const char *needle)
-{
-    int n = count_dir(dir, needle);
-
-    if (n != 0)
-        fail_msg("%d entries '*%s*' left in %s", n, needle, dir);
-}
-
-static int
-count_dir(const char *dir, const char *needle)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    int n = 0;
-
-    if (d == NULL)
-        return 0;
-    while ((de = readdir(d)) != NULL)
-        n += de->d_name[0] != '.' && strstr(de->d_name, needle) != NULL;
-    closedir(d);
-    return n;
+    cmd_manual_start(c, &w, "6f1c2a9e-0b7d-4d1e-9a55-2c3b4d5e6f70");
+    if (pure)
+        cmd_pure_target(c, &w);
+    else
+        cmd_ontap_target(c, &w);
+    cmd_vcenter_env(c, &w);
 }
 
 /* Nothing of ours left anywhere in the world. */
 static void
 expect_clean(const char *vendor)
 {
-    char path[1024];
     json_t *state;
     json_t *maps;
 
-    snprintf(path, sizeof(path), "%s/luns", world_get(&w, "WORLD_FABRIC"));
-    expect_none(path, "naa.");
-    snprintf(path, sizeof(path), "%s/tmp", world_get(&w, "WORLD_ROOT"));
-    expect_none(path, "vmkfstools-wrapper-");
-    snprintf(path, sizeof(path), "%s", world_get(&w, "WORLD_VC_VM_FLAT"));
-    *strrchr(path, '/') = '\0';
-    expect_none(path, "-rdmdisk-");
-    snprintf(path, sizeof(path), "%s/vmfs/devices/disks", world_get(&w, "WORLD_ROOT"));
-    expect_none(path, "naa.");
+    expect_host_clean(&w);
     /* The array holds no mapping to our initiator group. */
     state = json_load_file(
         world_get(&w, strcmp(vendor, "pure") == 0 ? "WORLD_PURE_STATE" : "WORLD_ONTAP_STATE"), 0,
@@ -290,7 +134,7 @@ test_copy_ontap(void **state)
     reset_world();
     cmd_default(&c, "ontap");
     run_cmd(&c, &o);
-    expect(&o, 0, "copy complete");
+    outcome_expect(&o, 0, "copy complete");
     assert_non_null(o.result);
     assert_string_equal(json_string_value(json_object_get(o.result, "result")), "success");
     assert_string_equal(json_string_value(json_object_get(o.result, "method")), "vib");
@@ -314,7 +158,7 @@ test_copy_pure_through_prism(void **state)
     reset_world();
     cmd_default(&c, "pure");
     run_cmd(&c, &o);
-    expect(&o, 0, "copy complete");
+    outcome_expect(&o, 0, "copy complete");
     expect_copied("pure");
     expect_clean("pure");
     assert_null(strstr(buf_cstr(&o.err), world_get(&w, "WORLD_PURE_TOKEN")));
@@ -345,7 +189,7 @@ test_copy_ssh_pinned(void **state)
     cmd_env(&c, "SSH_PRIVATE_KEY", world_get(&w, "SSH_PRIVATE_KEY"));
     cmd_env(&c, "SSH_PUBLIC_KEY", world_get(&w, "SSH_PUBLIC_KEY"));
     run_cmd(&c, &o);
-    expect(&o, 0, "copy complete");
+    outcome_expect(&o, 0, "copy complete");
     assert_string_equal(json_string_value(json_object_get(o.result, "method")), "ssh");
     expect_copied("ontap");
     expect_clean("ontap");
@@ -363,7 +207,7 @@ test_copy_ssh_pinned(void **state)
                                   "\"$WORLD_DIR/maps.before\" || true"),
                      0);
     run_cmd(&c, &o);
-    expect(&o, 1, "/etc/ssh/keys-root/authorized_keys");
+    outcome_expect(&o, 1, "/etc/ssh/keys-root/authorized_keys");
     assert_int_equal(world_sh(&w, "test \"$(grep -c lun_map_create \"$WORLD_ONTAP_CALLS\")\" = "
                                   "\"$(cat \"$WORLD_DIR/maps.before\")\""),
                      0);
@@ -394,7 +238,7 @@ copy_on_array(const char *vm_key, const char *vmdk_key, const char *source_key, 
     cmd_arg(&c, "--source-vm-id=%s", world_get(&w, vm_key));
     cmd_arg(&c, "--source-vmdk=%s", world_get(&w, vmdk_key));
     run_cmd(&c, &o);
-    expect(&o, 0, "copy complete");
+    outcome_expect(&o, 0, "copy complete");
     assert_string_equal(json_string_value(json_object_get(o.result, "method")), method);
     assert_true(json_is_false(json_object_get(o.result, "xcopy_used")));
     /* No host, mapping or ESXi command: the array copied volume to volume. */
@@ -495,7 +339,7 @@ test_failures_at_each_step(void **state)
             assert_int_equal(world_sh(&w, ": > \"$WORLD_ONTAP_FAULTS\""), 0);
             cmd_default(&c, "ontap");
             run_cmd(&c, &o);
-            expect(&o, 0, "copy complete");
+            outcome_expect(&o, 0, "copy complete");
             outcome_free(&o);
             cmd_free(&c);
             expect_clean("ontap");
@@ -516,7 +360,7 @@ test_clone_fails_midway(void **state)
                      0);
     cmd_default(&c, "ontap");
     run_cmd(&c, &o);
-    expect(&o, 1, "clone: clone task failed with exit code 1: ");
+    outcome_expect(&o, 1, "clone: clone task failed with exit code 1: ");
     assert_non_null(strstr(buf_cstr(&o.err), "Failed to clone disk"));
     outcome_free(&o);
     cmd_free(&c);
@@ -606,7 +450,6 @@ expect_regex(const char *text, const char *re_src)
 }
 
 static void cmd_pod(struct cmd *c, const char *pvc, const char *kubeconfig);
-static pid_t spawn_quiet(struct cmd *c, const char *log);
 
 /* Scrapes https://127.0.0.1:port/metrics as the controller does (TLS, no
  * verification) until the completion sample shows; body keeps the last
@@ -662,7 +505,7 @@ test_metrics_scraped_like_the_controller(void **state)
     (void)state;
     reset_world();
     cmd_pod_metrics(&c, port);
-    pid = spawn_quiet(&c, "/dev/null");
+    pid = spawn_logged(&c, "/dev/null");
     assert_true(scrape_until_done(port, &body));
     /* The job exits right after that scrape instead of waiting out 10 s. */
     assert_int_equal(waitpid(pid, &ws, 0), pid);
@@ -717,7 +560,7 @@ test_metrics_report_a_failed_storage_login(void **state)
     cmd_pod_metrics(&c, port);
     cmd_env(&c, "STORAGE_PASSWORD", "wrong-password");
     snprintf(log, sizeof(log), "%s/pop-badlogin.log", world_get(&w, "WORLD_DIR"));
-    pid = spawn_quiet(&c, log);
+    pid = spawn_logged(&c, log);
     assert_true(scrape_until_done(port, &body));
     assert_int_equal(waitpid(pid, &ws, 0), pid);
     assert_true(WIFEXITED(ws));
@@ -769,7 +612,7 @@ test_metrics_served_past_idle_connections(void **state)
     assert_non_null(fds);
     reset_world();
     cmd_pod_metrics(&c, port);
-    pid = spawn_quiet(&c, "/dev/null");
+    pid = spawn_logged(&c, "/dev/null");
     /* As soon as the endpoint listens, fill it with connections that never
      * send a byte. */
     sa.sin_port = htons((uint16_t)port);
@@ -817,12 +660,12 @@ test_metrics_busy_port_is_a_warning(void **state)
     cmd_pod_metrics(&c, port);
     run_cmd(&c, &o);
     close(busy);
-    expect(&o, 0, "copy complete");
+    outcome_expect(&o, 0, "copy complete");
     snprintf(want, sizeof(want),
              "warn  [populate] metrics endpoint not started; copying without it "
              "listen=127.0.0.1:%d error=",
              port);
-    expect(&o, 0, want);
+    outcome_expect(&o, 0, want);
     /* No endpoint, so nothing to wait for. */
     assert_null(strstr(buf_cstr(&o.err), "waiting for the final metrics scrape"));
     assert_string_equal(json_string_value(json_object_get(o.result, "result")), "success");
@@ -850,7 +693,7 @@ test_manual_mode_as_typed(void **state)
         if (!with_uid)
             cmd_drop(&c, "--owner-uid");
         run_cmd(&c, &o);
-        expect(&o, 0, "copy complete");
+        outcome_expect(&o, 0, "copy complete");
         assert_null(strstr(buf_cstr(&o.err), "[metrics]"));
         assert_null(strstr(buf_cstr(&o.err), "metrics endpoint"));
         assert_null(strstr(buf_cstr(&o.err), "metrics scrape"));
@@ -868,9 +711,9 @@ test_manual_mode_as_typed(void **state)
     cmd_drop(&c, "--owner-uid");
     cmd_arg(&c, "--metrics-listen=127.0.0.1:%d", port);
     run_cmd(&c, &o);
-    expect(&o, 0, "copy complete");
+    outcome_expect(&o, 0, "copy complete");
     snprintf(want, sizeof(want), "[metrics] metrics server listening listen=127.0.0.1:%d", port);
-    expect(&o, 0, want);
+    outcome_expect(&o, 0, want);
     assert_null(strstr(buf_cstr(&o.err), "metrics scrape"));
     outcome_free(&o);
     cmd_free(&c);
@@ -888,7 +731,7 @@ test_bad_storage_password_touches_nothing(void **state)
     cmd_default(&c, "ontap");
     cmd_env(&c, "STORAGE_PASSWORD", "wrong-password");
     run_cmd(&c, &o);
-    expect(&o, 1, "storage login: ");
+    outcome_expect(&o, 1, "storage login: ");
     outcome_free(&o);
     cmd_free(&c);
     expect_clean("ontap");
@@ -923,7 +766,7 @@ test_pod_mode_through_apiserver(void **state)
     reset_world();
     cmd_pod(&c, world_get(&w, "WORLD_KUBE_OWNER_NAME"), world_get(&w, "WORLD_KUBECONFIG"));
     run_cmd(&c, &o);
-    expect(&o, 0, "target volume pv=");
+    outcome_expect(&o, 0, "target volume pv=");
     assert_non_null(strstr(buf_cstr(&o.err), "host lease acquired lease=esxi-lock-hostsystem-"));
     expect_copied("ontap");
     expect_clean("ontap");
@@ -933,7 +776,7 @@ test_pod_mode_through_apiserver(void **state)
     /* The prime PVC names a PV that does not exist: stopped before any mapping. */
     cmd_pod(&c, "pvc-missing-pv", world_get(&w, "WORLD_KUBECONFIG"));
     run_cmd(&c, &o);
-    expect(&o, 1, "volume lookup: failed to fetch the volume details of PVC ");
+    outcome_expect(&o, 1, "volume lookup: failed to fetch the volume details of PVC ");
     outcome_free(&o);
     cmd_free(&c);
     expect_clean("ontap");
@@ -949,26 +792,11 @@ test_pod_mode_through_apiserver(void **state)
         0);
     cmd_pod(&c, world_get(&w, "WORLD_KUBE_OWNER_NAME"), bad_kubeconfig);
     run_cmd(&c, &o);
-    expect(&o, 1, "forbidden");
+    outcome_expect(&o, 1, "forbidden");
     assert_null(strstr(buf_cstr(&o.err), world_get(&w, "WORLD_KUBE_NOBODY_TOKEN")));
     outcome_free(&o);
     cmd_free(&c);
     expect_clean("ontap");
-}
-
-static pid_t
-spawn_quiet(struct cmd *c, const char *log)
-{
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_int_equal(
-        posix_spawn(&pid, c->argv[0], &fa, NULL, (char *const *)(uintptr_t)c->argv, c->envp), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
 }
 
 static void
@@ -1012,8 +840,8 @@ test_two_populators_on_one_host(void **state)
     cmd_env(&b, "HOST_LEASE_NAMESPACE", world_get(&w, "WORLD_KUBE_LEASE_NAMESPACE"));
     snprintf(loga, sizeof(loga), "%s/pop-a.log", world_get(&w, "WORLD_DIR"));
     snprintf(logb, sizeof(logb), "%s/pop-b.log", world_get(&w, "WORLD_DIR"));
-    pa = spawn_quiet(&a, loga);
-    pb = spawn_quiet(&b, logb);
+    pa = spawn_logged(&a, loga);
+    pb = spawn_logged(&b, logb);
     assert_int_equal(waitpid(pa, &wsa, 0), pa);
     assert_int_equal(waitpid(pb, &wsb, 0), pb);
     if (WEXITSTATUS(wsa) != 0 || WEXITSTATUS(wsb) != 0) {

@@ -20,104 +20,49 @@
 #include <jansson.h>
 
 #include "lib/buf.h"
+#include "test/fake/popcmd.h"
 #include "test/fake/proc.h"
 #include "test/fake/world.h"
 
 static struct world w;
 
+/* One populate: the command line it ran and what came of it. */
 struct run {
-    const char *argv[24];
-    char *envp[16];
-    size_t argc, envc;
-    int status;
-    struct buf out, err;
-    json_t *result;
+    struct cmd c;
+    struct outcome o;
 };
-
-static void arg(struct run *r, const char *fmt, ...) ATTR_PRINTF(2, 3);
-
-static void
-arg(struct run *r, const char *fmt, ...)
-{
-    char tmp[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    assert_true(r->argc + 1 < sizeof(r->argv) / sizeof(r->argv[0]));
-    r->argv[r->argc++] = strdup(tmp);
-}
-
-static void
-env(struct run *r, const char *key, const char *value)
-{
-    struct buf b = {0};
-    struct perr err = {0};
-
-    assert_true(r->envc + 1 < sizeof(r->envp) / sizeof(r->envp[0]));
-    assert_int_equal(buf_addf(&b, &err, "%s=%s", key, value), 0);
-    r->envp[r->envc++] = buf_steal(&b);
-}
 
 /* One manual-mode populate against the world's ONTAP or Pure array. */
 static void
 populate(struct run *r, const char *vendor)
 {
     bool pure = strcmp(vendor, "pure") == 0;
+    struct cmd *c = &r->c;
 
     memset(r, 0, sizeof(*r));
-    arg(r, "%s", proc_pop_bin());
-    arg(r, "--source-vm-id=%s", world_get(&w, "WORLD_VC_VM_ID"));
-    arg(r, "--source-vmdk=%s", world_get(&w, "WORLD_VC_VM_VMDK"));
-    arg(r, "--owner-uid=%s", "0d1f4c3e-8a55-4f0e-b1c2-7e6a5d4c3b21");
-    arg(r, "--metrics-listen=");
-    arg(r, "--output=json");
-    arg(r, "--storage-ca-file=%s", world_get(&w, "WORLD_ARRAY_CA"));
-    if (pure) {
-        arg(r, "--storage-vendor-product=pureFlashArray");
-        arg(r, "--target-volume-handle=%s", world_get(&w, "WORLD_PURE_VOLUME_HANDLE"));
-        env(r, "STORAGE_HOSTNAME", world_get(&w, "WORLD_PURE_HOSTNAME"));
-        env(r, "STORAGE_TOKEN", world_get(&w, "WORLD_PURE_TOKEN"));
-        env(r, "PURE_CLUSTER_PREFIX", world_get(&w, "WORLD_PURE_CLUSTER_PREFIX"));
-    } else {
-        arg(r, "--storage-vendor-product=ontap");
-        arg(r, "--target-volume-handle=%s", world_get(&w, "WORLD_ONTAP_VOLUME_HANDLE"));
-        arg(r, "--target-volume-attribute=%s", world_get(&w, "WORLD_ONTAP_ATTRS"));
-        env(r, "STORAGE_HOSTNAME", world_get(&w, "WORLD_ONTAP_HOSTNAME"));
-        env(r, "STORAGE_USERNAME", world_get(&w, "WORLD_ONTAP_USERNAME"));
-        env(r, "STORAGE_PASSWORD", world_get(&w, "WORLD_ONTAP_PASSWORD"));
-    }
-    env(r, "GOVMOMI_HOSTNAME", world_get(&w, "GOVMOMI_HOSTNAME"));
-    env(r, "GOVMOMI_USERNAME", world_get(&w, "GOVMOMI_USERNAME"));
-    env(r, "GOVMOMI_PASSWORD", world_get(&w, "GOVMOMI_PASSWORD"));
-    env(r, "GOVMOMI_INSECURE", "true");
-    env(r, "PATH", "/usr/bin:/bin");
-    assert_int_equal(
-        proc_run(r->argv[0], r->argv, (const char *const *)r->envp, &r->out, &r->err, &r->status),
-        0);
-    r->result = json_loads(buf_cstr(&r->out), 0, NULL);
-    if (r->status != 0 || r->result == NULL)
-        fail_msg("exit %d, stderr:\n%s", r->status, buf_cstr(&r->err));
+    cmd_manual_start(c, &w, "0d1f4c3e-8a55-4f0e-b1c2-7e6a5d4c3b21");
+    if (pure)
+        cmd_pure_target(c, &w);
+    else
+        cmd_ontap_target(c, &w);
+    cmd_vcenter_env(c, &w);
+    run_cmd(c, &r->o);
+    if (r->o.status != 0 || r->o.result == NULL)
+        fail_msg("exit %d, stderr:\n%s", r->o.status, buf_cstr(&r->o.err));
 }
 
 static void
 run_free(struct run *r)
 {
-    for (size_t i = 0; i < r->argc; i++)
-        free((void *)(uintptr_t)r->argv[i]);
-    for (size_t i = 0; i < r->envc; i++)
-        free(r->envp[i]);
-    buf_free(&r->out);
-    buf_free(&r->err);
-    json_decref(r->result);
+    cmd_free(&r->c);
+    outcome_free(&r->o);
 }
 
 static void
 expect_log(const struct run *r, const char *a, const char *b)
 {
     /* One log line holds both. */
-    const char *p = buf_cstr(&r->err);
+    const char *p = buf_cstr(&r->o.err);
 
     for (const char *hit = strstr(p, a); hit != NULL; hit = strstr(hit + 1, a)) {
         const char *eol = strchr(hit, '\n');
@@ -132,7 +77,7 @@ expect_log(const struct run *r, const char *a, const char *b)
 static const char *
 protocol_of(const struct run *r)
 {
-    return json_string_value(json_object_get(r->result, "storage_protocol"));
+    return json_string_value(json_object_get(r->o.result, "storage_protocol"));
 }
 
 /* The target volume holds the disk's bytes, and nothing of ours is left. */

@@ -24,36 +24,11 @@
 #include "esxi/ssh_carrier.h"
 #include "esxi/wrapper.h"
 #include "lib/buf.h"
+#include "test/fake/popcmd.h"
 #include "test/fake/proc.h"
 #include "test/fake/world.h"
 
 static struct world w;
-
-#define MAX_ARGV 32
-#define MAX_ENV  32
-
-struct cmd {
-    const char *argv[MAX_ARGV];
-    char *envp[MAX_ENV];
-    size_t argc;
-    size_t envc;
-};
-
-static void cmd_arg(struct cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-cmd_arg(struct cmd *c, const char *fmt, ...)
-{
-    char tmp[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    assert_true(c->argc + 1 < MAX_ARGV);
-    c->argv[c->argc++] = strdup(tmp);
-    c->argv[c->argc] = NULL;
-}
 
 static void cmd_set(struct cmd *c, size_t i, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -73,36 +48,6 @@ cmd_set(struct cmd *c, size_t i, const char *fmt, ...)
     c->argv[i] = strdup(tmp);
 }
 
-static void
-cmd_env(struct cmd *c, const char *key, const char *value)
-{
-    size_t n = strlen(key) + strlen(value) + 2;
-    char *kv = malloc(n);
-
-    assert_non_null(kv);
-    snprintf(kv, n, "%s=%s", key, value);
-    for (size_t i = 0; i < c->envc; i++) {
-        if (strncmp(c->envp[i], key, strlen(key)) == 0 && c->envp[i][strlen(key)] == '=') {
-            free(c->envp[i]);
-            c->envp[i] = kv;
-            return;
-        }
-    }
-    assert_true(c->envc + 1 < MAX_ENV);
-    c->envp[c->envc++] = kv;
-    c->envp[c->envc] = NULL;
-}
-
-static void
-cmd_free(struct cmd *c)
-{
-    for (size_t i = 0; i < c->argc; i++)
-        free((void *)(uintptr_t)c->argv[i]);
-    for (size_t i = 0; i < c->envc; i++)
-        free(c->envp[i]);
-    memset(c, 0, sizeof(*c));
-}
-
 /* A preflight of the VM's disk onto the ONTAP volume (or Pure's), both hosts. */
 static void
 cmd_default(struct cmd *c, const char *vendor)
@@ -116,41 +61,11 @@ cmd_default(struct cmd *c, const char *vendor)
     cmd_arg(c, "--source-vmdk=%s", world_get(&w, "WORLD_VC_VM_VMDK"));
     cmd_arg(c, "--output=json");
     cmd_arg(c, "--storage-ca-file=%s", world_get(&w, "WORLD_ARRAY_CA"));
-    if (pure) {
-        cmd_arg(c, "--storage-vendor-product=pureFlashArray");
-        cmd_arg(c, "--target-volume-handle=%s", world_get(&w, "WORLD_PURE_VOLUME_HANDLE"));
-        cmd_env(c, "STORAGE_HOSTNAME", world_get(&w, "WORLD_PURE_HOSTNAME"));
-        cmd_env(c, "STORAGE_TOKEN", world_get(&w, "WORLD_PURE_TOKEN"));
-        cmd_env(c, "PURE_CLUSTER_PREFIX", world_get(&w, "WORLD_PURE_CLUSTER_PREFIX"));
-    } else {
-        cmd_arg(c, "--storage-vendor-product=ontap");
-        cmd_arg(c, "--target-volume-handle=%s", world_get(&w, "WORLD_ONTAP_VOLUME_HANDLE"));
-        cmd_arg(c, "--target-volume-attribute=%s", world_get(&w, "WORLD_ONTAP_ATTRS"));
-        cmd_env(c, "STORAGE_HOSTNAME", world_get(&w, "WORLD_ONTAP_HOSTNAME"));
-        cmd_env(c, "STORAGE_USERNAME", world_get(&w, "WORLD_ONTAP_USERNAME"));
-        cmd_env(c, "STORAGE_PASSWORD", world_get(&w, "WORLD_ONTAP_PASSWORD"));
-    }
-    cmd_env(c, "GOVMOMI_HOSTNAME", world_get(&w, "GOVMOMI_HOSTNAME"));
-    cmd_env(c, "GOVMOMI_USERNAME", world_get(&w, "GOVMOMI_USERNAME"));
-    cmd_env(c, "GOVMOMI_PASSWORD", world_get(&w, "GOVMOMI_PASSWORD"));
-    cmd_env(c, "GOVMOMI_INSECURE", "true");
-    cmd_env(c, "PATH", "/usr/bin:/bin");
-}
-
-struct outcome {
-    int status;
-    struct buf out;
-    struct buf err;
-    json_t *report;
-};
-
-static void
-outcome_free(struct outcome *o)
-{
-    buf_free(&o->out);
-    buf_free(&o->err);
-    json_decref(o->report);
-    memset(o, 0, sizeof(*o));
+    if (pure)
+        cmd_pure_target(c, &w);
+    else
+        cmd_ontap_target(c, &w);
+    cmd_vcenter_env(c, &w);
 }
 
 /* ---- "nothing changed" ---- */
@@ -264,12 +179,8 @@ expect_unchanged(struct snapshot *s)
 static void
 run_preflight(struct cmd *c, struct outcome *o)
 {
-    memset(o, 0, sizeof(*o));
-    assert_int_equal(
-        proc_run(c->argv[0], c->argv, (const char *const *)c->envp, &o->out, &o->err, &o->status),
-        0);
-    o->report = json_loads(buf_cstr(&o->out), 0, NULL);
-    if (o->report == NULL)
+    run_cmd(c, o);
+    if (o->result == NULL)
         fail_msg("no JSON report (exit %d); stdout:\n%s\nstderr:\n%s", o->status, buf_cstr(&o->out),
                  buf_cstr(&o->err));
 }
@@ -291,7 +202,7 @@ checks_with(const struct outcome *o, const char *result)
 {
     struct buf b = {0};
     struct perr err = {0};
-    json_t *checks = json_object_get(o->report, "checks");
+    json_t *checks = json_object_get(o->result, "checks");
     size_t i;
     json_t *c;
 
@@ -311,7 +222,7 @@ checks_with(const struct outcome *o, const char *result)
 static json_t *
 find_check(const struct outcome *o, const char *host, const char *name)
 {
-    json_t *checks = json_object_get(o->report, "checks");
+    json_t *checks = json_object_get(o->result, "checks");
     size_t i;
     json_t *c;
 
@@ -333,7 +244,7 @@ expect_report_warn(const struct outcome *o, int status, const char *failed, cons
 {
     char *f = checks_with(o, "fail");
     char *warn = checks_with(o, "warn");
-    json_t *checks = json_object_get(o->report, "checks");
+    json_t *checks = json_object_get(o->result, "checks");
     size_t i;
     json_t *c;
 
@@ -348,7 +259,7 @@ expect_report_warn(const struct outcome *o, int status, const char *failed, cons
             (r == NULL || strstr(r, remedy) == NULL))
             fail_msg("remedy '%s' lacks '%s'", r != NULL ? r : "(none)", remedy);
     }
-    assert_string_equal(json_string_value(json_object_get(o->report, "result")),
+    assert_string_equal(json_string_value(json_object_get(o->result, "result")),
                         *failed != '\0' ? "fail" : "pass");
     free(f);
     free(warn);

@@ -30,81 +30,22 @@
 
 #include "lib/buf.h"
 #include "lib/deadline.h"
+#include "test/fake/popcmd.h"
 #include "test/fake/proc.h"
 #include "test/fake/world.h"
 
 static struct world w;
 
-#define MAX_ARGV 40
 /* Generous: the machine is shared; nothing here measures time. */
 #define WAIT_MS 180000
-
-struct cmd {
-    const char *argv[MAX_ARGV];
-    char *envp[64];
-    size_t argc;
-    size_t envc;
-};
-
-static void
-cmd_arg(struct cmd *c, const char *fmt, ...)
-{
-    char tmp[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    assert_true(c->argc + 1 < MAX_ARGV);
-    c->argv[c->argc++] = strdup(tmp);
-    c->argv[c->argc] = NULL;
-}
-
-static void
-cmd_env(struct cmd *c, const char *key, const char *value)
-{
-    size_t n = strlen(key) + strlen(value) + 2;
-    char *kv = malloc(n);
-
-    assert_non_null(kv);
-    snprintf(kv, n, "%s=%s", key, value);
-    c->envp[c->envc++] = kv;
-    c->envp[c->envc] = NULL;
-}
-
-static void
-cmd_free(struct cmd *c)
-{
-    for (size_t i = 0; i < c->argc; i++)
-        free((void *)(uintptr_t)c->argv[i]);
-    for (size_t i = 0; i < c->envc; i++)
-        free(c->envp[i]);
-    memset(c, 0, sizeof(*c));
-}
 
 /* A complete manual-mode ONTAP run with the given clone method ("vib" or "ssh"). */
 static void
 cmd_default(struct cmd *c, const char *method)
 {
-    memset(c, 0, sizeof(*c));
-    cmd_arg(c, "%s", proc_pop_bin());
-    cmd_arg(c, "--source-vm-id=%s", world_get(&w, "WORLD_VC_VM_ID"));
-    cmd_arg(c, "--source-vmdk=%s", world_get(&w, "WORLD_VC_VM_VMDK"));
-    cmd_arg(c, "--owner-uid=%s", "6f1c2a9e-0b7d-4d1e-9a55-2c3b4d5e6f70");
-    cmd_arg(c, "--metrics-listen=");
-    cmd_arg(c, "--output=json");
-    cmd_arg(c, "--storage-ca-file=%s", world_get(&w, "WORLD_ARRAY_CA"));
-    cmd_arg(c, "--storage-vendor-product=ontap");
-    cmd_arg(c, "--target-volume-handle=%s", world_get(&w, "WORLD_ONTAP_VOLUME_HANDLE"));
-    cmd_arg(c, "--target-volume-attribute=%s", world_get(&w, "WORLD_ONTAP_ATTRS"));
-    cmd_env(c, "STORAGE_HOSTNAME", world_get(&w, "WORLD_ONTAP_HOSTNAME"));
-    cmd_env(c, "STORAGE_USERNAME", world_get(&w, "WORLD_ONTAP_USERNAME"));
-    cmd_env(c, "STORAGE_PASSWORD", world_get(&w, "WORLD_ONTAP_PASSWORD"));
-    cmd_env(c, "GOVMOMI_HOSTNAME", world_get(&w, "GOVMOMI_HOSTNAME"));
-    cmd_env(c, "GOVMOMI_USERNAME", world_get(&w, "GOVMOMI_USERNAME"));
-    cmd_env(c, "GOVMOMI_PASSWORD", world_get(&w, "GOVMOMI_PASSWORD"));
-    cmd_env(c, "GOVMOMI_INSECURE", "true");
-    cmd_env(c, "PATH", "/usr/bin:/bin");
+    cmd_manual_start(c, &w, "6f1c2a9e-0b7d-4d1e-9a55-2c3b4d5e6f70");
+    cmd_ontap_target(c, &w);
+    cmd_vcenter_env(c, &w);
     if (strcmp(method, "ssh") == 0) {
         cmd_arg(c, "--esxi-ssh-known-hosts=%s", world_get(&w, "WORLD_SSH_KNOWN_HOSTS"));
         cmd_env(c, "ESXI_CLONE_METHOD", "ssh");
@@ -112,36 +53,6 @@ cmd_default(struct cmd *c, const char *method)
         cmd_env(c, "SSH_PRIVATE_KEY", world_get(&w, "SSH_PRIVATE_KEY"));
         cmd_env(c, "SSH_PUBLIC_KEY", world_get(&w, "SSH_PUBLIC_KEY"));
     }
-}
-
-struct outcome {
-    int status;
-    struct buf out;
-    struct buf err;
-};
-
-static void
-run_cmd(struct cmd *c, struct outcome *o)
-{
-    memset(o, 0, sizeof(*o));
-    assert_int_equal(
-        proc_run(c->argv[0], c->argv, (const char *const *)c->envp, &o->out, &o->err, &o->status),
-        0);
-}
-
-static void
-outcome_free(struct outcome *o)
-{
-    buf_free(&o->out);
-    buf_free(&o->err);
-}
-
-static void
-expect(const struct outcome *o, int status, const char *msg)
-{
-    if (o->status != status || (msg != NULL && strstr(buf_cstr(&o->err), msg) == NULL))
-        fail_msg("exit %d (want %d), stderr:\n%s\nwant message: %s", o->status, status,
-                 buf_cstr(&o->err), msg != NULL ? msg : "-");
 }
 
 /* Runs a check in the world's shell; fails the test, showing what, when it does not hold. */
@@ -212,21 +123,6 @@ reset_world(void)
                      0);
 }
 
-static pid_t
-spawn_logged(struct cmd *c, const char *log)
-{
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_int_equal(
-        posix_spawn(&pid, c->argv[0], &fa, NULL, (char *const *)(uintptr_t)c->argv, c->envp), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
-}
-
 static bool
 file_has(const char *path, const char *needle)
 {
@@ -272,7 +168,7 @@ test_vsphere_read_retried(void **state)
                      0);
     cmd_default(&c, "vib");
     run_cmd(&c, &o);
-    expect(&o, 0, "copy complete");
+    outcome_expect(&o, 0, "copy complete");
     /* The retry is in the call log: the same read again after the injected failures. */
     assert_int_equal(world_count_calls(&w, "\"call\":\"RetrievePropertiesEx\"",
                                        "RetrievePropertiesEx http 503 once", NULL),
@@ -304,7 +200,7 @@ test_clone_answer_lost(void **state)
                      0);
     cmd_default(&c, "vib");
     run_cmd(&c, &o);
-    expect(&o, 0, "copy complete");
+    outcome_expect(&o, 0, "copy complete");
     /* Sent once, never replayed; the state was read back instead. */
     assert_int_equal(world_count_calls(&w, "\"method\":\"vim.EsxCLI.vmkfstools.clone\"", NULL), 1);
     assert_int_equal(
@@ -415,7 +311,7 @@ rerun_after_task_ended(const char *method)
               "ls \"$(dirname \"$WORLD_VC_VM_FLAT\")\" | grep -q -e -rdmdisk-");
     cmd_default(&c, method);
     run_cmd(&c, &o);
-    expect(&o, 0, "copy complete");
+    outcome_expect(&o, 0, "copy complete");
     assert_non_null(strstr(buf_cstr(&o.err), "removing a clone task an earlier run left"));
     assert_non_null(strstr(buf_cstr(&o.err), "clone started"));
     /* The ended task was cleaned, and a fresh clone copied. */

@@ -47,6 +47,7 @@
 
 #include "lib/buf.h"
 #include "lib/deadline.h"
+#include "test/fake/popcmd.h"
 #include "test/fake/proc.h"
 #include "test/fake/world.h"
 
@@ -270,74 +271,6 @@ collect_secrets(void)
 
 /* ---- one run of the binary, every output kept ---- */
 
-#define MAX_ARGS 48
-
-struct cmd {
-    char *argv[MAX_ARGS];
-    char *envp[MAX_ARGS];
-    size_t argc;
-    size_t envc;
-};
-
-static void
-cmd_arg(struct cmd *c, const char *fmt, ...)
-{
-    char tmp[4096];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    assert_true(c->argc + 1 < MAX_ARGS);
-    c->argv[c->argc++] = strdup(tmp);
-}
-
-/* Sets (or replaces) KEY=value. */
-static void
-cmd_env(struct cmd *c, const char *key, const char *value)
-{
-    size_t kl = strlen(key);
-    size_t n = kl + strlen(value) + 2;
-    char *kv = malloc(n);
-
-    assert_non_null(kv);
-    snprintf(kv, n, "%s=%s", key, value);
-    for (size_t i = 0; i < c->envc; i++) {
-        if (strncmp(c->envp[i], key, kl) == 0 && c->envp[i][kl] == '=') {
-            free(c->envp[i]);
-            c->envp[i] = kv;
-            return;
-        }
-    }
-    assert_true(c->envc + 1 < MAX_ARGS);
-    c->envp[c->envc++] = kv;
-}
-
-/* Removes the arguments that start with prefix. */
-static void
-cmd_drop(struct cmd *c, const char *prefix)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < c->argc; i++) {
-        if (i > 0 && strncmp(c->argv[i], prefix, strlen(prefix)) == 0)
-            free(c->argv[i]);
-        else
-            c->argv[o++] = c->argv[i];
-    }
-    c->argc = o;
-}
-
-static void
-cmd_free(struct cmd *c)
-{
-    for (size_t i = 0; i < c->argc; i++)
-        free(c->argv[i]);
-    for (size_t i = 0; i < c->envc; i++)
-        free(c->envp[i]);
-    memset(c, 0, sizeof(*c));
-}
-
 struct vendor {
     const char *fake;    /* test/sim/arrays/<fake>.py */
     const char *product; /* --storage-vendor-product */
@@ -397,11 +330,7 @@ cmd_manual(struct cmd *c, const struct vendor *v, const char *log_format)
     }
     if (fact(v, "CLUSTER_PREFIX") != NULL)
         cmd_env(c, "PURE_CLUSTER_PREFIX", fact(v, "CLUSTER_PREFIX"));
-    cmd_env(c, "GOVMOMI_HOSTNAME", world_get(&w, "GOVMOMI_HOSTNAME"));
-    cmd_env(c, "GOVMOMI_USERNAME", world_get(&w, "GOVMOMI_USERNAME"));
-    cmd_env(c, "GOVMOMI_PASSWORD", world_get(&w, "GOVMOMI_PASSWORD"));
-    cmd_env(c, "GOVMOMI_INSECURE", "true");
-    cmd_env(c, "PATH", "/usr/bin:/bin");
+    cmd_vcenter_env(c, &w);
 }
 
 struct run {
@@ -491,7 +420,7 @@ scrape(int port, struct run *r)
  * after it has parsed and blanked its arguments) and scrapes its metrics
  * endpoint; then reads every output. */
 static void
-run_cmd(struct cmd *c, struct run *r)
+run_watched(struct cmd *c, struct run *r)
 {
     char out[512];
     char err[512];
@@ -515,12 +444,11 @@ run_cmd(struct cmd *c, struct run *r)
     close(fd);
     cmd_arg(c, "--termination-log=%s", term);
     cmd_arg(c, "--metrics-listen=127.0.0.1:%d", port);
-    c->argv[c->argc] = NULL;
-    c->envp[c->envc] = NULL;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_int_equal(posix_spawn(&pid, c->argv[0], &fa, NULL, c->argv, c->envp), 0);
+    assert_int_equal(
+        posix_spawn(&pid, c->argv[0], &fa, NULL, (char *const *)(uintptr_t)c->argv, c->envp), 0);
     posix_spawn_file_actions_destroy(&fa);
     snprintf(proc, sizeof(proc), "/proc/%d/cmdline", (int)pid);
     while (done == 0 && !deadline_expired(&d)) {
@@ -626,7 +554,7 @@ test_vib_every_vendor(void **state)
         reset_faults();
         /* Text and JSON lines: each has its own quoting of values. */
         cmd_manual(&c, v, i % 2 == 0 ? "text" : "json");
-        run_cmd(&c, &r);
+        run_watched(&c, &r);
         expect_status(name, &r, 0, "copy complete");
         expect_masked(name, &r, "Cookie: ***");
         expect_no_secret(name, &r);
@@ -649,7 +577,7 @@ test_secrets_as_flags(void **state)
     cmd_arg(&c, "--vsphere-password=%s", PASS_VCENTER);
     cmd_env(&c, "STORAGE_PASSWORD", "unused-env-password");
     cmd_env(&c, "GOVMOMI_PASSWORD", "unused-env-password");
-    run_cmd(&c, &r);
+    run_watched(&c, &r);
     expect_status("ontap, secrets as flags", &r, 0, "copy complete");
     assert_true(r.samples > 0);
     assert_non_null(memmem(r.cmdline.data, r.cmdline.len, "--storage-password=", 19));
@@ -672,7 +600,7 @@ test_ssh_method(void **state)
     cmd_env(&c, "ESXI_SSH_PORT", world_get(&w, "ESXI_SSH_PORT"));
     cmd_env(&c, "SSH_PRIVATE_KEY", world_get(&w, "SSH_PRIVATE_KEY"));
     cmd_env(&c, "SSH_PUBLIC_KEY", world_get(&w, "SSH_PUBLIC_KEY"));
-    run_cmd(&c, &r);
+    run_watched(&c, &r);
     expect_status("ontap, ssh", &r, 0, "copy complete");
     assert_non_null(strstr(buf_cstr(&r.out), "\"method\":\"ssh\""));
     expect_no_secret("ontap, ssh", &r);
@@ -695,7 +623,7 @@ test_pod_mode(void **state)
     cmd_arg(&c, "--owner-name=%s", world_get(&w, "WORLD_KUBE_OWNER_NAME"));
     cmd_arg(&c, "--kubeconfig=%s", world_get(&w, "WORLD_KUBECONFIG"));
     cmd_env(&c, "HOST_LEASE_NAMESPACE", world_get(&w, "WORLD_KUBE_LEASE_NAMESPACE"));
-    run_cmd(&c, &r);
+    run_watched(&c, &r);
     expect_status("pod mode", &r, 0, "host lease acquired");
     expect_masked("pod mode", &r, "Authorization: ***");
     expect_no_secret("pod mode", &r);
@@ -728,7 +656,7 @@ test_failures(void **state)
     reset_faults();
     cmd_manual(&c, &vendors[0], "text");
     cmd_env(&c, "GOVMOMI_PASSWORD", PASS_WRONG_VC);
-    run_cmd(&c, &r);
+    run_watched(&c, &r);
     expect_status("wrong vCenter password", &r, 1, "vsphere login: ");
     expect_no_secret("wrong vCenter password", &r);
     run_free(&r);
@@ -737,7 +665,7 @@ test_failures(void **state)
     /* A wrong array password. */
     cmd_manual(&c, &vendors[0], "json");
     cmd_env(&c, "STORAGE_PASSWORD", PASS_WRONG_ARR);
-    run_cmd(&c, &r);
+    run_watched(&c, &r);
     expect_status("wrong array password", &r, 1, "storage login: ");
     expect_no_secret("wrong array password", &r);
     run_free(&r);
@@ -756,7 +684,7 @@ test_failures(void **state)
     free(esc);
     write_fault("WORLD_ONTAP_FAULTS", body);
     cmd_manual(&c, &vendors[0], "text");
-    run_cmd(&c, &r);
+    run_watched(&c, &r);
     expect_status("500 on map", &r, 1, "map: ");
     expect_no_secret("500 on map", &r);
     run_free(&r);
@@ -767,7 +695,7 @@ test_failures(void **state)
     assert_int_equal(world_sh(&w, "echo FAIL_MIDWAY=1 > \"$WORLD_ROOT/etc/fake-vmkfstools.conf\""),
                      0);
     cmd_manual(&c, &vendors[2], "json");
-    run_cmd(&c, &r);
+    run_watched(&c, &r);
     expect_status("clone fails", &r, 1, "clone task failed");
     expect_no_secret("clone fails", &r);
     run_free(&r);
@@ -792,7 +720,7 @@ test_http2_authorization_masked(void **state)
     cmd_arg(&c, "--storage-ca-file=%s", world_get(&w, "WORLD_KUBE_CA"));
     assert_int_equal(strncmp(server, "https://", 8), 0);
     cmd_env(&c, "STORAGE_HOSTNAME", server + 8);
-    run_cmd(&c, &r);
+    run_watched(&c, &r);
     /* The apiserver knows no Basic credentials: the login is refused. */
     expect_status("HTTP/2 peer", &r, 1, "storage login: ");
     expect_no_secret("HTTP/2 peer", &r);
