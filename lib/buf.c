@@ -40,6 +40,15 @@ str_free_secret(char *s)
     }
 }
 
+int
+str_dup_opt(const char *s, char **out, struct perr *err)
+{
+    *out = NULL;
+    if (s != NULL && (*out = strdup(s)) == NULL)
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    return 0;
+}
+
 void
 buf_reset(struct buf *b)
 {

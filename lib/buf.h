@@ -32,6 +32,9 @@ void buf_free(struct buf *b);
 void buf_free_secret(struct buf *b);
 /* Frees a NUL-terminated string that held a secret, zeroed first.  NULL-safe. */
 void str_free_secret(char *s);
+/* *out = a copy of s, or NULL when s is NULL; -1 with PERR_NOMEM only when
+ * memory runs out (then *out is NULL). */
+int str_dup_opt(const char *s, char **out, struct perr *err);
 void buf_reset(struct buf *b); /* len = 0, memory kept */
 const char *buf_cstr(const struct buf *b);
 /* Hands the data to the caller (malloc'd, NUL-terminated, never NULL on success). */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/buf.h"
 #include "lib/deadline.h"
 #include "lib/jsonx.h"
 #include "lib/log.h"
@@ -83,18 +84,6 @@ strv_free_secret(struct strv *sv)
     for (size_t i = 0; i < sv->n; i++)
         explicit_bzero(sv->v[i], strlen(sv->v[i]));
     strv_free(sv);
-}
-
-static int
-dup_opt(const char *s, char **out, struct perr *err)
-{
-    *out = NULL;
-    if (s == NULL)
-        return 0;
-    *out = strdup(s);
-    if (*out == NULL)
-        return perr_set(err, PERR_NOMEM, "out of memory");
-    return 0;
 }
 
 json_t *
@@ -321,11 +310,11 @@ rest_new(const struct rest_dialect *dialect, const struct rest_config *cfg, stru
                                                       : REST_DEFAULT_ATTEMPTS;
     r->user = cfg->user;
     r->lock = cfg->lock;
-    if (dup_opt(cfg->base_url, &r->base_url, err) < 0 ||
-        dup_opt(dialect->base_path != NULL ? dialect->base_path : "", &r->base_path, err) < 0 ||
-        dup_opt(cfg->array != NULL ? cfg->array : cfg->base_url, &r->array, err) < 0 ||
-        dup_opt(cfg->username, &r->username, err) < 0 ||
-        dup_opt(cfg->password, &r->password, err) < 0)
+    if (str_dup_opt(cfg->base_url, &r->base_url, err) < 0 ||
+        str_dup_opt(dialect->base_path != NULL ? dialect->base_path : "", &r->base_path, err) < 0 ||
+        str_dup_opt(cfg->array != NULL ? cfg->array : cfg->base_url, &r->array, err) < 0 ||
+        str_dup_opt(cfg->username, &r->username, err) < 0 ||
+        str_dup_opt(cfg->password, &r->password, err) < 0)
         goto out;
     if (r->base_url == NULL) {
         perr_set(err, PERR_INTERNAL, "REST client without a base URL");
@@ -760,13 +749,13 @@ rest_accept(const struct rest_request *req, struct http_resp *resp, const char *
     if (req->want_header != NULL) {
         const char *v = http_resp_header(resp, req->want_header);
 
-        if (v != NULL && dup_opt(v, &reply->header, err) < 0)
+        if (v != NULL && str_dup_opt(v, &reply->header, err) < 0)
             return -1;
     }
     {
         const char *cr = http_resp_header(resp, "Content-Range");
 
-        if (cr != NULL && dup_opt(cr, &reply->range, err) < 0)
+        if (cr != NULL && str_dup_opt(cr, &reply->range, err) < 0)
             return -1;
     }
     reply->status = resp->status;
@@ -1123,7 +1112,7 @@ rest_session_login(struct rest *r, const char *const *extra, struct perr *err)
         } else {
             id = json_string_value(v);
         }
-        if (id != NULL && dup_opt(id, &r->session_id, err) < 0)
+        if (id != NULL && str_dup_opt(id, &r->session_id, err) < 0)
             goto out;
     }
     log_debug(REST_COMP, "session opened", "array", r->array, NULL);
@@ -1300,7 +1289,7 @@ rest_follow_pages(struct rest *r, const struct rest_request *req, const char *fi
     int rc = -1;
 
     if (buf_adds(&cur, first_tail, err) < 0 ||
-        (reply->range != NULL && dup_opt(reply->range, &last.range, err) < 0))
+        (reply->range != NULL && str_dup_opt(reply->range, &last.range, err) < 0))
         goto out;
     for (int page = 1;; page++) {
         struct rest_request nreq = {

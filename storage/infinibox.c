@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/buf.h"
 #include "lib/jsonx.h"
 #include "lib/log.h"
 #include "lib/rest.h"
@@ -564,9 +565,9 @@ ibox_array_info(struct storage *st, struct storage_array_info *out, struct perr 
 {
     struct infinibox *ib = ibox_of(st);
 
-    if ((ib->model != NULL && (out->model = strdup(ib->model)) == NULL) ||
-        (ib->version != NULL && (out->version = strdup(ib->version)) == NULL))
-        return perr_set(err, PERR_NOMEM, "out of memory");
+    if (str_dup_opt(ib->model, &out->model, err) < 0 ||
+        str_dup_opt(ib->version, &out->version, err) < 0)
+        return -1;
     return 0;
 }
 

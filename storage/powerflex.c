@@ -612,9 +612,7 @@ pflex_array_info(struct storage *st, struct storage_array_info *out, struct perr
     struct powerflex *pf = pflex_of(st);
     const char *v = pf->release != NULL ? pf->release : pf->version;
 
-    if (v != NULL && (out->version = strdup(v)) == NULL)
-        return perr_set(err, PERR_NOMEM, "out of memory");
-    return 0;
+    return str_dup_opt(v, &out->version, err);
 }
 
 static const struct storage_ops pflex_ops = {

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/buf.h"
 #include "lib/jsonx.h"
 #include "lib/log.h"
 #include "lib/rest.h"
@@ -296,15 +297,6 @@ pmax_pg_protocol(struct powermax *pm, struct perr *err)
 }
 
 static int
-pmax_dup(const char *s, char **out, struct perr *err)
-{
-    *out = NULL;
-    if (s != NULL && (*out = strdup(s)) == NULL)
-        return perr_set(err, PERR_NOMEM, "out of memory");
-    return 0;
-}
-
-static int
 pmax_open(struct storage *st, struct perr *err)
 {
     struct powermax *pm = pmax_of(st);
@@ -332,8 +324,8 @@ pmax_open(struct storage *st, struct perr *err)
             perr_prefix(err, "array '%s' (POWERMAX_SYMMETRIX_ID) not found: ", pm->sym_ref);
         goto out;
     }
-    if (pmax_dup(jsonx_string_or(sym, "model", NULL), &pm->model, err) < 0 ||
-        pmax_dup(jsonx_string_or(sym, "ucode", NULL), &pm->ucode, err) < 0)
+    if (str_dup_opt(jsonx_string_or(sym, "model", NULL), &pm->model, err) < 0 ||
+        str_dup_opt(jsonx_string_or(sym, "ucode", NULL), &pm->ucode, err) < 0)
         goto out;
     if (rest_call(storage_rest(st), &pmax_ep_portgroup,
                   (struct rest_var[]){{"sym", pm->sym_ref}, {"pg", pm->pg_ref}, {NULL, NULL}}, NULL,
@@ -437,7 +429,7 @@ pmax_host_of_initiator(struct storage *st, const char *id, char **host, struct p
                    (struct rest_var[]){{"sym", pm->sym_ref}, {"id", id}, {NULL, NULL}}, NULL, &rec,
                    err);
     if (rc == 0)
-        rc = pmax_dup(pmax_initiator_host(rec), host, err);
+        rc = str_dup_opt(pmax_initiator_host(rec), host, err);
     else if (rc == 1)
         rc = 0;
     json_decref(rec);
@@ -994,7 +986,8 @@ pmax_array_info(struct storage *st, struct storage_array_info *out, struct perr 
 {
     struct powermax *pm = pmax_of(st);
 
-    if (pmax_dup(pm->model, &out->model, err) < 0 || pmax_dup(pm->ucode, &out->version, err) < 0)
+    if (str_dup_opt(pm->model, &out->model, err) < 0 ||
+        str_dup_opt(pm->ucode, &out->version, err) < 0)
         return -1;
     return 0;
 }

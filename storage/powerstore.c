@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/buf.h"
 #include "lib/jsonx.h"
 #include "lib/log.h"
 #include "lib/rest.h"
@@ -210,15 +211,6 @@ ps_call(struct storage *st, const struct rest_endpoint *ep, const struct rest_va
     return rc;
 }
 
-static int
-ps_dup(const char *s, char **out, struct perr *err)
-{
-    *out = NULL;
-    if (s != NULL && (*out = strdup(s)) == NULL)
-        return perr_set(err, PERR_NOMEM, "out of memory");
-    return 0;
-}
-
 /* A string field that may be null or absent: NULL then (and for ""). */
 static const char *
 ps_str(json_t *rec, const char *key)
@@ -278,13 +270,13 @@ ps_array_info(struct storage *st, struct storage_array_info *out, struct perr *e
         {
             if (json_is_true(json_object_get(row, "is_cluster")) &&
                 ps_str(row, "release_version") != NULL) {
-                if (ps_dup(ps_str(row, "release_version"), &ps->version, err) < 0)
+                if (str_dup_opt(ps_str(row, "release_version"), &ps->version, err) < 0)
                     goto out;
                 break;
             }
         }
     }
-    if (ps_dup(ps->version, &out->version, err) < 0)
+    if (str_dup_opt(ps->version, &out->version, err) < 0)
         goto out;
     rc = 0;
 out:
@@ -498,8 +490,9 @@ ps_remember(struct powerstore *ps, json_t *host, struct perr *err)
     char *id = NULL;
     char *hg = NULL;
 
-    if (ps_dup(ps_str(host, "name"), &name, err) < 0 || ps_dup(ps_str(host, "id"), &id, err) < 0 ||
-        ps_dup(ps_str(host, "host_group_id"), &hg, err) < 0) {
+    if (str_dup_opt(ps_str(host, "name"), &name, err) < 0 ||
+        str_dup_opt(ps_str(host, "id"), &id, err) < 0 ||
+        str_dup_opt(ps_str(host, "host_group_id"), &hg, err) < 0) {
         free(name);
         free(id);
         return -1;
@@ -595,7 +588,7 @@ ps_target(struct storage *st, const char *group, struct ps_target *t, struct per
         t->found = true;
         if (ps->host_group_id != NULL)
             t->kind = "host_group";
-        rc = ps_dup(ps->host_group_id != NULL ? ps->host_group_id : ps->host_id, &t->id, err);
+        rc = str_dup_opt(ps->host_group_id != NULL ? ps->host_group_id : ps->host_id, &t->id, err);
         goto out;
     } else {
         if (ps_host_by_name(st, group, &reply, &row, err) < 0)
@@ -612,7 +605,7 @@ ps_target(struct storage *st, const char *group, struct ps_target *t, struct per
             perr_set(err, PERR_PROTOCOL, "'%s' record without an 'id'", group);
             goto out;
         }
-        if (ps_dup(id, &t->id, err) < 0)
+        if (str_dup_opt(id, &t->id, err) < 0)
             goto out;
         t->found = true;
     }

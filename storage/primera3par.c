@@ -27,6 +27,7 @@
 
 #include <openssl/evp.h>
 
+#include "lib/buf.h"
 #include "lib/jsonx.h"
 #include "lib/log.h"
 #include "lib/rest.h"
@@ -355,12 +356,8 @@ p3_array_info(struct storage *st, struct storage_array_info *out, struct perr *e
         goto out;
     model = jsonx_string_or(sys, "model", NULL);
     version = jsonx_string_or(sys, "systemVersion", NULL);
-    out->model = model != NULL ? strdup(model) : NULL;
-    out->version = version != NULL ? strdup(version) : NULL;
-    if ((model != NULL && out->model == NULL) || (version != NULL && out->version == NULL)) {
-        perr_set(err, PERR_NOMEM, "out of memory");
+    if (str_dup_opt(model, &out->model, err) < 0 || str_dup_opt(version, &out->version, err) < 0)
         goto out;
-    }
     rc = 0;
 out:
     json_decref(sys);

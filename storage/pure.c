@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/buf.h"
 #include "lib/jsonx.h"
 #include "lib/log.h"
 #include "lib/rest.h"
@@ -929,12 +930,8 @@ pure_array_info(struct storage *st, struct storage_array_info *out, struct perr 
             break;
         model = NULL;
     }
-    out->version = version != NULL ? strdup(version) : NULL;
-    out->model = model != NULL ? strdup(model) : NULL;
-    if ((version != NULL && out->version == NULL) || (model != NULL && out->model == NULL)) {
-        perr_set(err, PERR_NOMEM, "out of memory");
+    if (str_dup_opt(version, &out->version, err) < 0 || str_dup_opt(model, &out->model, err) < 0)
         goto out;
-    }
     rc = 0;
 out:
     json_decref(arrays);

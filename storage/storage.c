@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/buf.h"
 #include "lib/log.h"
 
 #define STORAGE_ENV_MAX 8
@@ -28,16 +29,6 @@ struct storage {
     char *kube_ns;
 };
 
-static int
-dup_opt(const char *s, char **out, struct perr *err)
-{
-    *out = NULL;
-    if (s == NULL)
-        return 0;
-    *out = strdup(s);
-    return *out != NULL ? 0 : perr_set(err, PERR_NOMEM, "out of memory");
-}
-
 /* ---- value types ---- */
 
 void
@@ -57,9 +48,10 @@ int
 storage_lun_copy(const struct storage_lun *src, struct storage_lun *dst, struct perr *err)
 {
     memset(dst, 0, sizeof(*dst));
-    if (dup_opt(src->name, &dst->name, err) < 0 || dup_opt(src->id, &dst->id, err) < 0 ||
-        dup_opt(src->naa, &dst->naa, err) < 0 || dup_opt(src->serial, &dst->serial, err) < 0 ||
-        dup_opt(src->token, &dst->token, err) < 0) {
+    if (str_dup_opt(src->name, &dst->name, err) < 0 || str_dup_opt(src->id, &dst->id, err) < 0 ||
+        str_dup_opt(src->naa, &dst->naa, err) < 0 ||
+        str_dup_opt(src->serial, &dst->serial, err) < 0 ||
+        str_dup_opt(src->token, &dst->token, err) < 0) {
         storage_lun_clear(dst);
         return -1;
     }
@@ -101,8 +93,8 @@ storage_copy_env(struct storage *st, const struct storage_config *cfg, struct pe
         if (st->nenv == STORAGE_ENV_MAX)
             return perr_set(err, PERR_INTERNAL, "too many vendor environment keys");
         kv = &st->env[st->nenv++];
-        if (dup_opt(cfg->env[i].key, &kv->key, err) < 0 ||
-            dup_opt(cfg->env[i].value, &kv->value, err) < 0)
+        if (str_dup_opt(cfg->env[i].key, &kv->key, err) < 0 ||
+            str_dup_opt(cfg->env[i].value, &kv->value, err) < 0)
             return -1;
     }
     return 0;
@@ -134,9 +126,9 @@ storage_open(const struct storage_driver *drv, const struct storage_config *cfg,
         perr_set(err, PERR_NOMEM, "out of memory");
         goto out;
     }
-    if (dup_opt(cfg->hostname, &st->hostname, err) < 0 ||
-        dup_opt(cfg->token, &st->token, err) < 0 || storage_copy_env(st, cfg, err) < 0 ||
-        dup_opt(cfg->kube_namespace, &st->kube_ns, err) < 0)
+    if (str_dup_opt(cfg->hostname, &st->hostname, err) < 0 ||
+        str_dup_opt(cfg->token, &st->token, err) < 0 || storage_copy_env(st, cfg, err) < 0 ||
+        str_dup_opt(cfg->kube_namespace, &st->kube_ns, err) < 0)
         goto out;
     st->kube = cfg->kube;
     if (drv->rest != NULL) {
@@ -350,8 +342,9 @@ storage_array_info(struct storage *st, struct storage_array_info *out, struct pe
     storage_begin(st, "array_info");
     rc = st->drv->ops->array_info(st, out, err);
     /* The descriptor's display names unless the array told better ones. */
-    if (rc == 0 && ((out->vendor == NULL && dup_opt(st->drv->vendor, &out->vendor, err) < 0) ||
-                    (out->product == NULL && dup_opt(st->drv->product, &out->product, err) < 0)))
+    if (rc == 0 &&
+        ((out->vendor == NULL && str_dup_opt(st->drv->vendor, &out->vendor, err) < 0) ||
+         (out->product == NULL && str_dup_opt(st->drv->product, &out->product, err) < 0)))
         rc = -1;
     if (rc < 0)
         storage_array_info_clear(out);

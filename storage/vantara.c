@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/buf.h"
 #include "lib/deadline.h"
 #include "lib/jsonx.h"
 #include "lib/log.h"
@@ -1074,12 +1075,8 @@ vsp_array_info(struct storage *st, struct storage_array_info *out, struct perr *
     }
     model = jsonx_string_or(rec, "model", NULL);
     micro = jsonx_string_or(rec, "dkcMicroVersion", NULL);
-    out->model = model != NULL ? strdup(model) : NULL;
-    out->version = micro != NULL ? strdup(micro) : NULL;
-    if ((model != NULL && out->model == NULL) || (micro != NULL && out->version == NULL)) {
-        perr_set(err, PERR_NOMEM, "out of memory");
+    if (str_dup_opt(model, &out->model, err) < 0 || str_dup_opt(micro, &out->version, err) < 0)
         goto out;
-    }
     rc = 0;
 out:
     json_decref(reply);

@@ -138,6 +138,25 @@ struct esc_case {
     const char *out;
 };
 
+/* An optional string: NULL stays NULL, anything else is a separate copy. */
+static void
+test_str_dup_opt(void **state)
+{
+    struct perr err = {0};
+    const char *src = "FA-X70R3";
+    char *d = (char *)1;
+
+    (void)state;
+    assert_int_equal(str_dup_opt(NULL, &d, &err), 0);
+    assert_null(d);
+    assert_int_equal(str_dup_opt(src, &d, &err), 0);
+    assert_non_null(d);
+    assert_ptr_not_equal(d, src);
+    assert_string_equal(d, src);
+    assert_int_equal(err.code, PERR_OK);
+    free(d);
+}
+
 static void
 test_xml(void **state)
 {
@@ -318,10 +337,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_empty), cmocka_unit_test(test_append_and_grow),
-        cmocka_unit_test(test_cap),   cmocka_unit_test(test_steal_and_free_secret),
-        cmocka_unit_test(test_xml),   cmocka_unit_test(test_url),
-        cmocka_unit_test(test_json),  cmocka_unit_test(test_shell),
+        cmocka_unit_test(test_empty),       cmocka_unit_test(test_append_and_grow),
+        cmocka_unit_test(test_cap),         cmocka_unit_test(test_steal_and_free_secret),
+        cmocka_unit_test(test_xml),         cmocka_unit_test(test_url),
+        cmocka_unit_test(test_json),        cmocka_unit_test(test_shell),
+        cmocka_unit_test(test_str_dup_opt),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
