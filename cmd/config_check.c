@@ -12,7 +12,6 @@
 #include "lib/buf.h"
 #include "lib/http.h"
 #include "lib/kube.h"
-#include "lib/metrics_httpd.h"
 #include "storage/storage.h"
 
 /* Whatever a check below found wrong is the configuration's fault, even when
@@ -226,14 +225,9 @@ config_check(const struct config *cfg, struct perr *err)
     if ((cfg->target_volume_handle == NULL || cfg->kubeconfig != NULL || cfg->master != NULL) &&
         check_kube(cfg, err) < 0)
         return -1;
-    if (check_ssh(cfg, err) < 0)
-        return -1;
-    if (cfg->metrics_listen != NULL && cfg->metrics_listen[0] != '\0' &&
-        metrics_httpd_check_listen(cfg->metrics_listen, err) < 0) {
-        perr_prefix(err, "--metrics-listen (METRICS_LISTEN): ");
-        return as_config(err, PERR_USAGE);
-    }
-    return 0;
+    /* --metrics-listen needs nothing beyond its syntax, which config_parse()
+     * already checked. */
+    return check_ssh(cfg, err);
 }
 
 bool

@@ -13,8 +13,7 @@
  *   kubeconfig or in-cluster configuration loads, --master is a URL, and the
  *   client can be made from it (its CA, its client certificate);
  * - ssh clone method: SSH_PRIVATE_KEY imports as a key, and the
- *   --esxi-ssh-known-hosts file is readable and holds host keys;
- * - --metrics-listen, when not empty, is "[host]:port".
+ *   --esxi-ssh-known-hosts file is readable and holds host keys.
  *
  * Contract:
  * - Reads only the files the configuration names; no network, no DNS, no
