@@ -335,28 +335,31 @@ device_look(struct run_ctx *c, struct perr *err)
     return 0;
 }
 
-/* Rescan until the host shows the device; a stale off/dead entry is dropped first. */
+/* Rescan until the host shows the device; a stale off/dead entry is dropped first.
+ * An esxcli rescan returns once the adapters have been scanned, so the device is
+ * looked for right after each rescan; only a device still missing then waits. */
 static int
 wait_device(struct run_ctx *c, struct perr *err)
 {
     struct deadline d = deadline_in_ms(c->cfg->rescan_timeout_seconds * 1000);
     struct backoff b;
     const char *naa = c->mapped.naa;
+    int seen;
 
     backoff_init(&b, 50, 1000, 2.0, 0.1, 0);
-    for (;;) {
+    seen = device_look(c, err);
+    while (seen == 0) {
         struct perr tmp = {0};
-        int seen = device_look(c, err);
 
-        if (seen != 0)
-            return seen < 0 ? -1 : 0;
         /* A lost lease means another populator may be rescanning: stop cleanly. */
         if (c->lease_ref != NULL && lease_check(c->lease_ref, err) < 0)
             return -1;
-        perr_clear(&tmp);
         c->rescanned = true;
         if (esxi_rescan_add(c->esx, &tmp) < 0)
             log_warn(RUN_COMP, "rescan failed", "error", tmp.msg, NULL);
+        seen = device_look(c, err);
+        if (seen != 0)
+            break;
         if (deadline_expired(&d))
             return perr_set(err, PERR_TIMEOUT,
                             "device '%s' did not appear on host '%s' within %ld s after mapping "
@@ -365,6 +368,7 @@ wait_device(struct run_ctx *c, struct perr *err)
         if (wait_ms(backoff_next_ms(&b), &d, err) < 0)
             return -1;
     }
+    return seen < 0 ? -1 : 0;
 }
 
 /* Concurrent populators on one host rescan one at a time (two slots), as the

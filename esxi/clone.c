@@ -9,8 +9,9 @@
 #include "lib/log.h"
 
 #define CLONE_COMP  "clone"
-#define POLL_MIN_MS 100
-#define POLL_MAX_MS 2000
+#define POLL_MIN_MS   100
+#define POLL_MAX_MS   2000
+#define POLL_FLOOR_MS 20
 
 void
 wrapper_reply_clear(struct wrapper_reply *r)
@@ -184,6 +185,27 @@ report(const struct clone_callbacks *cb, struct clone_result *res, const struct 
     }
 }
 
+long
+clone_next_poll_ms(long interval, bool moved, int pct0, long long t0_ms, int pct, long long now_ms)
+{
+    long long left;
+
+    /* vmkfstools has printed 100 % and is finishing: soon, then less often. */
+    if (pct >= 100)
+        return interval / 5 < POLL_FLOOR_MS ? POLL_FLOOR_MS : interval / 5;
+    /* No new figure: nothing to predict from (a copy stuck at 99 % must not be
+     * asked about every few ms). */
+    if (!moved || pct0 < 0 || pct <= pct0 || now_ms <= t0_ms)
+        return interval;
+    /* The end of a copy is what the caller waits for (cleanup and exit follow
+     * at once): a fixed interval would add up to a whole interval to every
+     * populate, a shorter one would double the calls for the whole copy. */
+    left = (now_ms - t0_ms) * (100 - pct) / (pct - pct0);
+    if (left >= interval)
+        return interval;
+    return left < POLL_FLOOR_MS ? POLL_FLOOR_MS : (long)left;
+}
+
 static int
 poll_until_done(struct wrapper_carrier *c, const char *id, long stall_ms,
                 const struct clone_callbacks *cb, struct clone_result *res, struct perr *err)
@@ -193,10 +215,15 @@ poll_until_done(struct wrapper_carrier *c, const char *id, long stall_ms,
     char *last = NULL;
     long interval = POLL_MIN_MS;
     struct deadline stall = deadline_in_ms(stall_ms);
+    /* The rate's baseline: the first figure seen (which leaves vmkfstools' own
+     * start out of the rate) once there is a later one, else the clone's start. */
+    int first_pct = -1;
+    long long first_ms = 0;
     int rc = -1;
 
     for (;;) {
         bool changed;
+        long wait;
 
         res->polls++;
         if (wrapper_call(c, args, &t, err) < 0) {
@@ -204,6 +231,10 @@ poll_until_done(struct wrapper_carrier *c, const char *id, long stall_ms,
             goto out;
         }
         report(cb, res, &t);
+        if (first_pct < 0 && res->percent > 0) {
+            first_pct = res->percent;
+            first_ms = mono_now_ms();
+        }
         if (t.exit_code != NULL && *t.exit_code != '\0') {
             res->finished_ms = mono_now_ms();
             if (strcmp(t.exit_code, "0") != 0) {
@@ -235,7 +266,13 @@ poll_until_done(struct wrapper_carrier *c, const char *id, long stall_ms,
         } else {
             interval = interval * 3 / 2 > POLL_MAX_MS ? POLL_MAX_MS : interval * 3 / 2;
         }
-        if (wait_ms(interval, NULL, err) < 0) {
+        if (first_pct >= 0 && res->percent > first_pct)
+            wait = clone_next_poll_ms(interval, changed, first_pct, first_ms, res->percent,
+                                      mono_now_ms());
+        else
+            wait = clone_next_poll_ms(interval, changed, 0, res->started_ms, res->percent,
+                                      mono_now_ms());
+        if (wait_ms(wait, NULL, err) < 0) {
             perr_prefix(err, "clone task '%s': ", id);
             goto out;
         }

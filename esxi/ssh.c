@@ -271,6 +271,11 @@ connect_once(struct esxi_ssh *s, struct perr *err)
     struct deadline dl = deadline_in_ms(s->connect_timeout_ms);
     const char *pin = s->known_hosts != NULL ? s->known_hosts : "/dev/null";
     bool no_config = false;
+    /* Each command is a few small packets, and closing one channel is
+     * followed at once by opening the next: with Nagle's algorithm that
+     * second write waits for the host's delayed ACK (40 ms or more) on every
+     * command after the first. */
+    int nodelay = 1;
     int r;
 
     drop_session(s);
@@ -285,7 +290,8 @@ connect_once(struct esxi_ssh *s, struct perr *err)
         ssh_options_set(s->session, SSH_OPTIONS_PORT, &s->port) < 0 ||
         ssh_options_set(s->session, SSH_OPTIONS_USER, s->user) < 0 ||
         ssh_options_set(s->session, SSH_OPTIONS_KNOWNHOSTS, pin) < 0 ||
-        ssh_options_set(s->session, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, pin) < 0)
+        ssh_options_set(s->session, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, pin) < 0 ||
+        ssh_options_set(s->session, SSH_OPTIONS_NODELAY, &nodelay) < 0)
         return perr_set(err, PERR_SSH, "SSH to %s: cannot set options: %s", s->target,
                         ssh_get_error(s->session));
     set_timeout(s->session, deadline_remaining_ms(&dl));

@@ -659,8 +659,24 @@ do_task_find() {
 # Through the restricted SSH key the options arrive as one string.  Split it
 # like sh would split plain words and quotes, and do nothing else.
 # ('\' below is a literal backslash, not an escaped quote.)
+# A command without quotes or backslashes (the usual one) is plain words: the
+# shell's own field splitting on blanks and newlines gives the same words at
+# once (set -f is in force, so nothing is globbed), where the loop below would
+# take one step per character.
+tk_plain=0
 # shellcheck disable=SC1003
 if [ "$#" -eq 0 ] && [ -n "${SSH_ORIGINAL_COMMAND:-}" ]; then
+    case $SSH_ORIGINAL_COMMAND in
+        *"'"* | *'"'* | *'\'*) ;;
+        *) tk_plain=1 ;;
+    esac
+fi
+# shellcheck disable=SC1003
+if [ "$tk_plain" = 1 ]; then
+    IFS=" $TAB$NL"
+    # shellcheck disable=SC2086
+    set -- $SSH_ORIGINAL_COMMAND
+elif [ "$#" -eq 0 ] && [ -n "${SSH_ORIGINAL_COMMAND:-}" ]; then
     tk_rest=$SSH_ORIGINAL_COMMAND
     tk_tok=
     tk_have=0

@@ -349,6 +349,30 @@ test_found_parse(void **state)
     assert_int_equal(f.n, 0);
 }
 
+/* The next poll is timed for the copy's predicted end, and only then. */
+static void
+test_next_poll(void **state)
+{
+    (void)state;
+    /* 50 % in 1000 ms: 1000 ms more, longer than the interval. */
+    assert_int_equal(clone_next_poll_ms(100, true, 0, 0, 50, 1000), 100);
+    /* 95 % in 1000 ms from 0: about 52 ms left. */
+    assert_int_equal(clone_next_poll_ms(100, true, 0, 0, 95, 1000), 52);
+    /* From a baseline of 20 % at 200 ms: 75 points in 800 ms, 5 left = 53 ms. */
+    assert_int_equal(clone_next_poll_ms(100, true, 20, 200, 95, 1000), 53);
+    /* Never under 20 ms. */
+    assert_int_equal(clone_next_poll_ms(100, true, 0, 0, 99, 1000), 20);
+    /* No new figure: the interval, however close the copy looked. */
+    assert_int_equal(clone_next_poll_ms(150, false, 0, 0, 99, 1000), 150);
+    /* Nothing to take a rate from. */
+    assert_int_equal(clone_next_poll_ms(100, true, -1, 0, 99, 1000), 100);
+    assert_int_equal(clone_next_poll_ms(100, true, 50, 500, 50, 1000), 100);
+    assert_int_equal(clone_next_poll_ms(100, true, 0, 1000, 10, 1000), 100);
+    /* 100 %: a fifth of the interval, at least 20 ms, growing with it. */
+    assert_int_equal(clone_next_poll_ms(100, true, 0, 0, 100, 1000), 20);
+    assert_int_equal(clone_next_poll_ms(2000, false, 0, 0, 100, 9000), 400);
+}
+
 int
 main(void)
 {
@@ -365,6 +389,7 @@ main(void)
         cmocka_unit_test(test_lost_answer_nothing_started),
         cmocka_unit_test(test_lost_answer_state_unknown),
         cmocka_unit_test(test_found_parse),
+        cmocka_unit_test(test_next_poll),
     };
 
     return cmocka_run_group_tests_name("clone", tests, NULL, NULL);
