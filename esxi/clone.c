@@ -8,7 +8,7 @@
 #include "lib/deadline.h"
 #include "lib/log.h"
 
-#define CLONE_COMP  "clone"
+#define CLONE_COMP    "clone"
 #define POLL_MIN_MS   100
 #define POLL_MAX_MS   2000
 #define POLL_FLOOR_MS 20
