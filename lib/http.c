@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "lib/deadline.h"
 #include "lib/log.h"
 
 #ifndef POP_VERSION
@@ -37,8 +38,10 @@ struct http_curl {
     char *tls_hint;
     long timeout_ms;
     size_t max_body;
-    struct http_resp *resp; /* borrowed: the response being filled by the running transfer */
-    struct perr cb_err;     /* failure recorded inside a libcurl callback */
+    struct http_resp *resp;     /* borrowed: the response being filled by the running transfer */
+    const struct http_req *req; /* borrowed: the running request (its until callback) */
+    bool stopped;               /* until ended the transfer */
+    struct perr cb_err;         /* failure recorded inside a libcurl callback */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -438,7 +441,35 @@ http_curl_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
             perr_set(&hc->cb_err, tmp.code, "%s", tmp.msg);
         return 0;
     }
+    if (hc->req != NULL && hc->req->until != NULL) {
+        size_t keep = hc->req->until(hc->req->until_arg, hc->resp->body.data, hc->resp->body.len);
+
+        if (keep > 0) {
+            /* Not an error: the caller has what it waited for. */
+            if (keep < hc->resp->body.len) {
+                hc->resp->body.len = keep;
+                hc->resp->body.data[keep] = '\0';
+            }
+            hc->stopped = true;
+            return 0;
+        }
+    }
     return n;
+}
+
+/* A stream (a watch) may wait for many seconds: a termination request ends it
+ * at once.  Other requests are short and run to their end. */
+static int
+http_curl_on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                      curl_off_t ulnow)
+{
+    struct http_curl *hc = arg;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return hc->req != NULL && hc->req->until != NULL && cancel_requested() ? 1 : 0;
 }
 
 static size_t
@@ -698,6 +729,22 @@ http_replay_safe(const struct http_req *req)
     return req->idempotent || strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 }
 
+/* Whether a stream's transfer that libcurl reports as failed in fact ended as
+ * the caller wanted: stopped by until, or out of time after a 2xx status. */
+static bool
+http_stream_ended(struct http_curl *hc, CURLcode cc)
+{
+    long status = 0;
+
+    if (cc == CURLE_WRITE_ERROR && hc->stopped && !perr_failed(&hc->cb_err))
+        return true;
+    if (cc != CURLE_OPERATION_TIMEDOUT)
+        return false;
+    if (curl_easy_getinfo(hc->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+        return false;
+    return status >= 200 && status < 300;
+}
+
 static int
 http_curl_perform(void *impl, const struct http_req *req, struct http_resp *resp, struct perr *err)
 {
@@ -717,6 +764,8 @@ http_curl_perform(void *impl, const struct http_req *req, struct http_resp *resp
     memset(&hc->cb_err, 0, sizeof(hc->cb_err));
     hc->errbuf[0] = '\0';
     hc->resp = resp;
+    hc->req = req;
+    hc->stopped = false;
     trace = log_trace_on(hc->component);
     if (http_check_method(req->method, &local) < 0 || http_curl_headers(req, &hdrs, &local) < 0)
         goto out;
@@ -728,6 +777,8 @@ http_curl_perform(void *impl, const struct http_req *req, struct http_resp *resp
                               req->timeout_ms > 0 ? req->timeout_ms : hc->timeout_ms);
     if (cc == CURLE_OK)
         cc = curl_easy_setopt(hc->curl, CURLOPT_VERBOSE, trace ? 1L : 0L);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(hc->curl, CURLOPT_NOPROGRESS, req->until != NULL ? 0L : 1L);
     /* libcurl replays a request whose reused connection died before an answer; only a new
      * connection is never replayed (there is no option to turn the replay off). */
     if (cc == CURLE_OK)
@@ -741,6 +792,10 @@ http_curl_perform(void *impl, const struct http_req *req, struct http_resp *resp
     if (trace)
         http_trace_body(hc->component, "http > body", req->body, req->body_len);
     cc = curl_easy_perform(hc->curl);
+    if (cc != CURLE_OK && req->until != NULL && http_stream_ended(hc, cc)) {
+        /* A stream ends when the caller has its event or when its time is up. */
+        cc = CURLE_OK;
+    }
     if (cc != CURLE_OK) {
         http_curl_fail(hc, req, url, cc, &local);
         goto out;
@@ -767,6 +822,7 @@ out:
     curl_easy_setopt(hc->curl, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(hc->curl, CURLOPT_HTTPGET, 1L);
     hc->resp = NULL;
+    hc->req = NULL;
     curl_slist_free_all(hdrs);
     return rc;
 }
@@ -921,6 +977,10 @@ http_curl_setup(struct http_curl *hc, const struct http_opts *o, const char *ua,
         cc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, http_curl_on_header);
     if (cc == CURLE_OK)
         cc = curl_easy_setopt(c, CURLOPT_HEADERDATA, hc);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, http_curl_on_progress);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, hc);
     if (cc == CURLE_OK)
         cc = curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, http_curl_on_debug);
     if (cc == CURLE_OK)

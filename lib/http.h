@@ -107,6 +107,14 @@ struct http_req {
     bool idempotent;            /* sending it twice does no harm (a read, a PUT of a state);
                                    false = a new connection, never replayed (see above).
                                    GET and HEAD are always taken as idempotent. */
+    /* A stream (a Kubernetes watch).  When until is set it is called with the
+     * body so far each time more of it arrives; a return n > 0 ends the
+     * transfer there and the call succeeds with the body's first n bytes
+     * (one event of several that came in one piece).  Running out of time
+     * after a 2xx status also succeeds then (a watch that saw nothing), with
+     * whatever body came.  The connection is not reused after either. */
+    size_t (*until)(void *arg, const char *body, size_t len);
+    void *until_arg;
 };
 
 /* One response.  Owns all of its memory; release with http_resp_free(). */

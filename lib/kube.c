@@ -962,13 +962,31 @@ kube_path(const struct kube_res *res, bool named, struct buf *out, struct perr *
     return 0;
 }
 
+/* A watch's body is one JSON event per line: the first whole line is enough. */
+static size_t
+kube_first_event(void *arg, const char *body, size_t len)
+{
+    const char *nl = memchr(body, '\n', len);
+
+    (void)arg;
+    return nl != NULL ? (size_t)(nl - body) + 1 : 0;
+}
+
+/*
+ * One request.  With watch_rv set it is a watch of the collection from that
+ * resourceVersion, ended by its first event or by timeout_ms (then *out is
+ * NULL and the call succeeds).
+ */
 static int
 kube_call(struct kube *k, const char *method, const struct kube_res *res, const char *ns,
-          const char *name, json_t *obj, long timeout_ms, json_t **out, struct perr *err)
+          const char *name, json_t *obj, long timeout_ms, const char *watch_rv, json_t **out,
+          struct perr *err)
 {
     struct buf path = {0};
     struct rest_endpoint ep = {0};
-    struct rest_var vars[] = {{"ns", ns}, {"name", name}, {NULL, NULL}};
+    char secs[24];
+    struct rest_var vars[] = {
+        {"ns", ns}, {"name", name}, {"rv", watch_rv}, {"secs", secs}, {NULL, NULL}};
     struct rest_reply reply = {0};
     struct perr e = {0};
     char what[400];
@@ -985,12 +1003,18 @@ kube_call(struct kube *k, const char *method, const struct kube_res *res, const 
     ep.name = res->plural;
     ep.method = method;
     ep.path = buf_cstr(&path);
+    if (watch_rv != NULL) {
+        /* The server ends the watch a moment after we stop waiting anyway. */
+        snprintf(secs, sizeof(secs), "%ld", timeout_ms / 1000 + 1);
+        ep.query = "watch=1&resourceVersion={rv}&timeoutSeconds={secs}&allowWatchBookmarks=false";
+    }
     for (;;) {
         struct rest_request req = {
             .ep = &ep,
             .vars = vars,
             .body = json_incref(obj),
             .timeout_ms = timeout_ms > 0 ? timeout_ms : k->cfg->timeout_ms,
+            .until = watch_rv != NULL ? kube_first_event : NULL,
         };
 
         rest_reply_free(&reply);
@@ -1010,7 +1034,9 @@ kube_call(struct kube *k, const char *method, const struct kube_res *res, const 
         }
         goto out;
     }
-    if (out != NULL) {
+    if (out != NULL && watch_rv != NULL && reply.json == NULL) {
+        /* The watch saw no change in its time. */
+    } else if (out != NULL) {
         if (!json_is_object(reply.json)) {
             perr_set(err, PERR_PROTOCOL, "%s %s: the answer is not a JSON object",
                      rbac_verb(method), what);
@@ -1030,35 +1056,63 @@ int
 kube_get(struct kube *k, const struct kube_res *res, const char *ns, const char *name, json_t **out,
          struct perr *err)
 {
-    return kube_call(k, "GET", res, ns, name, NULL, 0, out, err);
+    return kube_call(k, "GET", res, ns, name, NULL, 0, NULL, out, err);
 }
 
 int
 kube_create(struct kube *k, const struct kube_res *res, const char *ns, json_t *obj, json_t **out,
             struct perr *err)
 {
-    return kube_call(k, "POST", res, ns, NULL, obj, 0, out, err);
+    return kube_call(k, "POST", res, ns, NULL, obj, 0, NULL, out, err);
 }
 
 int
 kube_update(struct kube *k, const struct kube_res *res, const char *ns, const char *name,
             json_t *obj, json_t **out, struct perr *err)
 {
-    return kube_call(k, "PUT", res, ns, name, obj, 0, out, err);
+    return kube_call(k, "PUT", res, ns, name, obj, 0, NULL, out, err);
 }
 
 int
 kube_update_within(struct kube *k, const struct kube_res *res, const char *ns, const char *name,
                    json_t *obj, long timeout_ms, json_t **out, struct perr *err)
 {
-    return kube_call(k, "PUT", res, ns, name, obj, timeout_ms, out, err);
+    return kube_call(k, "PUT", res, ns, name, obj, timeout_ms, NULL, out, err);
 }
 
 int
 kube_delete(struct kube *k, const struct kube_res *res, const char *ns, const char *name,
             struct perr *err)
 {
-    return kube_call(k, "DELETE", res, ns, name, NULL, 0, NULL, err);
+    return kube_call(k, "DELETE", res, ns, name, NULL, 0, NULL, NULL, err);
+}
+
+int
+kube_watch(struct kube *k, const struct kube_res *res, const char *ns, const char *rv,
+           long timeout_ms, json_t **event, struct perr *err)
+{
+    struct kube *w = NULL;
+    int rc = -1;
+
+    *event = NULL;
+    if (rv == NULL || *rv == '\0' || timeout_ms <= 0)
+        return perr_set(err, PERR_USAGE, "watch %s: a resourceVersion and a time are required",
+                        res->plural);
+    /* A client of its own: a watch waits for seconds, and the client's lock
+     * would keep every other thread's request (a lease renewal) waiting as
+     * long.  Its connection is closed after the first event anyway. */
+    pthread_mutex_lock(&k->tok_lock);
+    rc = kube_open(k->cfg, &w, err);
+    pthread_mutex_unlock(&k->tok_lock);
+    if (rc < 0)
+        goto out;
+    rc = -1;
+    if (kube_call(w, "GET", res, ns, NULL, NULL, timeout_ms, rv, event, err) < 0)
+        goto out;
+    rc = *event != NULL ? 1 : 0;
+out:
+    kube_close(w);
+    return rc;
 }
 
 /* ---- PV lookup ---- */

@@ -19,6 +19,7 @@
 #define LEASE_COMP          "lease"
 #define LEASE_POLL_FIRST_MS 250
 #define LEASE_POLL_MAX_MS   2000
+#define LEASE_WATCH_MAX_MS  10000
 #define LEASE_RENEW_MIN_MS  100
 #define LEASE_RETRY_MS      250
 #define LEASE_SLOT_TRIES    5
@@ -220,10 +221,27 @@ slot_name(const char *host_id, int slot, char *out, size_t n)
 
 /* 1 = acquired (*got owns the stored object), 0 = held by someone else
  * (*busy_until/holders updated), -1 = error. */
+/* An object's resourceVersion as a number, 0 when it is not one.  The API
+ * calls it opaque; the server in practice counts one revision for all
+ * objects, and a watch from a version it no longer has just ends at once
+ * (the waiter then reads the slots afresh), so nothing depends on it. */
+static unsigned long long
+lease_rv(json_t *obj)
+{
+    const char *s = jsonx_string_or(json_object_get(obj, "metadata"), "resourceVersion", "");
+    char *end = NULL;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9')
+        return 0;
+    v = strtoull(s, &end, 10);
+    return *end == '\0' ? v : 0;
+}
+
 static int
 try_slot(struct kube *k, const struct lease_opts *o, const char *holder, long duration_s,
-         const char *name, json_t **got, long long *busy_until, struct buf *holders,
-         struct perr *err)
+         const char *name, json_t **got, long long *busy_until, unsigned long long *rv,
+         struct buf *holders, struct perr *err)
 {
     json_t *mine = NULL;
     json_t *cur = NULL;
@@ -265,8 +283,15 @@ try_slot(struct kube *k, const struct lease_opts *o, const char *holder, long du
         }
         v = lease_look(cur, now);
         if (!v.free) {
+            unsigned long long seen = lease_rv(cur);
+
             if (v.expires_ms < *busy_until)
                 *busy_until = v.expires_ms;
+            /* The oldest version read: a watch from there misses no change
+             * to any slot read since (one read later may be newer than a
+             * release of another). */
+            if (seen > 0 && (*rv == 0 || seen < *rv))
+                *rv = seen;
             if (buf_addf(holders, err, "%s'%s' (%s)", holders->len > 0 ? ", " : "", v.holder,
                          name) < 0)
                 goto out;
@@ -323,12 +348,122 @@ lease_free(struct lease *l)
     free(l);
 }
 
+/* The slot number of a lease name of this host, or -1. */
+static int
+slot_of(const char *host_id, int slots, const char *name)
+{
+    char want[128];
+
+    for (int s = 0; s < slots; s++) {
+        slot_name(host_id, s, want, sizeof(want));
+        if (strcmp(want, name) == 0)
+            return s;
+    }
+    return -1;
+}
+
+/*
+ * All slots are held: waits on a watch of the namespace's leases, from
+ * version rv, for one of them to come free, and takes it with one
+ * conditional update made from the event itself.  Renewals and other hosts'
+ * leases cost nothing but the next watch; a waiter does not read every slot
+ * again on every change (with many waiters that is a storm of requests on the
+ * API server for each release).  Returns 1 with the slot taken, 0 when the
+ * slots should be read afresh (span_ms is up: a holder may have expired
+ * without a word; a slot was deleted; the version is too old to watch from;
+ * the update failed other than by losing the race), -1 when the leases cannot
+ * be watched (err).
+ */
+static int
+watch_slots(struct kube *k, const struct lease_opts *o, struct lease *l, int slots, long duration_s,
+            unsigned long long rv, long span_ms, struct perr *err)
+{
+    struct deadline d = deadline_in_ms(span_ms);
+    json_t *ev = NULL;
+    json_t *upd = NULL;
+    char *mine = NULL;
+    char from[32];
+    int rc = 0;
+
+    snprintf(from, sizeof(from), "%llu", rv);
+    for (;;) {
+        long long now;
+        unsigned long long seen;
+        json_t *obj;
+        const char *type;
+        const char *name;
+        struct lease_view v;
+        int s;
+        int r;
+
+        json_decref(ev);
+        json_decref(upd);
+        ev = upd = NULL;
+        if (deadline_remaining_ms(&d) <= 0 || cancel_requested())
+            goto out;
+        r = kube_watch(k, &kube_res_lease, o->namespace, from, deadline_remaining_ms(&d), &ev, err);
+        if (r <= 0) {
+            rc = r;
+            goto out;
+        }
+        type = jsonx_string_or(ev, "type", "");
+        obj = json_object_get(ev, "object");
+        if (strcmp(type, "ERROR") == 0 || !json_is_object(obj))
+            goto out;
+        seen = lease_rv(obj);
+        if (seen > 0)
+            snprintf(from, sizeof(from), "%llu", seen);
+        name = jsonx_string_or(json_object_get(obj, "metadata"), "name", "");
+        s = slot_of(o->host_id, slots, name);
+        if (s < 0)
+            continue;
+        if (strcmp(type, "DELETED") == 0)
+            goto out;
+        now = wall_now_ms();
+        v = lease_look(obj, now);
+        if (!v.free)
+            continue;
+        upd = lease_take_obj(obj, l->holder, duration_s, now);
+        if (upd == NULL) {
+            perr_set(err, PERR_NOMEM, "out of memory");
+            rc = -1;
+            goto out;
+        }
+        free(mine);
+        if ((mine = strdup(name)) == NULL) {
+            perr_set(err, PERR_NOMEM, "out of memory");
+            rc = -1;
+            goto out;
+        }
+        if (kube_update(k, &kube_res_lease, o->namespace, name, upd, &l->obj, err) == 0) {
+            l->slot = s;
+            l->name = mine;
+            mine = NULL;
+            rc = 1;
+            goto out;
+        }
+        /* 409: another waiter took it first; keep watching.  Anything else:
+         * the main loop reads the slots again and reports what is wrong. */
+        if (err->code != PERR_CONFLICT) {
+            perr_clear(err);
+            goto out;
+        }
+        perr_clear(err);
+    }
+out:
+    free(mine);
+    json_decref(ev);
+    json_decref(upd);
+    return rc;
+}
+
 int
 lease_acquire_opts(struct kube *k, const struct lease_opts *o, const struct deadline *d,
                    struct lease **out, struct perr *err)
 {
     struct lease *l = NULL;
     struct backoff poll;
+    bool watch = true; /* until the server refuses a watch: then poll */
     struct buf holders = {0};
     pthread_condattr_t ca;
     json_t *probe = NULL;
@@ -387,6 +522,7 @@ lease_acquire_opts(struct kube *k, const struct lease_opts *o, const struct dead
     backoff_init(&poll, LEASE_POLL_FIRST_MS, LEASE_POLL_MAX_MS, 1.5, 0.2, 0);
     for (;;) {
         long long busy_until = LLONG_MAX;
+        unsigned long long rv = 0;
         long delay;
 
         if (cancel_requested()) {
@@ -399,7 +535,8 @@ lease_acquire_opts(struct kube *k, const struct lease_opts *o, const struct dead
             int r;
 
             slot_name(o->host_id, s, name, sizeof(name));
-            r = try_slot(k, o, l->holder, duration_s, name, &l->obj, &busy_until, &holders, err);
+            r = try_slot(k, o, l->holder, duration_s, name, &l->obj, &busy_until, &rv, &holders,
+                         err);
             if (r < 0) {
                 perr_prefix(err, "host lease '%s/%s': ", o->namespace, name);
                 goto out;
@@ -435,6 +572,24 @@ lease_acquire_opts(struct kube *k, const struct lease_opts *o, const struct dead
                 until = 50;
             if (until < delay)
                 delay = (long)until;
+        }
+        if (watch && rv > 0) {
+            long span = LEASE_WATCH_MAX_MS;
+            struct perr werr = {0};
+
+            if (busy_until != LLONG_MAX) {
+                long long until = busy_until - wall_now_ms() + 50;
+
+                span = until < 50 ? 50 : until < span ? (long)until : span;
+            }
+            if (d != NULL && deadline_remaining_ms(d) < span)
+                span = deadline_remaining_ms(d) > 0 ? deadline_remaining_ms(d) : 1;
+            if (watch_slots(k, o, l, slots, duration_s, rv, span, &werr) >= 0 || cancel_requested())
+                continue;
+            /* Polling works with less: get alone is enough for it. */
+            log_debug(LEASE_COMP, "cannot watch the leases; polling instead", "error", werr.msg,
+                      NULL);
+            watch = false;
         }
         if (wait_ms(delay, d, err) < 0) {
             perr_prefix(err, "host lease: ");

@@ -880,6 +880,8 @@ rest_exchange(struct rest *r, const struct rest_request *req, const char *tail, 
         if (hreq.timeout_ms <= 0)
             hreq.timeout_ms = 1;
         hreq.idempotent = idempotent;
+        hreq.until = req->until;
+        hreq.until_arg = req->until_arg;
         sent = rest_send_locked(r, req, &hreq, &auth, hv, &resp, &attempt, err);
         if (sent < 0)
             goto out;

@@ -335,6 +335,10 @@ struct rest_request {
     const char *const *headers;  /* extra "Name: value" lines, NULL-terminated, or NULL */
     const char *want_header;     /* response header to copy into reply.header, or NULL */
     long timeout_ms;             /* this call's deadline (tries and waits); 0 = the client's */
+    /* A stream: see struct http_req (a watch ends at its first event, or at
+     * timeout_ms with an empty reply; never retried). */
+    size_t (*until)(void *arg, const char *body, size_t len);
+    void *until_arg;
 };
 
 /* What came back.  Owned; release with rest_reply_free(). */

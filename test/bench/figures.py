@@ -25,6 +25,19 @@
                             time is the clone's
         peak_rss_kib        /usr/bin/time -v's maximum resident set size
 
+  figures.py leases --scenario S --slots N LOG.jsonl...
+      The host leases of N populates that ran at once (their logs): per copy,
+        lease_wait_s        rescan phase start to lease acquired
+        lease_hold_s        lease acquired to released (the rescan alone:
+                            a copy that held it through its clone would show
+                            here)
+        lease_ahead_s       the rescans queued ahead of it: the hold times of
+                            the leases other copies acquired while it waited,
+                            divided by the slots (what it had to wait for)
+        lease_excess_s      lease_wait_s - lease_ahead_s (the part of the wait
+                            that was polling, not a rescan ahead)
+      as sample lines (vendor "ontap", method "leases").
+
   figures.py report SAMPLES JSON_OUT
       Median, min and max of every (scenario, vendor, method, figure) over its
       runs: a table on stdout and JSON_OUT, a list of objects {"scenario",
@@ -180,7 +193,44 @@ def report(samples, out):
         print("%s %s %s: %s" % (sc, v, m, ", ".join(cells)))
 
 
+def leases(argv):
+    ap = argparse.ArgumentParser(prog="figures.py leases")
+    ap.add_argument("--scenario", required=True)
+    ap.add_argument("--slots", type=int, default=2)
+    ap.add_argument("logs", nargs="+")
+    a = ap.parse_args(argv)
+    copies = []
+    for path in a.logs:
+        req = acq = rel = None
+        with open(path) as f:
+            for line in f:
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue
+                ev = e.get("event")
+                if ev == "phase" and e.get("name") == "rescan" and req is None:
+                    req = log_ts(e["ts"])
+                elif ev == "host lease acquired" and acq is None:
+                    acq = log_ts(e["ts"])
+                elif ev == "host lease released" and rel is None:
+                    rel = log_ts(e["ts"])
+        if req is not None and acq is not None and rel is not None:
+            copies.append((req, acq, rel))
+    for i, (req, acq, rel) in enumerate(copies):
+        ahead = sum(r - q for j, (_, q, r) in enumerate(copies) if j != i and req <= q < acq)
+        wait = max(0.0, acq - req)
+        ahead /= max(1, a.slots)
+        for fig, v in (("lease_wait_s", wait), ("lease_hold_s", rel - acq),
+                       ("lease_ahead_s", ahead), ("lease_excess_s", wait - ahead)):
+            print(json.dumps({"scenario": a.scenario, "vendor": "ontap", "method": "leases",
+                              "figure": fig, "value": v}))
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "leases":
+        leases(sys.argv[2:])
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "report":
         if len(sys.argv) != 4:
             sys.exit("usage: figures.py report SAMPLES JSON_OUT")

@@ -636,11 +636,22 @@ test_lease_slots_and_waiting(void **state)
     assert_true(w.busy_calls > 0);
     w.released = true;
     pthread_mutex_unlock(&w.mu);
+    {
+        /* Long enough for a polling waiter to have read the slots again a few
+         * times (its first wait is 250 ms), which the check below catches. */
+        struct perr e = {0};
+
+        assert_int_equal(wait_ms(1200, NULL, &e), 0);
+    }
     release(a);
     pthread_join(t, NULL);
     if (w.rc < 0)
         fail_msg("holder-c: %s", w.err.msg);
     assert_true(w.released_before_acquired);
+    /* Woken by the release itself (a watch), not by reading the slots again
+     * on a timer: one round of reads, then the watch took the freed slot.  The
+     * holders' renewals in between (every 2 s) do not wake it either. */
+    assert_int_equal(w.busy_calls, 1);
     assert_int_equal(lease_slot(w.lease), 0);
     o = admin_lease(lease_name(w.lease));
     assert_string_equal(spec_str(o, "holderIdentity"), "holder-c");
