@@ -1,6 +1,6 @@
 #!/bin/sh
 # vmkfstools-wrapper: the ESXi-side helper of vsphere-copy-offload-populator.
-SCRIPT_VERSION="0.5.1.1"
+SCRIPT_VERSION="0.5.1.2"
 #
 # Version scheme (the only place this product's wrapper version is written):
 # X.Y.Z.N, four numbers, N >= 1.  Upstream wrapper releases have three parts
@@ -67,7 +67,14 @@ TASK_PREFIX=vmkfstools-wrapper-
 VMKFSTOOLS=/bin/vmkfstools
 STALE_DAYS=5
 LOG_TAG=vmkfstools-wrapper
-TAB=$(printf '\t')
+# Tab, CR, VT and FF from one printf (each $(...) is a fork).
+CTL=$(printf '\t\r\v\f')
+TAB=${CTL%???}
+CR=${CTL#?}
+CR=${CR%??}
+VT=${CTL#??}
+VT=${VT%?}
+FF=${CTL#???}
 NL='
 '
 HEX='[0-9a-f]'
@@ -140,28 +147,51 @@ function ascii(c, b) {
     }
 }'
 
+# Characters that neither mode changes, listed one by one: no ranges and no
+# classes, whose meaning follows the locale, so that every other byte (above
+# all anything not ASCII, which the awk program checks for UTF-8) takes the
+# awk path.  In the bracket expression the `]` must stay first and the `-`
+# last (a `[` just before it opens no class).  JSON also leaves ' & < > alone;
+# XML leaves the double quote alone but for the entity, made below in the shell.
+ESC_SAFE=']abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;/_=+@%#()!?*^~|{}[-'
+ESC_SAFE_JSON="${ESC_SAFE%-}'&<>-"
+ESC_SAFE_XML="${ESC_SAFE%-}\"-"
+
 escape_text() {
-    # escape_text json|xml TEXT
-    printf '%s' "$2" | tr -d '\000' | LC_ALL=C awk -v mode="$1" "$ESCAPE_AWK"
-}
-
-xml_escape() {
-    escape_text xml "$1"
-}
-
-json_escape() {
-    escape_text json "$1"
+    # escape_text json|xml TEXT: sets ESC to TEXT escaped.  Text made only of
+    # characters that need nothing (the common case) costs no process.
+    case $1:$2 in
+        json:*[!$ESC_SAFE_JSON]* | xml:*[!$ESC_SAFE_XML]*) ;;
+        json:*) ESC=$2; return 0 ;;
+        *)
+            ESC=
+            et_rest=$2
+            while :; do
+                case $et_rest in
+                    *'"'*)
+                        ESC=$ESC${et_rest%%'"'*}'&quot;'
+                        et_rest=${et_rest#*'"'}
+                        ;;
+                    *) ESC=$ESC$et_rest; return 0 ;;
+                esac
+            done
+            ;;
+    esac
+    ESC=$(printf '%s' "$2" | tr -d '\000' | LC_ALL=C awk -v mode="$1" "$ESCAPE_AWK")
 }
 
 json_str() {
-    # json_str TEXT: TEXT as a quoted JSON string.
-    printf '"%s"' "$(json_escape "$1")"
+    # json_str TEXT: sets JS to TEXT as a quoted JSON string.
+    escape_text json "$1"
+    JS="\"$ESC\""
 }
 
 reply() {
     # reply STATUS MESSAGE: the esxcli result structure on stdout.
-    rp_status=$(xml_escape "$1")
-    rp_message=$(xml_escape "$2")
+    escape_text xml "$1"
+    rp_status=$ESC
+    escape_text xml "$2"
+    rp_message=$ESC
     printf '%s\n' \
         '<?xml version="1.0" ?>' \
         '<output xmlns="http://www.vmware.com/Products/ESX/5.0/esxcli/">' \
@@ -183,10 +213,13 @@ finish() {
 
 fail_json() {
     # fail_json STATUS TEXT [TASKID]: an error reply whose message is task JSON.
+    json_str "$2"
+    fj_err=$JS
     if [ -n "${3:-}" ]; then
-        finish "$1" "{\"taskId\": $(json_str "$3"), \"stdErr\": $(json_str "$2"), \"xcopyUsed\": false}"
+        json_str "$3"
+        finish "$1" "{\"taskId\": $JS, \"stdErr\": $fj_err, \"xcopyUsed\": false}"
     fi
-    finish "$1" "{\"stdErr\": $(json_str "$2"), \"xcopyUsed\": false}"
+    finish "$1" "{\"stdErr\": $fj_err, \"xcopyUsed\": false}"
 }
 
 is_number() {
@@ -280,6 +313,7 @@ check_target() {
 
 valid_task_id() {
     # The ids gen_task_id makes, and nothing else.
+    # shellcheck disable=SC2254 # a pattern on purpose
     case $1 in
         $TASK_ID_PATTERN) return 0 ;;
     esac
@@ -287,7 +321,19 @@ valid_task_id() {
 }
 
 task_dir_of() {
-    printf '%s/%s%s' "$TASK_BASE" "$TASK_PREFIX" "$1"
+    # task_dir_of ID: sets TASK_DIR.
+    TASK_DIR=$TASK_BASE/$TASK_PREFIX$1
+}
+
+read_state() {
+    # read_state FILE: sets RS to what $(cat FILE) gives, "" for a missing
+    # file, without a process for the one-line files the wrapper writes (no
+    # trailing newline, so read reaches the end of the file and fails).
+    RS=
+    if IFS= read -r RS 2>/dev/null <"$1"; then
+        # A line ended by a newline: anything after it is read as cat would.
+        RS=$(cat "$1" 2>/dev/null || true)
+    fi
 }
 
 write_file() {
@@ -296,11 +342,15 @@ write_file() {
 }
 
 gen_task_id() {
-    # 16 random bytes as 8-4-4-4-12 hex.  /dev/urandom first; when it is
-    # missing, the kernel's uuid, then a digest of pid, time and /tmp.
+    # gen_task_id TRY: sets TASK_ID to 16 random bytes as 8-4-4-4-12 hex.
+    # /dev/urandom first; when it is missing, the kernel's uuid, then a
+    # digest of pid, time and /tmp.
     gt_hex=
     if [ -r /dev/urandom ]; then
-        gt_hex=$(od -An -N16 -tx1 /dev/urandom 2>/dev/null | tr -d ' \n' || true)
+        gt_od=$(od -An -N16 -tx1 /dev/urandom 2>/dev/null || true)
+        # od's words joined (set -f: no globbing).
+        # shellcheck disable=SC2086
+        for gt_w in $gt_od; do gt_hex=$gt_hex$gt_w; done
     fi
     if [ "${#gt_hex}" -ne 32 ] && [ -r /proc/sys/kernel/random/uuid ]; then
         gt_hex=$(tr -d '\n-' </proc/sys/kernel/random/uuid 2>/dev/null || true)
@@ -315,32 +365,69 @@ gen_task_id() {
     if [ "${#gt_hex}" -ne 32 ]; then
         gt_hex=$(printf '%08x%08x%08x%08x' "$$" "$(date +%s 2>/dev/null || echo 0)" "$1" "$PPID")
     fi
-    printf '%s-%s-%s-%s-%s' "$(printf '%s' "$gt_hex" | cut -c1-8)" \
-        "$(printf '%s' "$gt_hex" | cut -c9-12)" "$(printf '%s' "$gt_hex" | cut -c13-16)" \
-        "$(printf '%s' "$gt_hex" | cut -c17-20)" "$(printf '%s' "$gt_hex" | cut -c21-32)"
+    gt_rest=${gt_hex#????????}
+    TASK_ID=${gt_hex%"$gt_rest"}-
+    gt_hex=$gt_rest
+    for _ in 1 2 3; do
+        gt_rest=${gt_hex#????}
+        TASK_ID=$TASK_ID${gt_hex%"$gt_rest"}-
+        gt_hex=$gt_rest
+    done
+    TASK_ID=$TASK_ID$gt_hex
 }
 
 xcopy_used() {
-    # xcopy_used NAA: prints true if the device's cloneWriteOps counter is
-    # non-zero, false if zero, null when it cannot be read.
+    # xcopy_used NAA: sets XU to true if the device's cloneWriteOps counter
+    # is non-zero, false if zero, null when it cannot be read.
+    XU=null
     xu_naa=$1
     case $xu_naa in
-        '' | */* | .*) printf null; return 0 ;;
+        '' | */* | .*) return 0 ;;
     esac
     if ! command -v vsish >/dev/null 2>&1; then
-        printf null
         return 0
     fi
     if ! xu_out=$(vsish -r -e cat "/storage/scsifw/devices/$xu_naa/stats" 2>/dev/null); then
-        printf null
         return 0
     fi
-    xu_val=$(printf '%s\n' "$xu_out" | grep -i 'clonewriteops' | head -n 1 |
-        sed -e 's/^[^:]*:[[:space:]]*//' | tr -d ' \t\r' || true)
+    # The first line naming the counter (any case); after its first colon,
+    # leading white space goes, then every blank, tab and CR.
+    xu_rest=$xu_out$NL
+    xu_val=
+    while [ -n "$xu_rest" ]; do
+        xu_line=${xu_rest%%"$NL"*}
+        xu_rest=${xu_rest#*"$NL"}
+        case $xu_line in
+            *[cC][lL][oO][nN][eE][wW][rR][iI][tT][eE][oO][pP][sS]*) ;;
+            *) continue ;;
+        esac
+        case $xu_line in
+            *:*)
+                xu_line=${xu_line#*:}
+                while :; do
+                    case $xu_line in
+                        [" $TAB$CR$VT$FF"]*) xu_line=${xu_line#?} ;;
+                        *) break ;;
+                    esac
+                done
+                ;;
+        esac
+        while :; do
+            case $xu_line in
+                *[" $TAB$CR"]*)
+                    xu_c=${xu_line#*[" $TAB$CR"]}
+                    xu_line=${xu_line%%[" $TAB$CR"]*}$xu_c
+                    ;;
+                *) break ;;
+            esac
+        done
+        xu_val=$xu_line
+        break
+    done
     xu_val=${xu_val#0x}
     xu_val=${xu_val#0X}
     case $xu_val in
-        '' | *[!0-9a-fA-F]*) printf null; return 0 ;;
+        '' | *[!0-9a-fA-F]*) return 0 ;;
     esac
     while :; do
         case $xu_val in
@@ -348,14 +435,15 @@ xcopy_used() {
             *) break ;;
         esac
     done
-    if [ -n "$xu_val" ]; then printf true; else printf false; fi
+    if [ -n "$xu_val" ]; then XU=true; else XU=false; fi
 }
 
 remove_rdm_files() {
     # remove_rdm_files TASKDIR: delete the RDM descriptor the clone created
     # next to the source VMDK, and the mapping file named in its VMFSRDM
     # extent line.  Problems are only logged.
-    rr_rdm=$(cat "$1/rdmfile" 2>/dev/null || true)
+    read_state "$1/rdmfile"
+    rr_rdm=$RS
     [ -n "$rr_rdm" ] || return 0
     if ! normalize_path "$rr_rdm"; then
         log_msg warning "not removing RDM descriptor: $NORM_ERR"
@@ -375,12 +463,19 @@ remove_rdm_files() {
     fi
     [ -f "$rr_rdm" ] || return 0
     # Greedy to the last quote: a disk name may itself contain quotes.
-    rr_map=$(sed -n 's/^[^#]*VMFSRDM[[:space:]]*"\(.*\)"[[:space:]]*$/\1/p' "$rr_rdm" 2>/dev/null | head -n 1 || true)
+    rr_map=$(sed -n -e '/^[^#]*VMFSRDM[[:space:]]*"\(.*\)"[[:space:]]*$/{' -e 's//\1/p' -e q -e '}' \
+        "$rr_rdm" 2>/dev/null || true)
     if [ -n "$rr_map" ]; then
         case $rr_map in
             */* | . | ..) log_msg warning "not removing RDM mapping file '$rr_map' named in $rr_rdm" ;;
-            *) rm -f -- "${rr_rdm%/*}/$rr_map" 2>/dev/null ||
-                   log_msg warning "failed to remove RDM mapping file ${rr_rdm%/*}/$rr_map" ;;
+            *)
+                # (Usually the conventional name, already gone: rm -f would
+                # only succeed, so it is not run.)
+                if [ -e "${rr_rdm%/*}/$rr_map" ] || [ -L "${rr_rdm%/*}/$rr_map" ]; then
+                    rm -f -- "${rr_rdm%/*}/$rr_map" 2>/dev/null ||
+                        log_msg warning "failed to remove RDM mapping file ${rr_rdm%/*}/$rr_map"
+                fi
+                ;;
         esac
     fi
     rm -f -- "$rr_rdm" 2>/dev/null || log_msg warning "failed to remove RDM descriptor $rr_rdm"
@@ -398,8 +493,25 @@ signal_group() {
         kill -s "$1" "$2" 2>/dev/null || true
 }
 
-pause_briefly() {
-    sleep 0.2 2>/dev/null || sleep 1
+pause_ms() {
+    # pause_ms MS (20, 40, 80, 160 or 200): sleeps; sets PAUSED to the
+    # milliseconds it took (1000 where sleep takes whole seconds only) and
+    # NEXT_PAUSE to the pause after it, twice as long up to 200.
+    case $1 in
+        20) pm_s=0.02 ;;
+        40) pm_s=0.04 ;;
+        80) pm_s=0.08 ;;
+        160) pm_s=0.16 ;;
+        *) pm_s=0.2 ;;
+    esac
+    if sleep "$pm_s" 2>/dev/null; then
+        PAUSED=$1
+    else
+        sleep 1
+        PAUSED=1000
+    fi
+    NEXT_PAUSE=$(($1 * 2))
+    [ "$NEXT_PAUSE" -le 200 ] || NEXT_PAUSE=200
 }
 
 stop_task() {
@@ -407,26 +519,33 @@ stop_task() {
     # group (the clone runs in its own session, its shell is the leader) and
     # wait until the group is gone: only then can nothing create a descriptor
     # behind our back.  Returns 1 if the group outlived TERM, KILL and the wait.
-    st_pid=$(cat "$1/pid" 2>/dev/null || true)
+    read_state "$1/pid"
+    st_pid=$RS
     is_number "$st_pid" || return 0
     if group_alive "$st_pid" || is_running "$st_pid"; then
         log_msg warning "stopping clone process group $st_pid of $1"
         signal_group TERM "$st_pid"
     fi
     # The group's shell writes exitcode only once vmkfstools has ended; helpers
-    # of vmkfstools may live a moment longer, so the group itself is waited for.
-    st_n=0
+    # of vmkfstools may live a moment longer, so the group itself is waited for:
+    # in short pauses at first (it is usually gone within milliseconds), then
+    # 200 ms ones; KILL after about 10 s, give up after 30 s.
+    st_ms=0
+    st_pause=20
+    st_killed=0
     while group_alive "$st_pid"; do
-        st_n=$((st_n + 1))
-        if [ "$st_n" = 50 ]; then
+        if [ "$st_killed" = 0 ] && [ "$st_ms" -ge 9800 ]; then
+            st_killed=1
             log_msg warning "clone process group $st_pid ignores TERM; killing it"
             signal_group KILL "$st_pid"
         fi
-        if [ "$st_n" -gt 150 ]; then
+        if [ "$st_ms" -ge 30000 ]; then
             log_msg err "clone process group $st_pid of $1 is still there"
             return 1
         fi
-        pause_briefly
+        pause_ms "$st_pause"
+        st_ms=$((st_ms + PAUSED))
+        st_pause=$NEXT_PAUSE
     done
     return 0
 }
@@ -446,12 +565,34 @@ remove_task_dir() {
 
 cleanup_stale() {
     # Task directories older than STALE_DAYS days whose clone is not running.
+    # find runs only when a task directory exists whose clone is not running
+    # (the shell cannot tell a directory's age, but it can tell that there is
+    # nothing the search could remove).
+    cs_any=0
+    set +f
+    set -- "$TASK_BASE/$TASK_PREFIX"*
+    set -f
+    for cs_dir in "$@"; do
+        [ -d "$cs_dir" ] || continue
+        valid_task_id "${cs_dir#"$TASK_BASE/$TASK_PREFIX"}" || continue
+        read_state "$cs_dir/exitcode"
+        if [ -z "$RS" ]; then
+            read_state "$cs_dir/pid"
+            is_running "$RS" && continue
+        fi
+        cs_any=1
+        break
+    done
+    [ "$cs_any" = 1 ] || return 0
     find "$TASK_BASE" -maxdepth 1 -type d -name "${TASK_PREFIX}*" -mtime +"$STALE_DAYS" 2>/dev/null |
         while IFS= read -r cs_dir; do
             valid_task_id "${cs_dir#"$TASK_BASE/$TASK_PREFIX"}" || continue
-            [ "$cs_dir" = "$(task_dir_of "${cs_dir#"$TASK_BASE/$TASK_PREFIX"}")" ] || continue
-            cs_pid=$(cat "$cs_dir/pid" 2>/dev/null || true)
-            if [ -z "$(cat "$cs_dir/exitcode" 2>/dev/null || true)" ] && is_running "$cs_pid"; then
+            task_dir_of "${cs_dir#"$TASK_BASE/$TASK_PREFIX"}"
+            [ "$cs_dir" = "$TASK_DIR" ] || continue
+            read_state "$cs_dir/pid"
+            cs_pid=$RS
+            read_state "$cs_dir/exitcode"
+            if [ -z "$RS" ] && is_running "$cs_pid"; then
                 continue
             fi
             remove_rdm_files "$cs_dir"
@@ -487,8 +628,10 @@ do_clone() {
     dc_try=0
     while :; do
         dc_try=$((dc_try + 1))
-        dc_id=$(gen_task_id "$dc_try")
-        dc_dir=$(task_dir_of "$dc_id")
+        gen_task_id "$dc_try"
+        dc_id=$TASK_ID
+        task_dir_of "$dc_id"
+        dc_dir=$TASK_DIR
         if dc_err=$(mkdir -m 750 "$dc_dir" 2>&1); then
             break
         else
@@ -536,25 +679,25 @@ trap "rc=\$?; printf %s \"\$rc\" >\"\$4/.exitcode.tmp\"; mv -f \"\$4/.exitcode.t
     dc_bg=$!
 
     # Answer only once the pid is on record, so that a task-clean right after
-    # this reply always knows what to stop.
-    dc_n=0
+    # this reply always knows what to stop.  The shell writes it at once: look
+    # again soon (20 ms, then longer pauses), the reply waits on this.  Give
+    # up after 20 s, or after 3 s once the background job has ended.
+    dc_ms=0
+    dc_pause=20
     while [ ! -s "$dc_dir/pid" ] && [ ! -f "$dc_dir/exitcode" ]; do
-        dc_n=$((dc_n + 1))
         # (setsid may fork, so the background job ending proves nothing at first.)
-        if [ "$dc_n" -gt 1000 ] || { [ "$dc_n" -gt 150 ] && ! is_running "$dc_bg"; }; then
+        if [ "$dc_ms" -ge 20000 ] || { [ "$dc_ms" -ge 3000 ] && ! is_running "$dc_bg"; }; then
             [ -s "$dc_dir/pid" ] || [ -f "$dc_dir/exitcode" ] && break
             signal_group KILL "$dc_bg"
             remove_task_dir "$dc_dir" || true
             finish 1 "Failed to start vmkfstools process"
         fi
-        # The shell writes it at once: look again soon, the reply waits on this.
-        # (Ticks of 20 ms; a sleep without fractions counts as 50 of them.)
-        if ! sleep 0.02 2>/dev/null; then
-            sleep 1
-            dc_n=$((dc_n + 49))
-        fi
+        pause_ms "$dc_pause"
+        dc_ms=$((dc_ms + PAUSED))
+        dc_pause=$NEXT_PAUSE
     done
-    dc_pid=$(cat "$dc_dir/pid" 2>/dev/null || true)
+    read_state "$dc_dir/pid"
+    dc_pid=$RS
     if ! is_number "$dc_pid"; then
         # The shell ended before it could write its pid (exit 126): nothing runs.
         dc_pid=$dc_bg
@@ -562,23 +705,28 @@ trap "rc=\$?; printf %s \"\$rc\" >\"\$4/.exitcode.tmp\"; mv -f \"\$4/.exitcode.t
     fi
 
     log_msg info "task $dc_id: clone started, pid $dc_pid, source $src, target $dst, rdm $dc_rdm"
-    finish 0 "{\"taskId\": $(json_str "$dc_id"), \"pid\": $dc_pid, \"xcopyUsed\": false}"
+    json_str "$dc_id"
+    finish 0 "{\"taskId\": $JS, \"pid\": $dc_pid, \"xcopyUsed\": false}"
 }
 
 do_task_get() {
     [ -n "$task_id" ] || fail_json 1 "-i (task-id) is required for task-get"
     valid_task_id "$task_id" || fail_json 1 "Invalid task id: $task_id"
-    tg_dir=$(task_dir_of "$task_id")
+    task_dir_of "$task_id"
+    tg_dir=$TASK_DIR
     [ -d "$tg_dir" ] || fail_json 1 "Task directory $tg_dir not found" "$task_id"
 
-    tg_pid=$(cat "$tg_dir/pid" 2>/dev/null || true)
+    read_state "$tg_dir/pid"
+    tg_pid=$RS
     is_number "$tg_pid" || fail_json 1 "Failed to read PID" "$task_id"
 
     # The exit code is read before the output, so that a set exit code always
     # comes with the complete output.
-    tg_ec=$(cat "$tg_dir/exitcode" 2>/dev/null || true)
+    read_state "$tg_dir/exitcode"
+    tg_ec=$RS
     if [ -z "$tg_ec" ] && ! is_running "$tg_pid"; then
-        tg_ec=$(cat "$tg_dir/exitcode" 2>/dev/null || true)
+        read_state "$tg_dir/exitcode"
+        tg_ec=$RS
         if [ -z "$tg_ec" ]; then
             log_msg warning "task $task_id: process $tg_pid died without an exit code"
             tg_ec=1
@@ -586,20 +734,45 @@ do_task_get() {
     fi
     is_number "$tg_ec" || [ -z "$tg_ec" ] || tg_ec=1
 
-    # vmkfstools redraws its progress with carriage returns.
-    tg_last=$(tail -c 4096 "$tg_dir/out" 2>/dev/null | tr -d '\000' | tr '\r' '\n' |
-        awk 'NF { l = $0 } END { printf "%s", l }' || true)
-    tg_err=$(tail -c 65536 "$tg_dir/err" 2>/dev/null | tr -d '\000' || true)
-    tg_naa=$(cat "$tg_dir/targetLun" 2>/dev/null || true)
-    tg_xcopy=$(xcopy_used "$tg_naa")
+    # vmkfstools redraws its progress with carriage returns: the last line
+    # (split at CR and LF) with something other than blanks, tabs, VT and FF
+    # (what awk's NF would skip).  The shell drops NUL bytes from $(...).
+    tg_last=
+    if [ -s "$tg_dir/out" ]; then
+        tg_rest=$(tail -c 4096 "$tg_dir/out" 2>/dev/null || true)
+        while :; do
+            tg_seg=${tg_rest##*["$CR$NL"]}
+            case $tg_seg in
+                *[!" $TAB$VT$FF"]*) tg_last=$tg_seg; break ;;
+            esac
+            case $tg_rest in
+                *["$CR$NL"]*) tg_rest=${tg_rest%["$CR$NL"]*} ;;
+                *) break ;;
+            esac
+        done
+    fi
+    tg_err=
+    if [ -s "$tg_dir/err" ]; then
+        tg_err=$(tail -c 65536 "$tg_dir/err" 2>/dev/null || true)
+    fi
+    read_state "$tg_dir/targetLun"
+    xcopy_used "$RS"
 
-    finish 0 "{\"taskId\": $(json_str "$task_id"), \"pid\": $tg_pid, \"exitCode\": $(json_str "$tg_ec"), \"lastLine\": $(json_str "$tg_last"), \"xcopyUsed\": $tg_xcopy, \"stdErr\": $(json_str "$tg_err")}"
+    json_str "$task_id"
+    tg_msg="{\"taskId\": $JS, \"pid\": $tg_pid"
+    json_str "$tg_ec"
+    tg_msg="$tg_msg, \"exitCode\": $JS"
+    json_str "$tg_last"
+    tg_msg="$tg_msg, \"lastLine\": $JS, \"xcopyUsed\": $XU"
+    json_str "$tg_err"
+    finish 0 "$tg_msg, \"stdErr\": $JS}"
 }
 
 do_task_clean() {
     [ -n "$task_id" ] || fail_json 1 "-i (task-id) is required for task-clean"
     valid_task_id "$task_id" || fail_json 1 "Invalid task id: $task_id"
-    tc_dir=$(task_dir_of "$task_id")
+    task_dir_of "$task_id"
+    tc_dir=$TASK_DIR
     [ -d "$tc_dir" ] || fail_json 1 "Task directory $tc_dir not found" "$task_id"
 
     # Never remove the record of a clone that may still write: a later
@@ -635,21 +808,32 @@ do_task_find() {
         [ -d "$tf_dir" ] || continue
         tf_id=${tf_dir#"$TASK_BASE/$TASK_PREFIX"}
         valid_task_id "$tf_id" || continue
-        [ "$(cat "$tf_dir/targetLun" 2>/dev/null || true)" = "$tf_naa" ] || continue
-        tf_pid=$(cat "$tf_dir/pid" 2>/dev/null || true)
+        read_state "$tf_dir/targetLun"
+        [ "$RS" = "$tf_naa" ] || continue
+        read_state "$tf_dir/pid"
+        tf_pid=$RS
         is_number "$tf_pid" || tf_pid=0
-        tf_ec=$(cat "$tf_dir/exitcode" 2>/dev/null || true)
+        read_state "$tf_dir/exitcode"
+        tf_ec=$RS
         is_number "$tf_ec" || [ -z "$tf_ec" ] || tf_ec=1
         tf_run=false
         if [ -z "$tf_ec" ] && [ "$tf_pid" != 0 ] && is_running "$tf_pid"; then
             tf_run=true
         fi
-        tf_tsrc=$(cat "$tf_dir/source" 2>/dev/null || true)
+        read_state "$tf_dir/source"
+        tf_tsrc=$RS
         tf_same=null
         if [ -n "$tf_src" ]; then
             if [ -n "$tf_tsrc" ] && [ "$tf_tsrc" = "$tf_src" ]; then tf_same=true; else tf_same=false; fi
         fi
-        tf_list="$tf_list${tf_list:+, }{\"taskId\": $(json_str "$tf_id"), \"pid\": $tf_pid, \"source\": $(json_str "$tf_tsrc"), \"targetLun\": $(json_str "$tf_naa"), \"exitCode\": $(json_str "$tf_ec"), \"running\": $tf_run, \"sameSource\": $tf_same}"
+        json_str "$tf_id"
+        tf_item="{\"taskId\": $JS, \"pid\": $tf_pid"
+        json_str "$tf_tsrc"
+        tf_item="$tf_item, \"source\": $JS"
+        json_str "$tf_naa"
+        tf_item="$tf_item, \"targetLun\": $JS"
+        json_str "$tf_ec"
+        tf_list="$tf_list${tf_list:+, }$tf_item, \"exitCode\": $JS, \"running\": $tf_run, \"sameSource\": $tf_same}"
     done
     finish 0 "{\"tasks\": [$tf_list]}"
 }

@@ -14,7 +14,7 @@
 /* The script bytes (not NUL-terminated) and their length. */
 const unsigned char *esxi_wrapper_script(size_t *len);
 
-/* The script's SCRIPT_VERSION value ("0.5.1.1"), read once from the embedded
+/* The script's SCRIPT_VERSION value ("0.5.1.2"), read once from the embedded
  * bytes; "dev" when the script carries none.  Static storage. */
 const char *esxi_wrapper_version(void);
 
