@@ -20,11 +20,20 @@
  *    slot again; a lease that is expired or released (empty holderIdentity)
  *    -> UPDATE it with its resourceVersion: success = ours, 409 Conflict =
  *    another populator won -> next slot.  A held lease -> next slot.
- * 3. All slots held: wait and go to 2.  The wait is a short adaptive poll
- *    (250 ms growing to 2 s) but never longer than until the earliest lease
- *    would expire (+50 ms), ended early by cancel_request() (PERR_CANCELLED),
- *    bounded by the deadline (PERR_TIMEOUT naming the holders).
- *    opts.on_busy (if set) is called before each such wait.
+ * 3. All slots held: wait and go to 2.  The wait is a watch of the
+ *    namespace's leases from the oldest resourceVersion just read (the
+ *    "watch" verb): a slot of this host that comes free (released, or
+ *    expired when seen) is taken at once with one conditional UPDATE made
+ *    from the event (409: another waiter won, watch on); renewals and other
+ *    hosts' leases only start the next watch.  It ends, and 2. reads the
+ *    slots afresh, when a slot is deleted, the version is too old, or the
+ *    earliest lease would expire (+50 ms; at most 10 s).  A watch runs on a
+ *    client of its own, so it never holds up another thread's request.
+ *    When the watch is refused the wait is a short adaptive poll instead
+ *    (250 ms growing to 2 s, also never past the earliest expiry).  Either
+ *    way it is ended early by cancel_request() (PERR_CANCELLED) and bounded
+ *    by the deadline (PERR_TIMEOUT naming the holders).  opts.on_busy (if
+ *    set) is called before each such wait.
  *
  * While held: a renewer thread UPDATEs renewTime every duration/3 (at least
  * every 100 ms).  A failed renewal is retried until the lease would expire;
