@@ -33,6 +33,10 @@ struct infinibox {
     char *version;
     char *host_name; /* the host ensure_igroup found, and its id */
     json_int_t host_id;
+    /* The last listing of every host (all pages, owned), shared by
+     * mapped_groups and ensure_igroup, which both need it before the map;
+     * dropped at the first map or unmap, so a later call lists afresh. */
+    json_t *hosts;
 };
 
 /* ---- dialect ---- */
@@ -211,6 +215,7 @@ ibox_close(struct storage *st)
     free(ib->model);
     free(ib->version);
     free(ib->host_name);
+    json_decref(ib->hosts);
     memset(ib, 0, sizeof(*ib));
 }
 
@@ -311,34 +316,40 @@ ibox_remember_host(struct infinibox *ib, const char *name, json_int_t id, struct
     return 0;
 }
 
+/* Every host (*rows borrowed from the handle): the kept listing unless
+ * fresh, else a new one, which is kept.  *kept tells which. */
 static int
-ibox_ensure_igroup(struct storage *st, const char *name, const char *const *initiators,
-                   size_t ninitiators, char **actual, struct perr *err)
+ibox_host_rows(struct storage *st, bool fresh, json_t **rows, bool *kept, struct perr *err)
 {
     struct infinibox *ib = ibox_of(st);
-    struct initiator_set set = {0};
-    struct buf ids = {0};
     json_t *reply = NULL;
-    json_t *rows;
-    json_t *host;
-    json_t *found = NULL;
-    const char *hname;
-    json_int_t hid;
-    size_t i;
-    int rc = -1;
 
-    *actual = NULL;
-    if (initiators_split(initiators, ninitiators,
-                         INITIATOR_KIND(INITIATOR_FC) | INITIATOR_KIND(INITIATOR_ISCSI), IBOX_COMP,
-                         &set, err) < 0)
-        goto out;
-    if (rest_call(storage_rest(st), &ibox_ep_hosts, NULL, NULL, &reply, err) < 0) {
-        storage_auth_hint(st, err);
-        goto out;
+    *kept = !fresh && ib->hosts != NULL;
+    if (!*kept) {
+        if (rest_call(storage_rest(st), &ibox_ep_hosts, NULL, NULL, &reply, err) < 0) {
+            storage_auth_hint(st, err);
+            return -1;
+        }
+        json_decref(ib->hosts);
+        ib->hosts = reply;
     }
-    if (ibox_result(reply, "host list", &rows, err) < 0)
-        goto out;
-    /* The first host (in the array's order) with a matching port wins. */
+    return ibox_result(ib->hosts, "host list", rows, err);
+}
+
+static void
+ibox_forget_hosts(struct infinibox *ib)
+{
+    json_decref(ib->hosts);
+    ib->hosts = NULL;
+}
+
+/* The first host (in the array's order) with a port among set, or NULL. */
+static json_t *
+ibox_host_by_port(json_t *rows, const struct initiator_set *set)
+{
+    json_t *host;
+    size_t i;
+
     json_array_foreach(rows, i, host)
     {
         json_t *ports = json_object_get(host, "ports");
@@ -347,13 +358,42 @@ ibox_ensure_igroup(struct storage *st, const char *name, const char *const *init
 
         json_array_foreach(ports, j, port)
         {
-            if (ibox_port_matches(port, &set)) {
-                found = host;
-                break;
-            }
+            if (ibox_port_matches(port, set))
+                return host;
         }
-        if (found != NULL)
-            break;
+    }
+    return NULL;
+}
+
+static int
+ibox_ensure_igroup(struct storage *st, const char *name, const char *const *initiators,
+                   size_t ninitiators, char **actual, struct perr *err)
+{
+    struct infinibox *ib = ibox_of(st);
+    struct initiator_set set = {0};
+    struct buf ids = {0};
+    json_t *rows;
+    json_t *found = NULL;
+    const char *hname;
+    json_int_t hid;
+    bool kept;
+    int rc = -1;
+
+    *actual = NULL;
+    if (initiators_split(initiators, ninitiators,
+                         INITIATOR_KIND(INITIATOR_FC) | INITIATOR_KIND(INITIATOR_ISCSI), IBOX_COMP,
+                         &set, err) < 0)
+        goto out;
+    /* The listing mapped_groups just made serves; a host it lacks is looked
+     * for in a new one before giving up (the administrator may have just
+     * defined it). */
+    if (ibox_host_rows(st, false, &rows, &kept, err) < 0)
+        goto out;
+    found = ibox_host_by_port(rows, &set);
+    if (found == NULL && kept) {
+        if (ibox_host_rows(st, true, &rows, &kept, err) < 0)
+            goto out;
+        found = ibox_host_by_port(rows, &set);
     }
     if (found == NULL) {
         if (ibox_list_initiators(initiators, ninitiators, &ids, err) == 0)
@@ -377,7 +417,6 @@ ibox_ensure_igroup(struct storage *st, const char *name, const char *const *init
 out:
     initiator_set_free(&set);
     buf_free(&ids);
-    json_decref(reply);
     return rc;
 }
 
@@ -443,6 +482,7 @@ ibox_map(struct storage *st, const char *group, const struct storage_lun *lun,
     int rc = -1;
 
     memset(mapped, 0, sizeof(*mapped));
+    ibox_forget_hosts(ibox_of(st));
     if (ibox_parse_id(lun->id, "volume", &vid, err) < 0 ||
         ibox_host_id(st, group, &hid, &found, err) < 0)
         goto out;
@@ -480,6 +520,7 @@ ibox_unmap(struct storage *st, const char *group, const struct storage_lun *lun,
     char hbuf[32];
     int rc = -1;
 
+    ibox_forget_hosts(ibox_of(st));
     if (ibox_parse_id(lun->id, "volume", &vid, err) < 0 ||
         ibox_host_id(st, group, &hid, &found, err) < 0)
         goto out;
@@ -507,18 +548,34 @@ out:
  * the others were never restored).  Host-cluster mappings are skipped: the
  * populator only ever removes its own host's mapping, so they stay intact.
  */
+/* The name of the host with id want in rows, or NULL (borrowed). */
+static const char *
+ibox_host_name_of(json_t *rows, json_int_t want)
+{
+    json_t *h;
+    size_t j;
+
+    json_array_foreach(rows, j, h)
+    {
+        json_int_t hid;
+        const char *name = jsonx_string_or(h, "name", NULL);
+
+        if (ibox_int(h, "id", &hid) == 0 && hid == want && name != NULL)
+            return name;
+    }
+    return NULL;
+}
+
 static int
 ibox_mapped_groups(struct storage *st, const struct storage_lun *lun, struct strv *out,
                    struct perr *err)
 {
     json_t *lreply = NULL;
-    json_t *hreply = NULL;
     json_t *luns;
     json_t *hosts;
     json_t *l;
-    json_t *h;
     size_t i;
-    size_t j;
+    bool kept;
     int rc = -1;
 
     if (ibox_volume_luns(st, lun->id, &lreply, &luns, err) < 0)
@@ -527,36 +584,39 @@ ibox_mapped_groups(struct storage *st, const struct storage_lun *lun, struct str
         rc = 0;
         goto out;
     }
-    if (rest_call(storage_rest(st), &ibox_ep_hosts, NULL, NULL, &hreply, err) < 0) {
-        storage_auth_hint(st, err);
-        goto out;
-    }
-    if (ibox_result(hreply, "host list", &hosts, err) < 0)
+    /* A kept listing (ensure_igroup's) serves when it knows every host the
+     * volume is mapped to; otherwise a new one is made. */
+    if (ibox_host_rows(st, false, &hosts, &kept, err) < 0)
         goto out;
     json_array_foreach(luns, i, l)
     {
         json_int_t want;
 
+        if (!kept)
+            break;
+        if (!json_is_true(json_object_get(l, "clustered")) && ibox_int(l, "host_id", &want) == 0 &&
+            ibox_host_name_of(hosts, want) == NULL &&
+            ibox_host_rows(st, true, &hosts, &kept, err) < 0)
+            goto out;
+    }
+    json_array_foreach(luns, i, l)
+    {
+        json_int_t want;
+        const char *name;
+
         if (json_is_true(json_object_get(l, "clustered")) || ibox_int(l, "host_id", &want) < 0) {
             log_debug(IBOX_COMP, "host-cluster mapping left as it is", "volume", lun->name, NULL);
             continue;
         }
-        json_array_foreach(hosts, j, h)
-        {
-            json_int_t hid;
-            const char *name = jsonx_string_or(h, "name", NULL);
-
-            if (ibox_int(h, "id", &hid) == 0 && hid == want && name != NULL &&
-                !strv_contains(out, name) && strv_add(out, name, err) < 0)
-                goto out;
-        }
+        name = ibox_host_name_of(hosts, want);
+        if (name != NULL && !strv_contains(out, name) && strv_add(out, name, err) < 0)
+            goto out;
     }
     rc = 0;
 out:
     if (rc < 0)
         perr_prefix(err, "volume '%s': ", lun->name);
     json_decref(lreply);
-    json_decref(hreply);
     return rc;
 }
 

@@ -366,18 +366,24 @@ ps_holds_any(json_t *host, const struct initiator_set *want)
     return false;
 }
 
+/* What ensure_igroup's find saw last: the host record it returned (owned),
+ * with every field map needs (PS_HOST_SEL), so no read-back is needed. */
+struct ps_found {
+    json_t *host;
+};
+
 /* One listing of every host: the first (by name) holding an initiator wins,
  * else the one called name. */
 static int
 ps_find(struct storage *st, void *ctx, const char *name, const struct initiator_set *want,
         json_t **rec, struct perr *err)
 {
+    struct ps_found *found = ctx;
     json_t *reply = NULL;
     json_t *h;
     json_t *byname = NULL;
     size_t i;
 
-    (void)ctx;
     *rec = NULL;
     if (ps_call(st, &ps_ep_hosts, NULL, NULL, &reply, err) < 0)
         return -1;
@@ -392,6 +398,8 @@ ps_find(struct storage *st, void *ctx, const char *name, const struct initiator_
     }
     if (*rec == NULL && byname != NULL)
         *rec = json_incref(byname);
+    json_decref(found->host);
+    found->host = json_incref(*rec);
     json_decref(reply);
     return 0;
 }
@@ -523,6 +531,7 @@ ps_ensure_igroup(struct storage *st, const char *name, const char *const *initia
                  size_t ninitiators, char **actual, struct perr *err)
 {
     struct initiator_set set = {0};
+    struct ps_found found = {0};
     json_t *reply = NULL;
     json_t *host;
     int rc = -1;
@@ -531,12 +540,17 @@ ps_ensure_igroup(struct storage *st, const char *name, const char *const *initia
     if (initiators_split(initiators, ninitiators,
                          INITIATOR_KIND(INITIATOR_FC) | INITIATOR_KIND(INITIATOR_ISCSI), PS_COMP,
                          &set, err) < 0 ||
-        group_ensure(st, &ps_group_ops, NULL, name, &set, actual, err) < 0)
+        group_ensure(st, &ps_group_ops, &found, name, &set, actual, err) < 0)
         goto out;
-    /* Read back what map needs (the id and a host group the host may be
-     * in): one query, also right after a create. */
-    if (ps_host_by_name(st, *actual, &reply, &host, err) < 0)
-        goto out;
+    /* What map needs (the id and a host group the host may be in) is in the
+     * record the listing just gave (adding initiators changes neither).
+     * Only a host this call created is read back: the create's answer
+     * carries its id alone. */
+    host = found.host;
+    if (host == NULL || strcmp(jsonx_string_or(host, "name", ""), *actual) != 0) {
+        if (ps_host_by_name(st, *actual, &reply, &host, err) < 0)
+            goto out;
+    }
     if (host == NULL) {
         perr_set(err, PERR_NOT_FOUND, "host '%s' not found after it was made", *actual);
         goto out;
@@ -552,6 +566,7 @@ out:
         *actual = NULL;
     }
     initiator_set_free(&set);
+    json_decref(found.host);
     json_decref(reply);
     return rc;
 }

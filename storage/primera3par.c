@@ -56,7 +56,20 @@ struct p3 {
     int made_lun;
     char made_vol[128];
     char made_group[128];
+    /* The VLUN list mapped_groups read (owned) for volume vluns_vol, taken
+     * by the next map of that volume instead of listing again; dropped when
+     * this handle adds or removes a VLUN. */
+    json_t *vluns;
+    char vluns_vol[128];
 };
+
+static void
+p3_forget_vluns(struct p3 *p3)
+{
+    json_decref(p3->vluns);
+    p3->vluns = NULL;
+    p3->vluns_vol[0] = '\0';
+}
 
 static struct p3 *
 p3_of(struct storage *st)
@@ -341,6 +354,7 @@ p3_open(struct storage *st, struct perr *err)
 static void
 p3_close(struct storage *st)
 {
+    p3_forget_vluns(p3_of(st));
     rest_logout(storage_rest(st));
 }
 
@@ -419,12 +433,31 @@ p3_host_has(json_t *host, enum initiator_proto kind, const char *id)
     return false;
 }
 
+/* The first host record of the array rows holding the initiator, or NULL. */
+static json_t *
+p3_host_among(json_t *rows, enum initiator_proto kind, const char *id)
+{
+    size_t i;
+    json_t *h;
+
+    json_array_foreach(rows, i, h)
+    {
+        if (p3_host_has(h, kind, id))
+            return h;
+    }
+    return NULL;
+}
+
 /* The name of the host holding the initiator (id: WWPN in 16 upper hex, or
  * the iSCSI name), or NULL: the WSAPI query first, then the whole list
- * (fetched once into *all), as some releases answer such queries empty. */
+ * (fetched once into *all), as some releases answer such queries empty.
+ * The host records this call already read (the whole list, the members of
+ * earlier queries, kept in the array seen) are looked at before asking: a
+ * path belongs to one host only (the array refuses a claimed one), so a
+ * host that lists it is the answer the query would give. */
 static int
 p3_host_find(struct storage *st, enum initiator_proto kind, const char *id, json_t **all,
-             char **name, struct perr *err)
+             json_t *seen, char **name, struct perr *err)
 {
     struct buf q = {0};
     json_t *reply = NULL;
@@ -435,6 +468,18 @@ p3_host_find(struct storage *st, enum initiator_proto kind, const char *id, json
     int rc = -1;
 
     *name = NULL;
+    found = p3_host_among(json_object_get(*all, "members"), kind, id);
+    if (found == NULL)
+        found = p3_host_among(seen, kind, id);
+    /* The whole list, read a moment ago, is the authority: a path it does
+     * not show is on no host. */
+    if (found != NULL || *all != NULL) {
+        log_debug(P3_COMP, "host known from an earlier answer", "initiator", id, NULL);
+        if (found != NULL && jsonx_strdup(found, "name", name, err) < 0)
+            goto out;
+        rc = 0;
+        goto out;
+    }
     if (buf_addf(&q, err, "\"%s[%s EQ %s]\"", kind == INITIATOR_FC ? "FCPaths" : "iSCSIPaths",
                  kind == INITIATOR_FC ? "wwn" : "name", id) < 0)
         goto out;
@@ -443,11 +488,12 @@ p3_host_find(struct storage *st, enum initiator_proto kind, const char *id, json
                   &tmp) == 0) {
         json_array_foreach(json_object_get(reply, "members"), i, h)
         {
-            if (p3_host_has(h, kind, id)) {
-                found = h;
-                break;
+            if (json_array_append(seen, h) < 0) {
+                perr_set(err, PERR_NOMEM, "out of memory");
+                goto out;
             }
         }
+        found = p3_host_among(json_object_get(reply, "members"), kind, id);
     } else {
         log_debug(P3_COMP, "host query failed, listing", "error", tmp.msg, NULL);
     }
@@ -528,7 +574,8 @@ out:
  * one new host "<group>-<suffix>" (shortened like a set name). */
 static int
 p3_hosts_of(struct storage *st, const char *group, enum initiator_proto kind,
-            const struct strv *ids, json_t **all, struct strv *hosts, struct perr *err)
+            const struct strv *ids, json_t **all, json_t *seen, struct strv *hosts,
+            struct perr *err)
 {
     struct strv missing = {0};
     struct buf want = {0};
@@ -536,7 +583,7 @@ p3_hosts_of(struct storage *st, const char *group, enum initiator_proto kind,
     int rc = -1;
 
     for (size_t i = 0; i < ids->n; i++) {
-        if (p3_host_find(st, kind, ids->v[i], all, &name, err) < 0)
+        if (p3_host_find(st, kind, ids->v[i], all, seen, &name, err) < 0)
             goto out;
         if (name == NULL) {
             if (strv_add(&missing, ids->v[i], err) < 0)
@@ -648,16 +695,21 @@ p3_ensure_igroup(struct storage *st, const char *name, const char *const *initia
     struct strv hosts = {0};
     struct buf g = {0};
     json_t *all = NULL;
+    json_t *seen = json_array();
     char *setname = NULL;
     int rc = -1;
 
+    if (seen == NULL) {
+        perr_set(err, PERR_NOMEM, "out of memory");
+        goto out;
+    }
     if (initiators_split(initiators, ninitiators,
                          INITIATOR_KIND(INITIATOR_FC) | INITIATOR_KIND(INITIATOR_ISCSI), P3_COMP,
                          &set, err) < 0 ||
         initiators_fc_format(&set, WWN_UPPER_PLAIN, &fc, err) < 0 ||
         p3_short_name(name, P3_SET_MAX, &setname, err) < 0 ||
-        p3_hosts_of(st, name, INITIATOR_FC, &fc, &all, &hosts, err) < 0 ||
-        p3_hosts_of(st, name, INITIATOR_ISCSI, &set.iscsi, &all, &hosts, err) < 0 ||
+        p3_hosts_of(st, name, INITIATOR_FC, &fc, &all, seen, &hosts, err) < 0 ||
+        p3_hosts_of(st, name, INITIATOR_ISCSI, &set.iscsi, &all, seen, &hosts, err) < 0 ||
         p3_set_ensure(st, setname, &hosts, err) < 0 ||
         buf_addf(&g, err, P3_SET_PREFIX "%s", setname) < 0) {
         perr_prefix(err, "host set '%s': ", setname != NULL ? setname : name);
@@ -671,6 +723,7 @@ p3_ensure_igroup(struct storage *st, const char *name, const char *const *initia
     rc = 0;
 out:
     json_decref(all);
+    json_decref(seen);
     free(setname);
     buf_free(&g);
     strv_free(&hosts);
@@ -720,8 +773,17 @@ p3_map(struct storage *st, const char *group, const struct storage_lun *lun,
     int made;
     int rc = -1;
 
-    if (p3_vluns(st, &list, err) < 0)
+    /* The list mapped_groups just read serves (once): a VLUN of this volume
+     * to group made since is the create's "exists" (success), and a LUN id
+     * taken since is skipped by the array (autoLun). */
+    if (p3->vluns != NULL && strcmp(p3->vluns_vol, lun->name) == 0) {
+        list = p3->vluns;
+        p3->vluns = NULL;
+        log_debug(P3_COMP, "vlun list of mapped_groups reused", "volume", lun->name, NULL);
+    } else if (p3_vluns(st, &list, err) < 0) {
         goto out;
+    }
+    p3_forget_vluns(p3);
     if (p3_vlun_find(list, lun->name, group) != NULL) {
         log_debug(P3_COMP, "vlun exists", "group", group, "volume", lun->name, NULL);
         rc = storage_lun_copy(lun, mapped, err);
@@ -761,6 +823,21 @@ out:
     return rc;
 }
 
+/* DELETE vluns/<volume>,<lun>,<host or set:name>: 1 when there is no such
+ * VLUN (the path names the volume, so it never removes another's). */
+static int
+p3_vlun_delete(struct storage *st, const char *group, const char *vol, const char *id,
+               struct perr *err)
+{
+    return rest_call(
+        storage_rest(st), p3_is_set(group) ? &p3_ep_vlun_delete_set : &p3_ep_vlun_delete_host,
+        (struct rest_var[]){{"vol", vol},
+                            {"lun", id},
+                            {"host", p3_is_set(group) ? group + strlen(P3_SET_PREFIX) : group},
+                            {NULL, NULL}},
+        NULL, NULL, err);
+}
+
 static int
 p3_unmap(struct storage *st, const char *group, const struct storage_lun *lun, struct perr *err)
 {
@@ -768,31 +845,36 @@ p3_unmap(struct storage *st, const char *group, const struct storage_lun *lun, s
     json_t *list = NULL;
     json_t *v;
     char id[24];
+    int r;
     int rc = -1;
 
+    p3_forget_vluns(p3);
     if (p3->made_lun > 0 && strcmp(p3->made_vol, lun->name) == 0 &&
         strcmp(p3->made_group, group) == 0) {
-        /* The VLUN this run made: its id is known (404 = already gone). */
+        /* The VLUN this run made: its id is known.  A 404 there is looked
+         * up below: autoLun may have given the VLUN another id than the one
+         * asked for (a LUN id taken meanwhile), or it is already gone. */
         snprintf(id, sizeof(id), "%d", p3->made_lun);
         p3->made_lun = 0;
-    } else {
-        if (p3_vluns(st, &list, err) < 0)
+        r = p3_vlun_delete(st, group, lun->name, id, err);
+        if (r < 0)
             goto out;
-        v = p3_vlun_find(list, lun->name, group);
-        if (v == NULL) {
-            log_debug(P3_COMP, "no vlun to remove", "group", group, "volume", lun->name, NULL);
+        if (r == 0) {
             rc = 0;
             goto out;
         }
-        snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(v, "lun")));
+        log_debug(P3_COMP, "vlun not under its id, listing", "group", group, "lun", id, NULL);
     }
-    if (rest_call(
-            storage_rest(st), p3_is_set(group) ? &p3_ep_vlun_delete_set : &p3_ep_vlun_delete_host,
-            (struct rest_var[]){{"vol", lun->name},
-                                {"lun", id},
-                                {"host", p3_is_set(group) ? group + strlen(P3_SET_PREFIX) : group},
-                                {NULL, NULL}},
-            NULL, NULL, err) < 0)
+    if (p3_vluns(st, &list, err) < 0)
+        goto out;
+    v = p3_vlun_find(list, lun->name, group);
+    if (v == NULL) {
+        log_debug(P3_COMP, "no vlun to remove", "group", group, "volume", lun->name, NULL);
+        rc = 0;
+        goto out;
+    }
+    snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(v, "lun")));
+    if (p3_vlun_delete(st, group, lun->name, id, err) < 0)
         goto out;
     rc = 0;
 out:
@@ -806,11 +888,13 @@ static int
 p3_mapped_groups(struct storage *st, const struct storage_lun *lun, struct strv *out,
                  struct perr *err)
 {
+    struct p3 *p3 = p3_of(st);
     json_t *list = NULL;
     size_t i;
     json_t *v;
     int rc = -1;
 
+    p3_forget_vluns(p3);
     if (p3_vluns(st, &list, err) < 0)
         goto out;
     json_array_foreach(json_object_get(list, "members"), i, v)
@@ -823,6 +907,12 @@ p3_mapped_groups(struct storage *st, const struct storage_lun *lun, struct strv 
         if (strv_add(out, host, err) < 0)
             goto out;
     }
+    /* Kept for the map that follows (a name too long to keep is not). */
+    if ((size_t)snprintf(p3->vluns_vol, sizeof(p3->vluns_vol), "%s", lun->name) <
+        sizeof(p3->vluns_vol))
+        p3->vluns = json_incref(list);
+    else
+        p3->vluns_vol[0] = '\0';
     rc = 0;
 out:
     if (rc < 0)

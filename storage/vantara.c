@@ -51,6 +51,10 @@ struct vantara {
      * LUN numbers of the paths as they are). */
     json_t *ldev;
     char *ldev_id;
+    /* The port listing with logins target_ports read (owned) when the host
+     * groups are to be discovered, taken by that discovery instead of
+     * listing the ports again. */
+    json_t *ports;
 };
 
 static void
@@ -385,6 +389,7 @@ vsp_close(struct storage *st)
     free(v->api_version);
     free(v->group);
     vsp_forget_ldev(v);
+    json_decref(v->ports);
     memset(v, 0, sizeof(*v));
 }
 
@@ -457,11 +462,21 @@ vsp_logged_in(json_t *login)
     return json_is_string(v) && strcasecmp(json_string_value(v), "true") == 0;
 }
 
+/* HOSTGROUP_ID_LIST when it names host groups, else NULL (discovery). */
+static const char *
+vsp_hg_list(struct storage *st)
+{
+    const char *list = storage_env(st, "HOSTGROUP_ID_LIST");
+
+    return list != NULL && strspn(list, " \t:") != strlen(list) ? list : NULL;
+}
+
 /* The host groups whose port logins carry one of the WWPNs. */
 static int
 vsp_discover(struct storage *st, const struct initiator_set *set, struct strv *out,
              struct perr *err)
 {
+    struct vantara *v = vsp_of(st);
     json_t *reply = NULL;
     size_t i;
     size_t k;
@@ -469,9 +484,16 @@ vsp_discover(struct storage *st, const struct initiator_set *set, struct strv *o
     json_t *login;
     int rc = -1;
 
-    if (rest_call(storage_rest(st), &vsp_ep_ports,
-                  (struct rest_var[]){{"detail", "logins"}, {NULL, NULL}}, NULL, &reply, err) < 0)
+    /* The listing target_ports read moments ago serves once. */
+    if (v->ports != NULL) {
+        reply = v->ports;
+        v->ports = NULL;
+        log_debug(VSP_COMP, "port logins of target_ports reused", NULL);
+    } else if (rest_call(storage_rest(st), &vsp_ep_ports,
+                         (struct rest_var[]){{"detail", "logins"}, {NULL, NULL}}, NULL, &reply,
+                         err) < 0) {
         goto out;
+    }
     json_array_foreach(json_object_get(reply, "data"), i, port)
     {
         json_array_foreach(json_object_get(port, "logins"), k, login)
@@ -510,7 +532,7 @@ static int
 vsp_ensure_igroup(struct storage *st, const char *name, const char *const *initiators,
                   size_t ninitiators, char **actual, struct perr *err)
 {
-    const char *list = storage_env(st, "HOSTGROUP_ID_LIST");
+    const char *list = vsp_hg_list(st);
     struct initiator_set set = {0};
     struct strv pairs = {0};
     struct buf joined = {0};
@@ -518,7 +540,7 @@ vsp_ensure_igroup(struct storage *st, const char *name, const char *const *initi
 
     (void)name;
     *actual = NULL;
-    if (list != NULL && strspn(list, " \t:") != strlen(list)) {
+    if (list != NULL) {
         if (vsp_pairs_split(list, &pairs, err) < 0) {
             perr_prefix(err, "HOSTGROUP_ID_LIST: ");
             goto out;
@@ -731,6 +753,10 @@ vsp_unmap(struct storage *st, const char *group, const struct storage_lun *lun, 
 
     if (vsp_pairs_split(group, &pairs, err) < 0)
         goto out;
+    /* Read afresh, never from what resolve or map saw: DELETE luns/<port>,
+     * <hg>,<lun> names no LDEV, so a LU number that is not this LDEV's now
+     * (its path removed and the number given to another volume meanwhile)
+     * would remove another volume's path. */
     vsp_forget_ldev(vsp_of(st));
     if (vsp_ldev_get(st, lun->id, &ldev, &tmp) < 0) {
         /* An LDEV that is gone has no paths left to delete. */
@@ -814,10 +840,14 @@ out:
     return rc;
 }
 
-/* The array's own FC port WWNs. */
+/* The array's own FC port WWNs.  When ensure_igroup will discover the host
+ * groups, the listing asks for the port logins too and is kept for it: one
+ * request instead of two (the same ports, the logins added). */
 static int
 vsp_target_ports(struct storage *st, struct strv *fc, struct strv *iscsi, struct perr *err)
 {
+    struct vantara *v = vsp_of(st);
+    bool discover = vsp_hg_list(st) == NULL;
     json_t *reply = NULL;
     size_t i;
     json_t *p;
@@ -825,8 +855,13 @@ vsp_target_ports(struct storage *st, struct strv *fc, struct strv *iscsi, struct
 
     (void)iscsi;
     if (rest_call(storage_rest(st), &vsp_ep_ports,
-                  (struct rest_var[]){{"detail", NULL}, {NULL, NULL}}, NULL, &reply, err) < 0)
+                  (struct rest_var[]){{"detail", discover ? "logins" : NULL}, {NULL, NULL}}, NULL,
+                  &reply, err) < 0)
         goto out;
+    if (discover) {
+        json_decref(v->ports);
+        v->ports = json_incref(reply);
+    }
     json_array_foreach(json_object_get(reply, "data"), i, p)
     {
         const char *wwn = jsonx_string_or(p, "wwn", NULL);

@@ -122,13 +122,12 @@ test_full_sequence(void **state)
         /* resolve by the Name attribute */
         {"GET", VOLQ, NULL, NULL, 200,
          OK("[{\"id\":3723,\"name\":\"" VOL "\",\"serial\":\"" SERIAL "\"}]"), NULL, 0},
-        /* mapped groups: one worker (and a host-cluster entry that is skipped) */
+        /* mapped groups: one worker (and a host-cluster entry that is skipped);
+         * its name from ensure's host listing, not listed again */
         {"GET", LUNSQ, NULL, NULL, 200,
          OK("[{\"id\":1,\"lun\":1,\"clustered\":false,\"host_id\":11,\"volume_id\":3723},"
             "{\"id\":2,\"lun\":5,\"clustered\":true,\"host_cluster_id\":4,\"volume_id\":3723}]"),
          NULL, 0},
-        {"GET", HOSTSQ, NULL, NULL, 200, HOSTS_P1, NULL, 0},
-        {"GET", API "/hosts?page_size=1000&page=2", NULL, NULL, 200, HOSTS_P2, NULL, 0},
         /* map: posted at once, no listing first (host id known from ensure) */
         {"POST", API "/hosts/12/luns?approved=true", "{\"volume_id\":3723}", BASIC, 201,
          OK("{\"id\":3,\"lun\":2,\"host_id\":12,\"volume_id\":3723}"), NULL, 0},
@@ -169,6 +168,8 @@ test_full_sequence(void **state)
     assert_int_equal(storage_mapped_groups(f.st, &lun, &groups, &err), 0);
     assert_int_equal(groups.n, 1);
     assert_string_equal(groups.v[0], "ocp-worker-1");
+    /* open, two host pages, the volume, its LUNs: no second host listing */
+    assert_int_equal(fake_transport_calls(f.ft), 5);
     assert_int_equal(storage_map(f.st, actual, &lun, &mapped, &err), 0);
     assert_string_equal(mapped.naa, NAA);
     storage_lun_clear(&mapped);
@@ -418,6 +419,63 @@ test_unmap_errors(void **state)
     done(&f);
 }
 
+/* The populate's order: mapped_groups lists the hosts (the volume is still
+ * mapped to ours, e.g. after a killed run) and ensure_igroup finds the host
+ * in that listing.  A host the kept listing lacks is looked for in a new
+ * one; after a map, mapped_groups lists afresh. */
+static void
+test_host_listing_shared(void **state)
+{
+    static const struct fake_exchange ex[] = {
+        {"GET", LUNSQ, NULL, NULL, 200, OK("[{\"lun\":1,\"clustered\":false,\"host_id\":12}]"),
+         NULL, 0},
+        {"GET", HOSTSQ, NULL, NULL, 200, HOSTS_P1, NULL, 0},
+        {"GET", API "/hosts?page_size=1000&page=2", NULL, NULL, 200, HOSTS_P2, NULL, 0},
+        /* ensure: nothing; map: at once */
+        {"POST", API "/hosts/12/luns?approved=true", "{\"volume_id\":3723}", NULL, 200,
+         ERR("MAPPING_ALREADY_EXISTS", "Volume is already mapped to host 'esx01'"), NULL, 0},
+        /* after the map: listed afresh */
+        {"GET", LUNSQ, NULL, NULL, 200, OK("[{\"lun\":1,\"clustered\":false,\"host_id\":12}]"),
+         NULL, 0},
+        {"GET", HOSTSQ, NULL, NULL, 200, HOSTS_P1, NULL, 0},
+        {"GET", API "/hosts?page_size=1000&page=2", NULL, NULL, 200, HOSTS_P2, NULL, 0},
+        /* a host the kept listing lacks: a new listing */
+        {"GET", HOSTSQ, NULL, NULL, 200,
+         OK("[{\"id\":13,\"name\":\"esx02\",\"ports\":[{\"type\":\"ISCSI\","
+            "\"address\":\"iqn.1998-01.com.vmware:esx02\",\"host_id\":13}]}]"),
+         NULL, 0},
+    };
+    const char *inits[] = {FCID, IQN};
+    const char *other[] = {"iqn.1998-01.com.vmware:esx02"};
+    struct fixture f = opened();
+    struct perr err = {0};
+    struct storage_lun lun = {.name = VOL, .id = "3723", .naa = NAA};
+    struct storage_lun mapped = {0};
+    struct strv groups = {0};
+    char *actual = NULL;
+
+    (void)state;
+    FAKE_SCRIPT(f.ft, ex);
+    assert_int_equal(storage_mapped_groups(f.st, &lun, &groups, &err), 0);
+    assert_int_equal(groups.n, 1);
+    assert_string_equal(groups.v[0], "esx01");
+    assert_int_equal(storage_ensure_igroup(f.st, "xcopy-h", inits, 2, &actual, &err), 0);
+    assert_string_equal(actual, "esx01");
+    assert_int_equal(fake_transport_calls(f.ft), 4); /* open, LUNs, two host pages */
+    assert_int_equal(storage_map(f.st, actual, &lun, &mapped, &err), 0);
+    storage_lun_clear(&mapped);
+    strv_free(&groups);
+    assert_int_equal(storage_mapped_groups(f.st, &lun, &groups, &err), 0);
+    assert_int_equal(groups.n, 1);
+    free(actual);
+    assert_int_equal(storage_ensure_igroup(f.st, "xcopy-h", other, 1, &actual, &err), 0);
+    assert_string_equal(actual, "esx02");
+    assert_false(perr_failed(&err));
+    strv_free(&groups);
+    free(actual);
+    done(&f);
+}
+
 /* Mapped groups: none -> no host listing; several hosts are all kept (not
  * only the first); unknown host ids are skipped. */
 static void
@@ -472,12 +530,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_sequence),  cmocka_unit_test(test_base_url),
-        cmocka_unit_test(test_iscsi_exact),    cmocka_unit_test(test_host_missing),
-        cmocka_unit_test(test_auth_failure),   cmocka_unit_test(test_envelope_first),
-        cmocka_unit_test(test_resolve_errors), cmocka_unit_test(test_map_errors),
-        cmocka_unit_test(test_unmap_errors),   cmocka_unit_test(test_mapped_groups),
-        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_full_sequence),  cmocka_unit_test(test_host_listing_shared),
+        cmocka_unit_test(test_base_url),       cmocka_unit_test(test_iscsi_exact),
+        cmocka_unit_test(test_host_missing),   cmocka_unit_test(test_auth_failure),
+        cmocka_unit_test(test_envelope_first), cmocka_unit_test(test_resolve_errors),
+        cmocka_unit_test(test_map_errors),     cmocka_unit_test(test_unmap_errors),
+        cmocka_unit_test(test_mapped_groups),  cmocka_unit_test(test_malformed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -131,19 +131,16 @@ test_full_sequence(void **state)
         {"GET", API "/volumes/" VOL, NULL, SESS1, 200, VOL_REC, NULL, 0},
         /* mapped groups: a host set and a bare host, twice on the same set */
         {"GET", API "/vluns", NULL, SESS1, 200,
-         "{\"total\":3,\"members\":["
+         "{\"total\":6,\"members\":["
          "{\"volumeName\":\"" VOL "\",\"lun\":1,\"hostname\":\"set:ocp\"},"
          "{\"volumeName\":\"" VOL "\",\"lun\":1,\"hostname\":\"set:ocp\"},"
          "{\"volumeName\":\"" VOL "\",\"lun\":3,\"hostname\":\"worker-2\"},"
-         "{\"volumeName\":\"other\",\"lun\":9,\"hostname\":\"worker-3\"}]}",
-         NULL, 0},
-        /* map: LUN 1 and 2 in use on the set -> 3, with autoLun */
-        {"GET", API "/vluns", NULL, SESS1, 200,
-         "{\"total\":2,\"members\":["
+         "{\"volumeName\":\"other\",\"lun\":9,\"hostname\":\"worker-3\"},"
          "{\"volumeName\":\"a\",\"lun\":1,\"hostname\":\"" SET "\"},"
-         "{\"volumeName\":\"b\",\"lun\":2,\"hostname\":\"" SET "\"},"
-         "{\"volumeName\":\"" VOL "\",\"lun\":3,\"hostname\":\"worker-2\"}]}",
+         "{\"volumeName\":\"b\",\"lun\":2,\"hostname\":\"" SET "\"}]}",
          NULL, 0},
+        /* map: the list mapped_groups read serves (no second GET /vluns);
+         * LUN 1 and 2 in use on the set -> 3, with autoLun */
         {"POST", API "/vluns",
          "{\"volumeName\":\"" VOL "\",\"lun\":3,\"hostname\":\"" SET "\",\"autoLun\":true}", SESS1,
          201, NULL, NULL, 0},
@@ -174,6 +171,7 @@ test_full_sequence(void **state)
     struct strv orig = {0};
     struct storage_array_info info = {0};
     char *group = NULL;
+    size_t calls;
 
     (void)state;
     FAKE_SCRIPT(f.ft, ex);
@@ -191,7 +189,9 @@ test_full_sequence(void **state)
     assert_string_equal(orig.v[0], "set:ocp");
     assert_string_equal(orig.v[1], "worker-2");
 
+    calls = fake_transport_calls(f.ft);
     assert_int_equal(storage_map(f.st, group, &lun, &mapped, &err), 0);
+    assert_int_equal(fake_transport_calls(f.ft), calls + 1); /* the POST alone */
     assert_string_equal(mapped.naa, NAA);
     storage_lun_clear(&mapped);
     assert_int_equal(storage_map(f.st, group, &lun, &mapped, &err), 0);
@@ -210,6 +210,89 @@ test_full_sequence(void **state)
     storage_array_info_clear(&info);
     strv_free(&orig);
     storage_lun_clear(&lun);
+    free(group);
+    done(&f, "key-1");
+}
+
+/* Nothing is read twice: a host record a query answered is used for the
+ * other initiators it lists (no query per initiator), and the VLUN list of
+ * mapped_groups serves the map.  A 404 on the VLUN this run made (autoLun
+ * gave it another id) is looked up, never taken as "already gone". */
+static void
+test_no_repeated_reads(void **state)
+{
+    static const struct fake_exchange ex[] = {
+        {"GET", FCQ, NULL, NULL, 200,
+         "{\"total\":1,\"members\":[{\"name\":\"esx01\",\"FCPaths\":[{\"wwn\":\"" WWPN1
+         "\"},{\"wwn\":\"21000024FF3A4B5D\"}],\"iSCSIPaths\":[{\"name\":\"" IQN1 "\"}]}]}",
+         NULL, 0},
+        {"GET", API "/hostsets/" GROUP, NULL, NULL, 200,
+         "{\"name\":\"" GROUP "\",\"setmembers\":[\"esx01\"]}", NULL, 0},
+        {"GET", API "/vluns", NULL, NULL, 200, NONE, NULL, 0},
+        {"POST", API "/vluns",
+         "{\"volumeName\":\"" VOL "\",\"lun\":1,\"hostname\":\"" SET "\",\"autoLun\":true}", NULL,
+         201, NULL, NULL, 0},
+        {"DELETE", API "/vluns/" VOL ",1,set:" GROUP, NULL, NULL, 404,
+         ERR(19, "VLUN does not exist"), NULL, 0},
+        {"GET", API "/vluns", NULL, NULL, 200,
+         "{\"total\":1,\"members\":[{\"volumeName\":\"" VOL "\",\"lun\":2,\"hostname\":\"" SET
+         "\"}]}",
+         NULL, 0},
+        {"DELETE", API "/vluns/" VOL ",2,set:" GROUP, NULL, NULL, 200, NULL, NULL, 0},
+    };
+    static const char *const inits[] = {FC1, "fc.20000024ff3a4b5d:21000024ff3a4b5d", IQN1};
+    struct fixture f = opened();
+    struct perr err = {0};
+    struct storage_lun lun = {.name = VOL, .id = "7", .naa = NAA};
+    struct storage_lun mapped = {0};
+    struct strv orig = {0};
+    char *group = NULL;
+
+    (void)state;
+    FAKE_SCRIPT(f.ft, ex);
+    assert_int_equal(storage_ensure_igroup(f.st, GROUP, inits, 3, &group, &err), 0);
+    assert_string_equal(group, SET);
+    /* login, one host query for three initiators, the set */
+    assert_int_equal(fake_transport_calls(f.ft), 3);
+    assert_int_equal(storage_mapped_groups(f.st, &lun, &orig, &err), 0);
+    assert_int_equal(orig.n, 0);
+    assert_int_equal(storage_map(f.st, group, &lun, &mapped, &err), 0);
+    assert_int_equal(fake_transport_calls(f.ft), 5);
+    assert_int_equal(storage_unmap(f.st, group, &lun, &err), 0);
+    assert_int_equal(err.code, PERR_OK);
+    storage_lun_clear(&mapped);
+    strv_free(&orig);
+    free(group);
+    done(&f, "key-1");
+}
+
+/* Once the whole host list was read (a query came back empty), it answers
+ * the other initiators: no query for them. */
+static void
+test_host_list_answers_the_rest(void **state)
+{
+    static const struct fake_exchange ex[] = {
+        {"GET", FCQ, NULL, NULL, 200, NONE, NULL, 0},
+        {"GET", API "/hosts", NULL, NULL, 200,
+         "{\"total\":1,\"members\":[{\"name\":\"esx09\",\"FCPaths\":[],\"iSCSIPaths\":[{"
+         "\"name\":\"" IQN1 "\"}]}]}",
+         NULL, 0},
+        {"POST", API "/hosts",
+         "{\"name\":\"" GROUP "-fc\",\"persona\":11,\"FCWWNs\":[\"" WWPN1 "\"]}", NULL, 201, NULL,
+         NULL, 0},
+        {"GET", API "/hostsets/" GROUP, NULL, NULL, 200,
+         "{\"name\":\"" GROUP "\",\"setmembers\":[\"" GROUP "-fc\",\"esx09\"]}", NULL, 0},
+    };
+    static const char *const inits[] = {FC1, IQN1};
+    struct fixture f = opened();
+    struct perr err = {0};
+    char *group = NULL;
+
+    (void)state;
+    FAKE_SCRIPT(f.ft, ex);
+    assert_int_equal(storage_ensure_igroup(f.st, GROUP, inits, 2, &group, &err), 0);
+    assert_string_equal(group, SET);
+    assert_int_equal(fake_transport_calls(f.ft), 5);
     free(group);
     done(&f, "key-1");
 }
@@ -525,6 +608,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_sequence),
+        cmocka_unit_test(test_no_repeated_reads),
+        cmocka_unit_test(test_host_list_answers_the_rest),
         cmocka_unit_test(test_ensure_idempotent_and_long_name),
         cmocka_unit_test(test_relogin_on_401),
         cmocka_unit_test(test_errors_keep_the_arrays_words),

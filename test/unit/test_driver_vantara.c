@@ -618,20 +618,33 @@ test_rdm_copy(void **state)
     done(&f, true);
 }
 
+/* The listing asks for the logins when the host groups are to be
+ * discovered, and ensure_igroup's discovery uses it: the ports are listed
+ * once.  With HOSTGROUP_ID_LIST there is no discovery and no login detail. */
 static void
 test_target_ports(void **state)
 {
+    static const char *const inits[] = {"fc.20000024ff5e0001:21000024ff5e0001"};
     static const struct fake_exchange ex[] = {
+        {"GET", V1 "/ports?detailInfoType=logins", NULL, NULL, 200,
+         "{\"data\":[{\"portId\":\"CL1-A\",\"portType\":\"FIBRE\",\"wwn\":\"50060e8012345600\","
+         "\"logins\":[{\"hostGroupId\":\"CL1-A,1\",\"isLogin\":true,\"loginWwn\":"
+         "\"21000024FF5E0001\"}]},"
+         "{\"portId\":\"CL1-B\",\"portType\":\"ISCSI\",\"logins\":[]},"
+         "{\"portId\":\"CL2-A\",\"portType\":\"FIBRE\",\"wwn\":\"50060E8012345610\","
+         "\"logins\":[]}]}",
+         NULL, 0},
+    };
+    static const struct fake_exchange plain[] = {
         {"GET", V1 "/ports", NULL, NULL, 200,
-         "{\"data\":[{\"portId\":\"CL1-A\",\"portType\":\"FIBRE\",\"wwn\":\"50060e8012345600\"},"
-         "{\"portId\":\"CL1-B\",\"portType\":\"ISCSI\"},"
-         "{\"portId\":\"CL2-A\",\"portType\":\"FIBRE\",\"wwn\":\"50060E8012345610\"}]}",
+         "{\"data\":[{\"portId\":\"CL1-A\",\"portType\":\"FIBRE\",\"wwn\":\"50060e8012345600\"}]}",
          NULL, 0},
     };
     struct fixture f = opened(NULL);
     struct perr err = {0};
     struct strv fc = {0};
     struct strv iscsi = {0};
+    char *group = NULL;
 
     (void)state;
     fake_transport_add(f.ft, ex, 1);
@@ -639,6 +652,19 @@ test_target_ports(void **state)
     assert_int_equal(fc.n, 2);
     assert_string_equal(fc.v[1], "50060E8012345610");
     assert_int_equal(iscsi.n, 0);
+    /* discovery: no second port listing (open 2 + the one listing) */
+    assert_int_equal(storage_ensure_igroup(f.st, "xcopy-x", inits, 1, &group, &err), 0);
+    assert_string_equal(group, "CL1-A,1");
+    assert_int_equal(fake_transport_calls(f.ft), 3);
+    free(group);
+    strv_free(&fc);
+    strv_free(&iscsi);
+    done(&f, true);
+
+    f = opened("CL1-A,1");
+    fake_transport_add(f.ft, plain, 1);
+    assert_int_equal(storage_target_ports(f.st, &fc, &iscsi, &err), 0);
+    assert_int_equal(fc.n, 1);
     strv_free(&fc);
     strv_free(&iscsi);
     done(&f, true);
