@@ -68,6 +68,16 @@ def lines_from(path, start):
         return []
 
 
+def log_events(path):
+    """The JSON log lines of one populate (anything else on stderr is skipped)."""
+    with open(path) as f:
+        for line in f:
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue
+
+
 def log_ts(s):
     return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
         tzinfo=datetime.timezone.utc).timestamp()
@@ -120,20 +130,15 @@ def sample(a):
 
     ssh = 0
     rescan_at = lease_at = None
-    with open(a.log) as f:
-        for line in f:
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            ev = e.get("event")
-            if ev == "ssh command done":
-                ssh += 1
-                ops["ssh command"] += 1
-            elif ev == "phase" and e.get("name") == "rescan":
-                rescan_at = log_ts(e["ts"])
-            elif ev == "host lease acquired" and lease_at is None:
-                lease_at = log_ts(e["ts"])
+    for e in log_events(a.log):
+        ev = e.get("event")
+        if ev == "ssh command done":
+            ssh += 1
+            ops["ssh command"] += 1
+        elif ev == "phase" and e.get("name") == "rescan":
+            rescan_at = log_ts(e["ts"])
+        elif ev == "host lease acquired" and lease_at is None:
+            lease_at = log_ts(e["ts"])
     figs["ssh_commands"] = ssh
     if rescan_at is not None and lease_at is not None:
         figs["lease_wait_s"] = max(0.0, lease_at - rescan_at)
@@ -202,19 +207,14 @@ def leases(argv):
     copies = []
     for path in a.logs:
         req = acq = rel = None
-        with open(path) as f:
-            for line in f:
-                try:
-                    e = json.loads(line)
-                except ValueError:
-                    continue
-                ev = e.get("event")
-                if ev == "phase" and e.get("name") == "rescan" and req is None:
-                    req = log_ts(e["ts"])
-                elif ev == "host lease acquired" and acq is None:
-                    acq = log_ts(e["ts"])
-                elif ev == "host lease released" and rel is None:
-                    rel = log_ts(e["ts"])
+        for e in log_events(path):
+            ev = e.get("event")
+            if ev == "phase" and e.get("name") == "rescan" and req is None:
+                req = log_ts(e["ts"])
+            elif ev == "host lease acquired" and acq is None:
+                acq = log_ts(e["ts"])
+            elif ev == "host lease released" and rel is None:
+                rel = log_ts(e["ts"])
         if req is not None and acq is not None and rel is not None:
             copies.append((req, acq, rel))
     for i, (req, acq, rel) in enumerate(copies):
