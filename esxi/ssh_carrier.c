@@ -197,19 +197,6 @@ out:
     return rc;
 }
 
-/* Up to max bytes of text on one line, for messages. */
-static void
-excerpt(const char *s, char *out, size_t max)
-{
-    size_t n = 0;
-
-    for (; s != NULL && *s != '\0' && n + 1 < max; s++)
-        out[n++] = (*s == '\n' || *s == '\r' || *s == '\t') ? ' ' : *s;
-    while (n > 0 && out[n - 1] == ' ')
-        n--;
-    out[n] = '\0';
-}
-
 static int
 ssh_call(void *impl, const char *const args[], struct wrapper_reply *out, struct perr *err)
 {
@@ -230,8 +217,8 @@ ssh_call(void *impl, const char *const args[], struct wrapper_reply *out, struct
         char so[200];
         char se[300];
 
-        excerpt(buf_cstr(&res.out), so, sizeof(so));
-        excerpt(buf_cstr(&res.err), se, sizeof(se));
+        str_excerpt(buf_cstr(&res.out), so, sizeof(so));
+        str_excerpt(buf_cstr(&res.err), se, sizeof(se));
         perr_clear(err);
         perr_set(err, PERR_PROTOCOL,
                  "wrapper %s over ssh: no wrapper reply from /vmfs/volumes/%s/" SSH_WRAPPER_NAME
@@ -311,7 +298,7 @@ probe(struct ssh_carrier *c, const char *target, const char *key_line, struct pe
         perr_prefix(err, "SSH connectivity probe: ");
         goto out;
     }
-    excerpt(buf_cstr(&res.out), answer, sizeof(answer));
+    str_excerpt(buf_cstr(&res.out), answer, sizeof(answer));
     if (strcmp(answer, "SSH_OK") != 0) {
         log_key_instructions("the key is not restricted to the populator's command", key_line);
         perr_set(err, PERR_SSH,

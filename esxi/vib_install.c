@@ -123,19 +123,6 @@ out:
     return rc;
 }
 
-/* Up to max bytes of text on one line, for messages. */
-static void
-excerpt(const char *s, char *out, size_t max)
-{
-    size_t n = 0;
-
-    for (; s != NULL && *s != '\0' && n + 1 < max; s++)
-        out[n++] = (*s == '\n' || *s == '\r' || *s == '\t') ? ' ' : *s;
-    while (n > 0 && out[n - 1] == ' ')
-        n--;
-    out[n] = '\0';
-}
-
 /* Runs command; a non-zero exit is PERR_REMOTE with what it printed. */
 static int
 run(struct esxi_ssh *s, const char *what, const char *command, const void *input, size_t len,
@@ -153,8 +140,8 @@ run(struct esxi_ssh *s, const char *what, const char *command, const void *input
         goto out;
     }
     if (r.exit_status != 0) {
-        excerpt(buf_cstr(&r.out), so, sizeof(so));
-        excerpt(buf_cstr(&r.err), se, sizeof(se));
+        str_excerpt(buf_cstr(&r.out), so, sizeof(so));
+        str_excerpt(buf_cstr(&r.err), se, sizeof(se));
         perr_set(err, PERR_REMOTE, "%s: '%s' exited with status %d: %s%s%s", what, command,
                  r.exit_status, so, *so != '\0' && *se != '\0' ? " " : "", se);
         goto out;
@@ -184,7 +171,7 @@ check_host_accepts(struct esxi_ssh *s, long tmo, struct perr *err)
 
     if (esxi_ssh_exec(s, VIB_SECUREBOOT_CHECK, tmo, &r, err) < 0)
         goto out;
-    excerpt(buf_cstr(&r.out), text, sizeof(text));
+    str_excerpt(buf_cstr(&r.out), text, sizeof(text));
     if (r.exit_status == 0 && strncmp(text, "Enabled", 7) == 0) {
         perr_set(err, PERR_REMOTE,
                  "secure boot is enabled on the host, and ESXi refuses community-level VIBs "
@@ -195,7 +182,7 @@ check_host_accepts(struct esxi_ssh *s, long tmo, struct perr *err)
     if (run(s, "reading the acceptance level", "esxcli software acceptance get", NULL, 0, tmo,
             &level, err) < 0)
         goto out;
-    excerpt(level, text, sizeof(text));
+    str_excerpt(level, text, sizeof(text));
     if (strcmp(text, COMMUNITY_SUPPORTED) != 0) {
         perr_set(err, PERR_REMOTE,
                  "the host's acceptance level is '%s', above the VIB's community level: run "

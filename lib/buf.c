@@ -50,6 +50,20 @@ str_dup_opt(const char *s, char **out, struct perr *err)
 }
 
 void
+str_excerpt(const char *s, char *out, size_t max)
+{
+    size_t n = 0;
+
+    if (max == 0)
+        return;
+    for (; s != NULL && *s != '\0' && n + 1 < max; s++)
+        out[n++] = (*s == '\n' || *s == '\r' || *s == '\t') ? ' ' : *s;
+    while (n > 0 && out[n - 1] == ' ')
+        n--;
+    out[n] = '\0';
+}
+
+void
 buf_reset(struct buf *b)
 {
     b->len = 0;

@@ -35,6 +35,9 @@ void str_free_secret(char *s);
 /* *out = a copy of s, or NULL when s is NULL; -1 with PERR_NOMEM only when
  * memory runs out (then *out is NULL). */
 int str_dup_opt(const char *s, char **out, struct perr *err);
+/* Up to max - 1 bytes of s on one line, for messages: line breaks and tabs
+ * become spaces, trailing spaces go.  s may be NULL (then out is ""). */
+void str_excerpt(const char *s, char *out, size_t max);
 void buf_reset(struct buf *b); /* len = 0, memory kept */
 const char *buf_cstr(const struct buf *b);
 /* Hands the data to the caller (malloc'd, NUL-terminated, never NULL on success). */

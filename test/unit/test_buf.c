@@ -138,6 +138,21 @@ struct esc_case {
     const char *out;
 };
 
+/* One line for a message: breaks and tabs become spaces, the end is trimmed, the size kept. */
+static void
+test_str_excerpt(void **state)
+{
+    char out[12];
+
+    (void)state;
+    str_excerpt("a\nb\r\tc  \n", out, sizeof(out));
+    assert_string_equal(out, "a b  c");
+    str_excerpt("0123456789abcdef", out, sizeof(out));
+    assert_string_equal(out, "0123456789a");
+    str_excerpt(NULL, out, sizeof(out));
+    assert_string_equal(out, "");
+}
+
 /* An optional string: NULL stays NULL, anything else is a separate copy. */
 static void
 test_str_dup_opt(void **state)
@@ -341,7 +356,7 @@ main(void)
         cmocka_unit_test(test_cap),         cmocka_unit_test(test_steal_and_free_secret),
         cmocka_unit_test(test_xml),         cmocka_unit_test(test_url),
         cmocka_unit_test(test_json),        cmocka_unit_test(test_shell),
-        cmocka_unit_test(test_str_dup_opt),
+        cmocka_unit_test(test_str_dup_opt), cmocka_unit_test(test_str_excerpt),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
