@@ -219,8 +219,6 @@ slot_name(const char *host_id, int slot, char *out, size_t n)
     snprintf(out, n, "esxi-lock-%s-slot-%d", host_id, slot);
 }
 
-/* 1 = acquired (*got owns the stored object), 0 = held by someone else
- * (*busy_until/holders updated), -1 = error. */
 /* An object's resourceVersion as a number, 0 when it is not one.  The API
  * calls it opaque; the server in practice counts one revision for all
  * objects, and a watch from a version it no longer has just ends at once
@@ -238,6 +236,26 @@ lease_rv(json_t *obj)
     return *end == '\0' ? v : 0;
 }
 
+/* Takes the free lease cur (read at now_ms) over with one update made from
+ * it; its resourceVersion makes the update conditional, so a 409
+ * (PERR_CONFLICT) means another populator took it first.  *got owns the
+ * stored object on success. */
+static int
+take_over(struct kube *k, const char *ns, const char *name, json_t *cur, const char *holder,
+          long duration_s, long long now_ms, json_t **got, struct perr *err)
+{
+    json_t *upd = lease_take_obj(cur, holder, duration_s, now_ms);
+    int rc;
+
+    if (upd == NULL)
+        return perr_set(err, PERR_NOMEM, "out of memory");
+    rc = kube_update(k, &kube_res_lease, ns, name, upd, got, err);
+    json_decref(upd);
+    return rc;
+}
+
+/* 1 = acquired (*got owns the stored object), 0 = held by someone else
+ * (*busy_until/holders updated), -1 = error. */
 static int
 try_slot(struct kube *k, const struct lease_opts *o, const char *holder, long duration_s,
          const char *name, json_t **got, long long *busy_until, unsigned long long *rv,
@@ -245,7 +263,6 @@ try_slot(struct kube *k, const struct lease_opts *o, const char *holder, long du
 {
     json_t *mine = NULL;
     json_t *cur = NULL;
-    json_t *upd = NULL;
     int rc = -1;
 
     *got = NULL;
@@ -255,8 +272,7 @@ try_slot(struct kube *k, const struct lease_opts *o, const char *holder, long du
 
         json_decref(mine);
         json_decref(cur);
-        json_decref(upd);
-        mine = cur = upd = NULL;
+        mine = cur = NULL;
         mine = lease_new_obj(o->namespace, name, holder, duration_s, now);
         if (mine == NULL) {
             perr_set(err, PERR_NOMEM, "out of memory");
@@ -298,12 +314,7 @@ try_slot(struct kube *k, const struct lease_opts *o, const char *holder, long du
             rc = 0;
             goto out;
         }
-        upd = lease_take_obj(cur, holder, duration_s, now);
-        if (upd == NULL) {
-            perr_set(err, PERR_NOMEM, "out of memory");
-            goto out;
-        }
-        if (kube_update(k, &kube_res_lease, o->namespace, name, upd, got, err) == 0) {
+        if (take_over(k, o->namespace, name, cur, holder, duration_s, now, got, err) == 0) {
             log_debug(LEASE_COMP, "expired host lease taken over", "lease", name, "previous",
                       v.holder, NULL);
             rc = 1;
@@ -326,7 +337,6 @@ try_slot(struct kube *k, const struct lease_opts *o, const char *holder, long du
 out:
     json_decref(mine);
     json_decref(cur);
-    json_decref(upd);
     return rc;
 }
 
@@ -380,7 +390,6 @@ watch_slots(struct kube *k, const struct lease_opts *o, struct lease *l, int slo
 {
     struct deadline d = deadline_in_ms(span_ms);
     json_t *ev = NULL;
-    json_t *upd = NULL;
     char *mine = NULL;
     char from[32];
     int rc = 0;
@@ -397,8 +406,7 @@ watch_slots(struct kube *k, const struct lease_opts *o, struct lease *l, int slo
         int r;
 
         json_decref(ev);
-        json_decref(upd);
-        ev = upd = NULL;
+        ev = NULL;
         if (deadline_remaining_ms(&d) <= 0 || cancel_requested())
             goto out;
         r = kube_watch(k, &kube_res_lease, o->namespace, from, deadline_remaining_ms(&d), &ev, err);
@@ -423,23 +431,21 @@ watch_slots(struct kube *k, const struct lease_opts *o, struct lease *l, int slo
         v = lease_look(obj, now);
         if (!v.free)
             continue;
-        upd = lease_take_obj(obj, l->holder, duration_s, now);
-        if (upd == NULL) {
-            perr_set(err, PERR_NOMEM, "out of memory");
-            rc = -1;
-            goto out;
-        }
         free(mine);
         if ((mine = strdup(name)) == NULL) {
             perr_set(err, PERR_NOMEM, "out of memory");
             rc = -1;
             goto out;
         }
-        if (kube_update(k, &kube_res_lease, o->namespace, name, upd, &l->obj, err) == 0) {
+        if (take_over(k, o->namespace, name, obj, l->holder, duration_s, now, &l->obj, err) == 0) {
             l->slot = s;
             l->name = mine;
             mine = NULL;
             rc = 1;
+            goto out;
+        }
+        if (err->code == PERR_NOMEM) {
+            rc = -1;
             goto out;
         }
         /* 409: another waiter took it first; keep watching.  Anything else:
@@ -453,7 +459,6 @@ watch_slots(struct kube *k, const struct lease_opts *o, struct lease *l, int slo
 out:
     free(mine);
     json_decref(ev);
-    json_decref(upd);
     return rc;
 }
 
@@ -522,6 +527,7 @@ lease_acquire_opts(struct kube *k, const struct lease_opts *o, const struct dead
     backoff_init(&poll, LEASE_POLL_FIRST_MS, LEASE_POLL_MAX_MS, 1.5, 0.2, 0);
     for (;;) {
         long long busy_until = LLONG_MAX;
+        long long to_expiry = LLONG_MAX;
         unsigned long long rv = 0;
         long delay;
 
@@ -564,24 +570,20 @@ lease_acquire_opts(struct kube *k, const struct lease_opts *o, const struct dead
             log_info(LEASE_COMP, "waiting for a host lease slot", "host", o->host_id, "holders",
                      buf_cstr(&holders), NULL);
         told = true;
-        delay = backoff_next_ms(&poll);
+        /* Never wait past the earliest expiry (+50 ms): a holder that died
+         * frees its slot without a word. */
         if (busy_until != LLONG_MAX) {
-            long long until = busy_until - wall_now_ms() + 50;
-
-            if (until < 50)
-                until = 50;
-            if (until < delay)
-                delay = (long)until;
+            to_expiry = busy_until - wall_now_ms() + 50;
+            if (to_expiry < 50)
+                to_expiry = 50;
         }
+        delay = backoff_next_ms(&poll);
+        if (to_expiry < delay)
+            delay = (long)to_expiry;
         if (watch && rv > 0) {
-            long span = LEASE_WATCH_MAX_MS;
+            long span = to_expiry < LEASE_WATCH_MAX_MS ? (long)to_expiry : LEASE_WATCH_MAX_MS;
             struct perr werr = {0};
 
-            if (busy_until != LLONG_MAX) {
-                long long until = busy_until - wall_now_ms() + 50;
-
-                span = until < 50 ? 50 : until < span ? (long)until : span;
-            }
             if (d != NULL && deadline_remaining_ms(d) < span)
                 span = deadline_remaining_ms(d) > 0 ? deadline_remaining_ms(d) : 1;
             if (watch_slots(k, o, l, slots, duration_s, rv, span, &werr) >= 0 || cancel_requested())
