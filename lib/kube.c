@@ -984,7 +984,7 @@ kube_call(struct kube *k, const char *method, const struct kube_res *res, const 
 {
     struct buf path = {0};
     struct rest_endpoint ep = {0};
-    char secs[24];
+    char secs[24] = "";
     struct rest_var vars[] = {
         {"ns", ns}, {"name", name}, {"rv", watch_rv}, {"secs", secs}, {NULL, NULL}};
     struct rest_reply reply = {0};
@@ -1034,9 +1034,8 @@ kube_call(struct kube *k, const char *method, const struct kube_res *res, const 
         }
         goto out;
     }
-    if (out != NULL && watch_rv != NULL && reply.json == NULL) {
-        /* The watch saw no change in its time. */
-    } else if (out != NULL) {
+    /* A watch that saw no change in its time answers nothing (*out stays NULL). */
+    if (out != NULL && (watch_rv == NULL || reply.json != NULL)) {
         if (!json_is_object(reply.json)) {
             perr_set(err, PERR_PROTOCOL, "%s %s: the answer is not a JSON object",
                      rbac_verb(method), what);
