@@ -21,6 +21,10 @@ struct world {
  * WORLD_NO_KUBE=0; extra_env ("K=V", NULL-terminated) overrides names.
  * Returns -1 (after printing why) when it cannot start. */
 int world_start(struct world *w, const char *const extra_env[]);
+/* world_start() for suites whose populates run the ESXi wrapper: the
+ * simulated ESXi runs it under chroot, so without root this prints a SKIP
+ * line saying so and returns -1 without starting anything. */
+int world_start_chroot(struct world *w, const char *const extra_env[]);
 void world_stop(struct world *w);
 /* Reads DIR/env again (after a piece such as test/sim/ssh/start-sshd appended to it). */
 void world_reload_env(struct world *w);

@@ -357,11 +357,7 @@ static int
 setup(void **state)
 {
     (void)state;
-    if (geteuid() != 0) {
-        printf("SKIP: the simulated ESXi runs the wrapper under chroot, which needs root\n");
-        return -1;
-    }
-    if (world_start(&w, NULL) < 0)
+    if (world_start_chroot(&w, NULL) < 0)
         return -1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return 0;
