@@ -442,8 +442,17 @@ http_curl_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
         return 0;
     }
     if (hc->req != NULL && hc->req->until != NULL) {
-        size_t keep = hc->req->until(hc->req->until_arg, hc->resp->body.data, hc->resp->body.len);
+        struct buf *b = &hc->resp->body;
+        size_t passed = 0;
+        size_t keep = hc->req->until(hc->req->until_arg, b->data, b->len, &passed);
 
+        if (passed > 0) {
+            if (passed > b->len)
+                passed = b->len;
+            memmove(b->data, b->data + passed, b->len - passed);
+            b->len -= passed;
+            b->data[b->len] = '\0';
+        }
         if (keep > 0) {
             /* Not an error: the caller has what it waited for. */
             if (keep < hc->resp->body.len) {

@@ -108,12 +108,16 @@ struct http_req {
                                    false = a new connection, never replayed (see above).
                                    GET and HEAD are always taken as idempotent. */
     /* A stream (a Kubernetes watch).  When until is set it is called with the
-     * body so far each time more of it arrives; a return n > 0 ends the
-     * transfer there and the call succeeds with the body's first n bytes
-     * (one event of several that came in one piece).  Running out of time
-     * after a 2xx status also succeeds then (a watch that saw nothing), with
-     * whatever body came.  The connection is not reused after either. */
-    size_t (*until)(void *arg, const char *body, size_t len);
+     * body so far each time more of it arrives.  It may set *passed to the
+     * bytes at the front it has dealt with and does not want (events it
+     * passed over): they are dropped from the body, which so stays small
+     * however long the stream runs.  A return n > 0 ends the transfer there
+     * and the call succeeds with the body's first n bytes after the dropped
+     * ones (one event of several that came in one piece).  Running out of
+     * time after a 2xx status also succeeds then (a watch that saw nothing
+     * it wanted), with whatever body is left.  The connection is not reused
+     * after either. */
+    size_t (*until)(void *arg, const char *body, size_t len, size_t *passed);
     void *until_arg;
 };
 

@@ -962,31 +962,66 @@ kube_path(const struct kube_res *res, bool named, struct buf *out, struct perr *
     return 0;
 }
 
-/* A watch's body is one JSON event per line: the first whole line is enough. */
-static size_t
-kube_first_event(void *arg, const char *body, size_t len)
-{
-    const char *nl = memchr(body, '\n', len);
+/* A watch being made: where it starts and which events end it. */
+struct kube_watching {
+    const char *rv;
+    bool (*pick)(void *arg, json_t *event);
+    void *arg;
+};
 
-    (void)arg;
-    return nl != NULL ? (size_t)(nl - body) + 1 : 0;
+/* A watch's body is one JSON event per line.  The lines the caller does not
+ * pick are passed over, so they cost no new request; the first it picks, or
+ * one that is not a JSON object (for the reply's parser to report), ends
+ * the stream. */
+static size_t
+kube_next_event(void *arg, const char *body, size_t len, size_t *passed)
+{
+    const struct kube_watching *w = arg;
+    size_t off = 0;
+    const char *nl;
+
+    while ((nl = memchr(body + off, '\n', len - off)) != NULL) {
+        size_t n = (size_t)(nl - (body + off)) + 1;
+        json_t *ev = NULL;
+        bool take = true;
+
+        if (strspn(body + off, " \t\r\n") >= n) {
+            off += n;
+            continue;
+        }
+        if (w->pick != NULL) {
+            ev = json_loadb(body + off, n, 0, NULL);
+            take = !json_is_object(ev) || w->pick(w->arg, ev);
+            json_decref(ev);
+        }
+        if (take) {
+            *passed = off;
+            return n;
+        }
+        off += n;
+    }
+    *passed = off;
+    return 0;
 }
 
 /*
- * One request.  With watch_rv set it is a watch of the collection from that
- * resourceVersion, ended by its first event or by timeout_ms (then *out is
- * NULL and the call succeeds).
+ * One request.  With watch set it is a watch of the collection from
+ * watch->rv, ended by the first event watch->pick takes or by timeout_ms
+ * (then *out is NULL and the call succeeds).
  */
 static int
 kube_call(struct kube *k, const char *method, const struct kube_res *res, const char *ns,
-          const char *name, json_t *obj, long timeout_ms, const char *watch_rv, json_t **out,
+          const char *name, json_t *obj, long timeout_ms, struct kube_watching *watch, json_t **out,
           struct perr *err)
 {
     struct buf path = {0};
     struct rest_endpoint ep = {0};
     char secs[24] = "";
-    struct rest_var vars[] = {
-        {"ns", ns}, {"name", name}, {"rv", watch_rv}, {"secs", secs}, {NULL, NULL}};
+    struct rest_var vars[] = {{"ns", ns},
+                              {"name", name},
+                              {"rv", watch != NULL ? watch->rv : NULL},
+                              {"secs", secs},
+                              {NULL, NULL}};
     struct rest_reply reply = {0};
     struct perr e = {0};
     char what[400];
@@ -1003,7 +1038,7 @@ kube_call(struct kube *k, const char *method, const struct kube_res *res, const 
     ep.name = res->plural;
     ep.method = method;
     ep.path = buf_cstr(&path);
-    if (watch_rv != NULL) {
+    if (watch != NULL) {
         /* The server ends the watch a moment after we stop waiting anyway. */
         snprintf(secs, sizeof(secs), "%ld", timeout_ms / 1000 + 1);
         ep.query = "watch=1&resourceVersion={rv}&timeoutSeconds={secs}&allowWatchBookmarks=false";
@@ -1014,7 +1049,8 @@ kube_call(struct kube *k, const char *method, const struct kube_res *res, const 
             .vars = vars,
             .body = json_incref(obj),
             .timeout_ms = timeout_ms > 0 ? timeout_ms : k->cfg->timeout_ms,
-            .until = watch_rv != NULL ? kube_first_event : NULL,
+            .until = watch != NULL ? kube_next_event : NULL,
+            .until_arg = watch,
         };
 
         rest_reply_free(&reply);
@@ -1035,7 +1071,7 @@ kube_call(struct kube *k, const char *method, const struct kube_res *res, const 
         goto out;
     }
     /* A watch that saw no change in its time answers nothing (*out stays NULL). */
-    if (out != NULL && (watch_rv == NULL || reply.json != NULL)) {
+    if (out != NULL && (watch == NULL || reply.json != NULL)) {
         if (!json_is_object(reply.json)) {
             perr_set(err, PERR_PROTOCOL, "%s %s: the answer is not a JSON object",
                      rbac_verb(method), what);
@@ -1088,8 +1124,10 @@ kube_delete(struct kube *k, const struct kube_res *res, const char *ns, const ch
 
 int
 kube_watch(struct kube *k, const struct kube_res *res, const char *ns, const char *rv,
-           long timeout_ms, json_t **event, struct perr *err)
+           long timeout_ms, bool (*pick)(void *arg, json_t *event), void *arg, json_t **event,
+           struct perr *err)
 {
+    struct kube_watching watch = {.rv = rv, .pick = pick, .arg = arg};
     struct kube *w = NULL;
     int rc = -1;
 
@@ -1099,14 +1137,14 @@ kube_watch(struct kube *k, const struct kube_res *res, const char *ns, const cha
                         res->plural);
     /* A client of its own: a watch waits for seconds, and the client's lock
      * would keep every other thread's request (a lease renewal) waiting as
-     * long.  Its connection is closed after the first event anyway. */
+     * long.  Its connection is closed after the event anyway. */
     pthread_mutex_lock(&k->tok_lock);
     rc = kube_open(k->cfg, &w, err);
     pthread_mutex_unlock(&k->tok_lock);
     if (rc < 0)
         goto out;
     rc = -1;
-    if (kube_call(w, "GET", res, ns, NULL, NULL, timeout_ms, rv, event, err) < 0)
+    if (kube_call(w, "GET", res, ns, NULL, NULL, timeout_ms, &watch, event, err) < 0)
         goto out;
     rc = *event != NULL ? 1 : 0;
 out:

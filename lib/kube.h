@@ -145,14 +145,18 @@ int kube_update_within(struct kube *k, const struct kube_res *res, const char *n
 int kube_delete(struct kube *k, const struct kube_res *res, const char *ns, const char *name,
                 struct perr *err);
 
-/* Waits for the next change to the objects of res in ns after resourceVersion
- * rv (a watch: the "watch" verb), at most timeout_ms.  Returns 1 when one came
- * (*event, owned: {"type": ADDED, MODIFIED, DELETED or ERROR, "object": ...};
- * ERROR includes a version too old to watch from: read afresh), 0 when the
- * time ran out first, -1 on an error (a denied watch is PERR_AUTH as for the
- * other verbs). */
+/* Watches the objects of res in ns for changes after resourceVersion rv (the
+ * "watch" verb), at most timeout_ms, on one connection.  Each event as it
+ * comes ({"type": ADDED, MODIFIED, DELETED or ERROR, "object": ...};
+ * ERROR includes a version too old to watch from: read afresh) is offered
+ * to pick(arg, event) (borrowed; pick NULL takes every event): the events it
+ * declines are passed over in the same stream, the first it takes ends the
+ * watch.  Returns 1 with that event (*event, owned), 0 when the time ran out
+ * first, -1 on an error (a denied watch is PERR_AUTH as for the other
+ * verbs). */
 int kube_watch(struct kube *k, const struct kube_res *res, const char *ns, const char *rv,
-               long timeout_ms, json_t **event, struct perr *err);
+               long timeout_ms, bool (*pick)(void *arg, json_t *event), void *arg, json_t **event,
+               struct perr *err);
 
 /* One CSI volume attribute, owned. */
 struct kube_attr {

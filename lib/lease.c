@@ -372,16 +372,46 @@ slot_of(const char *host_id, int slots, const char *name)
     return -1;
 }
 
+/* What a waiter's watch looks for, and the newest version it went past. */
+struct slot_watch {
+    const char *host_id;
+    int slots;
+    char from[32];
+};
+
+/* Takes the events a waiter acts on: one of this host's slots deleted or
+ * free, or a watch error.  Every other change (a renewal, another host's
+ * lease) is passed over in the same stream, only moving the version on. */
+static bool
+slot_event(void *arg, json_t *ev)
+{
+    struct slot_watch *w = arg;
+    const char *type = jsonx_string_or(ev, "type", "");
+    json_t *obj = json_object_get(ev, "object");
+    unsigned long long seen;
+
+    if (strcmp(type, "ERROR") == 0 || !json_is_object(obj))
+        return true;
+    seen = lease_rv(obj);
+    if (seen > 0)
+        snprintf(w->from, sizeof(w->from), "%llu", seen);
+    if (slot_of(w->host_id, w->slots,
+                jsonx_string_or(json_object_get(obj, "metadata"), "name", "")) < 0)
+        return false;
+    return strcmp(type, "DELETED") == 0 || lease_look(obj, wall_now_ms()).free;
+}
+
 /*
  * All slots are held: waits on a watch of the namespace's leases, from
  * version rv, for one of them to come free, and takes it with one
  * conditional update made from the event itself.  Renewals and other hosts'
- * leases cost nothing but the next watch; a waiter does not read every slot
- * again on every change (with many waiters that is a storm of requests on the
- * API server for each release).  Returns 1 with the slot taken, 0 when the
- * slots should be read afresh (span_ms is up: a holder may have expired
- * without a word; a slot was deleted; the version is too old to watch from;
- * the update failed other than by losing the race), -1 when the leases cannot
+ * leases are passed over inside one watch request: with many waiters, a
+ * request per change and waiter (let alone reading every slot again) is a
+ * storm on the API server for each release, and the time it takes is time
+ * the next copy waits.  Returns 1 with the slot taken, 0 when the slots
+ * should be read afresh (span_ms is up: a holder may have expired without a
+ * word; a slot was deleted; the version is too old to watch from; the
+ * update failed other than by losing the race), -1 when the leases cannot
  * be watched (err).
  */
 static int
@@ -389,17 +419,15 @@ watch_slots(struct kube *k, const struct lease_opts *o, struct lease *l, int slo
             unsigned long long rv, long span_ms, struct perr *err)
 {
     struct deadline d = deadline_in_ms(span_ms);
+    struct slot_watch w = {.host_id = o->host_id, .slots = slots};
     json_t *ev = NULL;
     char *mine = NULL;
-    char from[32];
     int rc = 0;
 
-    snprintf(from, sizeof(from), "%llu", rv);
+    snprintf(w.from, sizeof(w.from), "%llu", rv);
     for (;;) {
         long long now;
-        unsigned long long seen;
         json_t *obj;
-        const char *type;
         const char *name;
         struct lease_view v;
         int s;
@@ -409,28 +437,23 @@ watch_slots(struct kube *k, const struct lease_opts *o, struct lease *l, int slo
         ev = NULL;
         if (deadline_remaining_ms(&d) <= 0 || cancel_requested())
             goto out;
-        r = kube_watch(k, &kube_res_lease, o->namespace, from, deadline_remaining_ms(&d), &ev, err);
+        r = kube_watch(k, &kube_res_lease, o->namespace, w.from, deadline_remaining_ms(&d),
+                       slot_event, &w, &ev, err);
         if (r <= 0) {
             rc = r;
             goto out;
         }
-        type = jsonx_string_or(ev, "type", "");
         obj = json_object_get(ev, "object");
-        if (strcmp(type, "ERROR") == 0 || !json_is_object(obj))
+        if (strcmp(jsonx_string_or(ev, "type", ""), "ERROR") == 0 || !json_is_object(obj))
             goto out;
-        seen = lease_rv(obj);
-        if (seen > 0)
-            snprintf(from, sizeof(from), "%llu", seen);
         name = jsonx_string_or(json_object_get(obj, "metadata"), "name", "");
         s = slot_of(o->host_id, slots, name);
-        if (s < 0)
-            continue;
-        if (strcmp(type, "DELETED") == 0)
+        if (s < 0 || strcmp(jsonx_string_or(ev, "type", ""), "DELETED") == 0)
             goto out;
         now = wall_now_ms();
         v = lease_look(obj, now);
         if (!v.free)
-            continue;
+            continue; /* held again by the time it was read here */
         free(mine);
         if ((mine = strdup(name)) == NULL) {
             perr_set(err, PERR_NOMEM, "out of memory");

@@ -337,7 +337,7 @@ struct rest_request {
     long timeout_ms;             /* this call's deadline (tries and waits); 0 = the client's */
     /* A stream: see struct http_req (a watch ends at its first event, or at
      * timeout_ms with an empty reply; never retried). */
-    size_t (*until)(void *arg, const char *body, size_t len);
+    size_t (*until)(void *arg, const char *body, size_t len, size_t *passed);
     void *until_arg;
 };
 

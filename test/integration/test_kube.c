@@ -903,6 +903,84 @@ test_lease_bad_input(void **state)
     release(l);
 }
 
+/* What a watch's pick saw. */
+struct picks {
+    const char *want; /* the lease name to take */
+    int seen;         /* events offered */
+    int declined;
+};
+
+static bool
+pick_named(void *arg, json_t *ev)
+{
+    struct picks *p = arg;
+    const char *name =
+        jsonx_string_or(json_object_get(json_object_get(ev, "object"), "metadata"), "name", "");
+
+    p->seen++;
+    if (p->want != NULL && strcmp(name, p->want) == 0)
+        return true;
+    p->declined++;
+    return false;
+}
+
+static char *
+admin_create_lease(const char *name)
+{
+    json_t *obj = json_pack("{s:{s:s}, s:{s:s}}", "metadata", "name", name, "spec",
+                            "holderIdentity", "someone");
+    json_t *out = NULL;
+    struct perr err = {0};
+    char *rv;
+
+    assert_non_null(obj);
+    if (kube_create(admin, &kube_res_lease, "openshift-mtv", obj, &out, &err) < 0)
+        fail_msg("%s", err.msg);
+    rv = strdup(jsonx_string_or(json_object_get(out, "metadata"), "resourceVersion", ""));
+    assert_non_null(rv);
+    json_decref(obj);
+    json_decref(out);
+    return rv;
+}
+
+/* One watch request passes over the changes its caller declines, however
+ * many come in one piece, and ends with the first it takes; declining all
+ * of them is a watch that saw nothing, not a broken reply. */
+static void
+test_watch_passes_over_declined_events(void **state)
+{
+    struct picks p = {.want = "watch-d"};
+    struct perr err = {0};
+    json_t *ev = NULL;
+    char *rv;
+
+    (void)state;
+    need_world();
+    rv = admin_create_lease("watch-a");
+    free(admin_create_lease("watch-b"));
+    free(admin_create_lease("watch-c"));
+    free(admin_create_lease("watch-d"));
+    free(admin_create_lease("watch-e"));
+    assert_int_equal(
+        kube_watch(pop, &kube_res_lease, "openshift-mtv", rv, 10000, pick_named, &p, &ev, &err), 1);
+    assert_string_equal(jsonx_string_or(ev, "type", ""), "ADDED");
+    assert_string_equal(
+        jsonx_string_or(json_object_get(json_object_get(ev, "object"), "metadata"), "name", ""),
+        "watch-d");
+    assert_int_equal(p.seen, 3);
+    assert_int_equal(p.declined, 2);
+    json_decref(ev);
+    ev = NULL;
+
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(
+        kube_watch(pop, &kube_res_lease, "openshift-mtv", rv, 1500, pick_named, &p, &ev, &err), 0);
+    assert_null(ev);
+    assert_int_equal(p.declined, 4);
+    assert_false(perr_failed(&err));
+    free(rv);
+}
+
 int
 main(void)
 {
@@ -914,6 +992,7 @@ main(void)
         cmocka_unit_test(test_tls_needs_the_ca),
         cmocka_unit_test(test_client_certificate_kubeconfig),
         cmocka_unit_test(test_in_cluster),
+        cmocka_unit_test(test_watch_passes_over_declined_events),
         cmocka_unit_test(test_lease_slots_and_waiting),
         cmocka_unit_test(test_lease_renewal),
         cmocka_unit_test(test_lease_release_frees_at_once),
