@@ -19,11 +19,18 @@
         lease_wait_s        rescan phase start to host lease acquired (only
                             when a lease was taken)
         soap_requests array_requests ssh_commands
+        kube_requests       requests to the Kubernetes API (its log's
+                            http.kube exchanges: secret, PV, host leases)
+        lease_watches       of those, watches of the lease collection (a
+                            waiter's; the renewer's and the takeovers' are
+                            PUTs)
         sim_soap_s sim_array_s  the simulators' own time for those requests
                             (vcsimx "ms", the array fake's "service_s"); the
                             SOAP sum leaves out the vmkfstools commands, whose
                             time is the clone's
         peak_rss_kib        /usr/bin/time -v's maximum resident set size
+        cpu_s               /usr/bin/time -v's user + system time of the
+                            binary (what the command itself costs the CPU)
 
   figures.py leases --scenario S --slots N LOG.jsonl...
       The host leases of N populates that ran at once (their logs): per copy,
@@ -31,11 +38,13 @@
         lease_hold_s        lease acquired to released (the rescan alone:
                             a copy that held it through its clone would show
                             here)
-        lease_ahead_s       the rescans queued ahead of it: the hold times of
-                            the leases other copies acquired while it waited,
-                            divided by the slots (what it had to wait for)
+        lease_ahead_s       the rescans ahead of it: the time the other
+                            copies held a slot during its wait, divided by
+                            the slots (what it had to wait for: with every
+                            slot busy all along it equals the wait)
         lease_excess_s      lease_wait_s - lease_ahead_s (the part of the wait
-                            that was polling, not a rescan ahead)
+                            with a slot not held by anyone: handing the slot
+                            over, not a rescan ahead)
       as sample lines (vendor "ontap", method "leases").
 
   figures.py report SAMPLES JSON_OUT
@@ -128,11 +137,17 @@ def sample(a):
             sim += r.get("ms", 0.0) / 1000.0
     figs["sim_soap_s"] = sim
 
-    ssh = 0
+    ssh = kube = watches = 0
     rescan_at = lease_at = None
     for e in log_events(a.log):
         ev = e.get("event")
-        if ev == "ssh command done":
+        if ev == "http exchange" and e.get("comp") == "http.kube":
+            kube += 1
+            # The log shows the URL without its query: a GET of the
+            # collection is the waiter's watch.
+            if e.get("method") == "GET" and e.get("url", "").endswith("/leases"):
+                watches += 1
+        elif ev == "ssh command done":
             ssh += 1
             ops["ssh command"] += 1
         elif ev == "phase" and e.get("name") == "rescan":
@@ -140,6 +155,8 @@ def sample(a):
         elif ev == "host lease acquired" and lease_at is None:
             lease_at = log_ts(e["ts"])
     figs["ssh_commands"] = ssh
+    figs["kube_requests"] = kube
+    figs["lease_watches"] = watches
     if rescan_at is not None and lease_at is not None:
         figs["lease_wait_s"] = max(0.0, lease_at - rescan_at)
 
@@ -148,6 +165,8 @@ def sample(a):
             for line in f:
                 if "Maximum resident set size" in line:
                     figs["peak_rss_kib"] = int(line.rsplit(":", 1)[1])
+                elif "User time (seconds)" in line or "System time (seconds)" in line:
+                    figs["cpu_s"] = figs.get("cpu_s", 0.0) + float(line.rsplit(":", 1)[1])
 
     for k, v in figs.items():
         print(json.dumps({"scenario": a.scenario, "vendor": a.vendor, "method": a.method,
@@ -218,7 +237,10 @@ def leases(argv):
         if req is not None and acq is not None and rel is not None:
             copies.append((req, acq, rel))
     for i, (req, acq, rel) in enumerate(copies):
-        ahead = sum(r - q for j, (_, q, r) in enumerate(copies) if j != i and req <= q < acq)
+        # Every other copy's hold that overlaps this one's wait, including
+        # the holds already running when it started waiting.
+        ahead = sum(max(0.0, min(r, acq) - max(q, req))
+                    for j, (_, q, r) in enumerate(copies) if j != i)
         wait = max(0.0, acq - req)
         ahead /= max(1, a.slots)
         for fig, v in (("lease_wait_s", wait), ("lease_hold_s", rel - acq),
