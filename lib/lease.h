@@ -25,9 +25,9 @@
  *    "watch" verb): a slot of this host that comes free (released, or
  *    expired when seen) is taken at once with one conditional UPDATE made
  *    from the event (409: another waiter won, watch on); renewals and other
- *    hosts' leases only start the next watch.  It ends, and 2. reads the
- *    slots afresh, when a slot is deleted, the version is too old, or the
- *    earliest lease would expire (+50 ms; at most 10 s).  A watch runs on a
+ *    hosts' leases are passed over in the same watch request.  It ends, and
+ *    2. reads the slots afresh, when a slot is deleted, the version is too
+ *    old, or the earliest lease would expire (+50 ms; at most 10 s).  A watch runs on a
  *    client of its own, so it never holds up another thread's request.
  *    When the watch is refused the wait is a short adaptive poll instead
  *    (250 ms growing to 2 s, also never past the earliest expiry).  Either

@@ -155,8 +155,9 @@ def sample(a):
         elif ev == "host lease acquired" and lease_at is None:
             lease_at = log_ts(e["ts"])
     figs["ssh_commands"] = ssh
-    figs["kube_requests"] = kube
-    figs["lease_watches"] = watches
+    if kube:  # only runs that talk to Kubernetes (pod mode, leases)
+        figs["kube_requests"] = kube
+        figs["lease_watches"] = watches
     if rescan_at is not None and lease_at is not None:
         figs["lease_wait_s"] = max(0.0, lease_at - rescan_at)
 
