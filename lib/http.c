@@ -455,9 +455,9 @@ http_curl_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
         }
         if (keep > 0) {
             /* Not an error: the caller has what it waited for. */
-            if (keep < hc->resp->body.len) {
-                hc->resp->body.len = keep;
-                hc->resp->body.data[keep] = '\0';
+            if (keep < b->len) {
+                b->len = keep;
+                b->data[keep] = '\0';
             }
             hc->stopped = true;
             return 0;

@@ -372,16 +372,19 @@ slot_of(const char *host_id, int slots, const char *name)
     return -1;
 }
 
-/* What a waiter's watch looks for, and the newest version it went past. */
+/* What a waiter's watch looks for, the newest version it went past, and
+ * what the event it took means. */
 struct slot_watch {
     const char *host_id;
     int slots;
     char from[32];
+    int free_slot; /* the slot the taken event shows free; -1: read the slots afresh */
 };
 
-/* Takes the events a waiter acts on: one of this host's slots deleted or
- * free, or a watch error.  Every other change (a renewal, another host's
- * lease) is passed over in the same stream, only moving the version on. */
+/* Takes the events a waiter acts on: one of this host's slots free
+ * (free_slot set), or deleted, or a watch error (free_slot -1).  Every other
+ * change (a renewal, another host's lease) is passed over in the same
+ * stream, only moving the version on. */
 static bool
 slot_event(void *arg, json_t *ev)
 {
@@ -389,16 +392,24 @@ slot_event(void *arg, json_t *ev)
     const char *type = jsonx_string_or(ev, "type", "");
     json_t *obj = json_object_get(ev, "object");
     unsigned long long seen;
+    int s;
 
+    w->free_slot = -1;
     if (strcmp(type, "ERROR") == 0 || !json_is_object(obj))
         return true;
     seen = lease_rv(obj);
     if (seen > 0)
         snprintf(w->from, sizeof(w->from), "%llu", seen);
-    if (slot_of(w->host_id, w->slots,
-                jsonx_string_or(json_object_get(obj, "metadata"), "name", "")) < 0)
+    s = slot_of(w->host_id, w->slots,
+                jsonx_string_or(json_object_get(obj, "metadata"), "name", ""));
+    if (s < 0)
         return false;
-    return strcmp(type, "DELETED") == 0 || lease_look(obj, wall_now_ms()).free;
+    if (strcmp(type, "DELETED") == 0)
+        return true;
+    if (!lease_look(obj, wall_now_ms()).free)
+        return false;
+    w->free_slot = s;
+    return true;
 }
 
 /*
@@ -426,42 +437,34 @@ watch_slots(struct kube *k, const struct lease_opts *o, struct lease *l, int slo
 
     snprintf(w.from, sizeof(w.from), "%llu", rv);
     for (;;) {
-        long long now;
         json_t *obj;
         const char *name;
-        struct lease_view v;
-        int s;
         int r;
 
         json_decref(ev);
         ev = NULL;
         if (deadline_remaining_ms(&d) <= 0 || cancel_requested())
             goto out;
+        w.free_slot = -1;
         r = kube_watch(k, &kube_res_lease, o->namespace, w.from, deadline_remaining_ms(&d),
                        slot_event, &w, &ev, err);
         if (r <= 0) {
             rc = r;
             goto out;
         }
+        if (w.free_slot < 0)
+            goto out; /* a watch error or a deleted slot */
         obj = json_object_get(ev, "object");
-        if (strcmp(jsonx_string_or(ev, "type", ""), "ERROR") == 0 || !json_is_object(obj))
-            goto out;
         name = jsonx_string_or(json_object_get(obj, "metadata"), "name", "");
-        s = slot_of(o->host_id, slots, name);
-        if (s < 0 || strcmp(jsonx_string_or(ev, "type", ""), "DELETED") == 0)
-            goto out;
-        now = wall_now_ms();
-        v = lease_look(obj, now);
-        if (!v.free)
-            continue; /* held again by the time it was read here */
         free(mine);
         if ((mine = strdup(name)) == NULL) {
             perr_set(err, PERR_NOMEM, "out of memory");
             rc = -1;
             goto out;
         }
-        if (take_over(k, o->namespace, name, obj, l->holder, duration_s, now, &l->obj, err) == 0) {
-            l->slot = s;
+        if (take_over(k, o->namespace, name, obj, l->holder, duration_s, wall_now_ms(), &l->obj,
+                      err) == 0) {
+            l->slot = w.free_slot;
             l->name = mine;
             mine = NULL;
             rc = 1;

@@ -27,13 +27,13 @@
  *    from the event (409: another waiter won, watch on); renewals and other
  *    hosts' leases are passed over in the same watch request.  It ends, and
  *    2. reads the slots afresh, when a slot is deleted, the version is too
- *    old, or the earliest lease would expire (+50 ms; at most 10 s).  A watch runs on a
- *    client of its own, so it never holds up another thread's request.
- *    When the watch is refused the wait is a short adaptive poll instead
- *    (250 ms growing to 2 s, also never past the earliest expiry).  Either
- *    way it is ended early by cancel_request() (PERR_CANCELLED) and bounded
- *    by the deadline (PERR_TIMEOUT naming the holders).  opts.on_busy (if
- *    set) is called before each such wait.
+ *    old, or the earliest lease would expire (+50 ms; at most 10 s).  A
+ *    watch runs on a client of its own, so it never holds up another
+ *    thread's request.  When the watch is refused the wait is a short
+ *    adaptive poll instead (250 ms growing to 2 s, also never past the
+ *    earliest expiry).  Either way it is ended early by cancel_request()
+ *    (PERR_CANCELLED) and bounded by the deadline (PERR_TIMEOUT naming the
+ *    holders).  opts.on_busy (if set) is called before each such wait.
  *
  * While held: a renewer thread UPDATEs renewTime every duration/3 (at least
  * every 100 ms).  A failed renewal is retried until the lease would expire;

@@ -335,8 +335,8 @@ struct rest_request {
     const char *const *headers;  /* extra "Name: value" lines, NULL-terminated, or NULL */
     const char *want_header;     /* response header to copy into reply.header, or NULL */
     long timeout_ms;             /* this call's deadline (tries and waits); 0 = the client's */
-    /* A stream: see struct http_req (a watch ends at its first event, or at
-     * timeout_ms with an empty reply; never retried). */
+    /* A stream: see struct http_req (a watch ends at the first event until
+     * takes, or at timeout_ms with an empty reply; never retried). */
     size_t (*until)(void *arg, const char *body, size_t len, size_t *passed);
     void *until_arg;
 };
