@@ -92,21 +92,33 @@ def log_ts(s):
         tzinfo=datetime.timezone.utc).timestamp()
 
 
+def time_v(path):
+    """The figures of one /usr/bin/time -v report: wall_s, cpu_s (user +
+    system), peak_rss_kib."""
+    got = {}
+    with open(path) as f:
+        for line in f:
+            value = line.rsplit(": ", 1)[-1].strip()
+            if "Elapsed (wall clock) time" in line:
+                secs = 0.0
+                for part in value.split(":"):
+                    secs = secs * 60 + float(part)
+                got["wall_s"] = secs
+            elif "User time (seconds)" in line or "System time (seconds)" in line:
+                got["cpu_s"] = got.get("cpu_s", 0.0) + float(value)
+            elif "Maximum resident set size" in line:
+                got["peak_rss_kib"] = int(value)
+    return got
+
+
 def sample(a):
     figs = {}
     ops = collections.Counter()
-    wall = a.t1 - a.t0
-    if a.time:
-        # The binary's own elapsed time, without the runner's start-up
-        # (test/sim/populate runs Python and the binary's --help first).
-        with open(a.time) as f:
-            for line in f:
-                if "Elapsed (wall clock) time" in line:
-                    secs = 0.0
-                    for part in line.rsplit(": ", 1)[1].strip().split(":"):
-                        secs = secs * 60 + float(part)
-                    wall = secs
-    figs["wall_s"] = wall
+    # The binary's own elapsed time, without the runner's start-up
+    # (test/sim/populate runs Python and the binary's --help first).
+    timed = time_v(a.time) if a.time else {}
+    figs["wall_s"] = timed.get("wall_s", a.t1 - a.t0)
+    wall = figs["wall_s"]
     start = end = None
     if a.vmkfstools_log:
         with open(a.vmkfstools_log) as f:
@@ -161,13 +173,9 @@ def sample(a):
     if rescan_at is not None and lease_at is not None:
         figs["lease_wait_s"] = max(0.0, lease_at - rescan_at)
 
-    if a.time:
-        with open(a.time) as f:
-            for line in f:
-                if "Maximum resident set size" in line:
-                    figs["peak_rss_kib"] = int(line.rsplit(":", 1)[1])
-                elif "User time (seconds)" in line or "System time (seconds)" in line:
-                    figs["cpu_s"] = figs.get("cpu_s", 0.0) + float(line.rsplit(":", 1)[1])
+    for k in ("peak_rss_kib", "cpu_s"):
+        if k in timed:
+            figs[k] = timed[k]
 
     for k, v in figs.items():
         print(json.dumps({"scenario": a.scenario, "vendor": a.vendor, "method": a.method,
