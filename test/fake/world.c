@@ -78,8 +78,14 @@ world_start(struct world *w, const char *const extra_env[])
     rc = system(buf_cstr(&cmd));
     buf_free(&cmd);
     if (rc != 0) {
-        fprintf(stderr, "world: 'test/sim/world start' failed (status %d); see %s/start.log\n", rc,
-                w->dir);
+        /* The suite removes the directory when it ends: show the ends of
+         * its logs now (start.log names the part that failed, whose own
+         * log says why), or the cause is gone with them. */
+        fprintf(stderr, "world: 'test/sim/world start' failed (status %d) in %s:\n", rc, w->dir);
+        buf_addf(&cmd, &err, "tail -n 15 %s/*.log >&2", w->dir);
+        if (!perr_failed(&err) && system(buf_cstr(&cmd)) != 0)
+            fprintf(stderr, "world: cannot show the logs in %s\n", w->dir);
+        buf_free(&cmd);
         return -1;
     }
     world_load_env(w);
